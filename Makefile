@@ -1,0 +1,34 @@
+# The first two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/helpdesk chat
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check bot knowledge handlers escalation tests benchmarks
+	$(BIN)/ruff check bot knowledge handlers escalation tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.retrieval
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,301 @@
+"""Knowledge-base views, candidate generation and the features the learned models read.
+
+Every feature is independent of the knowledge base's size and wording: BM25 is divided by
+what the query could attain, or by the best candidate's score; coverage is weighted by
+general-language word weights, not by the KB's own statistics.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from knowledge.index import Bm25, char_grams, pinyin_grams
+from knowledge.kb import Audience, Entry
+from knowledge.segment import Analysis, Segmenter, word_pinyin
+
+FIELDS = ("q", "a", "k", "m")  # all questions+keywords, answer, keywords+category, one question
+KINDS = ("w", "c", "p")  # words, character n-grams, pinyin bigrams
+GEN_FIELDS = (("q", "w"), ("q", "c"), ("q", "p"), ("a", "w"), ("k", "w"))
+POSTINGS_READ = 48  # per term and field: bounds the cost of a query, whatever the KB size
+CANDIDATES = 24
+
+CANDIDATE_FEATURES: tuple[str, ...] = (
+    *(f"bm25_{f}{k}_norm" for f in FIELDS for k in KINDS),
+    *(f"bm25_{f}{k}_rel" for f in FIELDS for k in KINDS),
+    "cov_q",
+    "cov_all",
+    "unmatched_max_rel",
+    "unmatched_max_abs",
+    "unmatched_count",
+    "best_q_cov",
+    "best_q_rev",
+    "best_q_both",
+    "fuzz_ratio",
+    "fuzz_partial",
+    "fuzz_token_set",
+    "kw_frac",
+    "kw_any",
+    "gen_rank_inv",
+    "gen_score_rel",
+)
+
+QUERY_FEATURES: tuple[str, ...] = (
+    "q_known",
+    "q_unknown_max",
+    "q_weight_log",
+    "q_content_count",
+    "q_short",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """One text of an entry, as bags of terms of each kind."""
+
+    w: Counter[str]
+    c: Counter[str]
+    p: Counter[str]
+
+
+def make_doc(analyses: Sequence[Analysis]) -> Doc:
+    w: Counter[str] = Counter()
+    c: Counter[str] = Counter()
+    p: Counter[str] = Counter()
+    for a in analyses:
+        w.update(a.search)
+        c.update(char_grams(a.joined))
+        p.update(pinyin_grams(a.joined))
+    return Doc(w, c, p)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    analysis: Analysis
+    words: frozenset[str]
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDoc:
+    entry: Entry
+    q: Doc
+    a: Doc
+    k: Doc
+    questions: tuple[Question, ...]
+    words_q: frozenset[str]
+    words_all: frozenset[str]
+    pinyin_q: frozenset[str]
+    pinyin_all: frozenset[str]
+    chars_q: frozenset[str]
+    chars_all: frozenset[str]
+    keywords: tuple[str, ...]
+
+
+def analyze_entry(entry: Entry, seg: Segmenter) -> EntryDoc:
+    """Analyse an entry's texts once, for every view that holds it."""
+    qs = [seg.analyze(q) for q in entry.questions]
+    kws = [seg.analyze(k) for k in entry.keywords]
+    cat = [seg.analyze(entry.category)] if entry.category else []
+    ans = [seg.analyze(entry.answer)]
+    words_q = frozenset(w for a in (*qs, *kws) for w in a.search)
+    words_all = words_q | frozenset(w for a in (*ans, *cat) for w in a.search)
+    keywords = tuple(dict.fromkeys(w for a in kws for w in a.content))
+    questions = tuple(
+        Question(a, frozenset(a.search), sum(a.weights) or 1.0) for a in qs if a.content
+    )
+    return EntryDoc(
+        entry=entry,
+        q=make_doc([*qs, *kws]),
+        a=make_doc(ans),
+        k=make_doc([*kws, *cat]),
+        questions=questions,
+        words_q=words_q,
+        words_all=words_all,
+        pinyin_q=frozenset(word_pinyin(w) for w in words_q),
+        pinyin_all=frozenset(word_pinyin(w) for w in words_all),
+        chars_q=frozenset("".join(a.joined for a in (*qs, *kws))),
+        chars_all=frozenset("".join(a.joined for a in (*qs, *kws, *ans, *cat))),
+        keywords=keywords,
+    )
+
+
+class View:
+    """The entries one audience may see, indexed for retrieval."""
+
+    def __init__(self, audience: Audience, docs: Sequence[EntryDoc]) -> None:
+        self.audience = audience
+        self.docs = [d for d in docs if audience.sees(d.entry.audience)]
+        self.index: dict[tuple[str, str], Bm25] = {}
+        for field in ("q", "a", "k"):
+            for kind in KINDS:
+                bags = [getattr(getattr(d, field), kind) for d in self.docs]
+                self.index[(field, kind)] = Bm25(bags)
+        self.question_owner: list[int] = []
+        question_docs: list[Doc] = []
+        for i, d in enumerate(self.docs):
+            for q in d.questions:
+                question_docs.append(make_doc([q.analysis]))
+                self.question_owner.append(i)
+        self.questions_of: list[list[int]] = [[] for _ in self.docs]
+        for qi, owner in enumerate(self.question_owner):
+            self.questions_of[owner].append(qi)
+        for kind in KINDS:
+            self.index[("m", kind)] = Bm25([getattr(d, kind) for d in question_docs])
+        self.vocabulary = frozenset(w for d in self.docs for w in d.words_all)
+        self.vocabulary_pinyin = frozenset(p for d in self.docs for p in d.pinyin_all)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    analysis: Analysis
+    terms: dict[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, analysis: Analysis) -> Query:
+        return cls(
+            analysis,
+            {
+                "w": frozenset(analysis.search),
+                "c": frozenset(char_grams(analysis.joined)),
+                "p": frozenset(pinyin_grams(analysis.joined)),
+            },
+        )
+
+
+def generate(view: View, query: Query, limit: int = CANDIDATES) -> list[tuple[int, float]]:
+    """Return up to `limit` (doc index, generation score), best first."""
+    acc: dict[int, float] = {}
+    for field, kind in GEN_FIELDS:
+        index = view.index[(field, kind)]
+        terms = query.terms[kind]
+        best = index.attainable(terms)
+        if best <= 0:
+            continue
+        for term in terms:
+            for impact, doc in index.top(term, POSTINGS_READ):
+                acc[doc] = acc.get(doc, 0.0) + impact / best
+    return heapq.nlargest(limit, acc.items(), key=lambda kv: kv[1])
+
+
+def _match(word: str, words: frozenset[str], pinyins: frozenset[str], chars: frozenset[str]) -> float:
+    if word in words:
+        return 1.0
+    if len(word) > 1 and word_pinyin(word) in pinyins:
+        return 0.8
+    if len(word) > 1:
+        return 0.5 * sum(ch in chars for ch in word) / len(word)
+    return 0.0
+
+
+def query_features(view: View, query: Query) -> list[float]:
+    """Return features of the query alone: how much of it the knowledge base knows at all."""
+    a = query.analysis
+    total = sum(a.weights)
+    known = 0.0
+    unknown_max = 0.0
+    for word, wt in zip(a.content, a.weights, strict=True):
+        if word in view.vocabulary or (len(word) > 1 and word_pinyin(word) in view.vocabulary_pinyin):
+            known += wt
+        else:
+            unknown_max = max(unknown_max, wt)
+    return [
+        known / total if total else 0.0,
+        unknown_max / 10.0,
+        math.log1p(total) / 3.0,
+        min(len(a.content), 20) / 10.0,
+        1.0 if len(a.content) <= 2 else 0.0,
+    ]
+
+
+def candidate_features(
+    view: View, query: Query, candidates: Sequence[tuple[int, float]]
+) -> list[list[float]]:
+    """Return one feature row per candidate, in CANDIDATE_FEATURES order."""
+    a = query.analysis
+    total_w = sum(a.weights) or 1.0
+    max_w = max(a.weights, default=0.0) or 1.0
+    norm_raw: list[list[float]] = []
+    for doc_idx, _ in candidates:
+        row = []
+        for field in FIELDS:
+            for kind in KINDS:
+                index = view.index[(field, kind)]
+                terms = query.terms[kind]
+                if field == "m":
+                    score = max(
+                        (index.score(terms, qi) for qi in view.questions_of[doc_idx]), default=0.0
+                    )
+                else:
+                    score = index.score(terms, doc_idx)
+                row.append(score)
+        norm_raw.append(row)
+    n_bm = len(FIELDS) * len(KINDS)
+    attainable = []
+    for field in FIELDS:
+        for kind in KINDS:
+            attainable.append(view.index[(field, kind)].attainable(query.terms[kind]) or 1.0)
+    best_bm = [max((r[j] for r in norm_raw), default=0.0) or 1.0 for j in range(n_bm)]
+    best_gen = candidates[0][1] if candidates else 1.0
+    rows: list[list[float]] = []
+    query_text = " ".join(a.content)
+    for rank, ((doc_idx, gen_score), raw) in enumerate(zip(candidates, norm_raw, strict=True)):
+        d = view.docs[doc_idx]
+        row = [raw[j] / attainable[j] for j in range(n_bm)]
+        row.extend(raw[j] / best_bm[j] for j in range(n_bm))
+        cov_q = cov_all = 0.0
+        unmatched_max = 0.0
+        unmatched_count = 0
+        for word, wt in zip(a.content, a.weights, strict=True):
+            mq = _match(word, d.words_q, d.pinyin_q, d.chars_q)
+            ma = max(mq, _match(word, d.words_all, d.pinyin_all, d.chars_all))
+            cov_q += wt * mq
+            cov_all += wt * ma
+            if mq < 0.8:
+                unmatched_max = max(unmatched_max, wt * (1 - mq))
+                if wt >= 1.0:
+                    unmatched_count += 1
+        best_cov = best_rev = best_both = 0.0
+        f_ratio = f_partial = f_set = 0.0
+        query_words = frozenset(a.search)
+        for q in d.questions:
+            qa = q.analysis
+            cov = sum(
+                wt for w, wt in zip(a.content, a.weights, strict=True) if w in q.words
+            ) / total_w
+            rev = sum(
+                wt for w, wt in zip(qa.content, qa.weights, strict=True) if w in query_words
+            ) / q.weight
+            best_cov = max(best_cov, cov)
+            best_rev = max(best_rev, rev)
+            best_both = max(best_both, 2 * cov * rev / (cov + rev) if cov + rev else 0.0)
+            f_ratio = max(f_ratio, fuzz.ratio(a.joined, qa.joined))
+            f_partial = max(f_partial, fuzz.partial_ratio(a.joined, qa.joined))
+            f_set = max(f_set, fuzz.token_set_ratio(query_text, " ".join(qa.content)))
+        kw_hits = sum(1 for k in d.keywords if k in query_words or (len(k) > 1 and k in a.joined))
+        row.extend(
+            [
+                cov_q / total_w,
+                cov_all / total_w,
+                unmatched_max / max_w,
+                unmatched_max / 10.0,
+                min(unmatched_count, 5) / 5.0,
+                best_cov,
+                best_rev,
+                best_both,
+                f_ratio / 100.0,
+                f_partial / 100.0,
+                f_set / 100.0,
+                kw_hits / len(d.keywords) if d.keywords else 0.0,
+                1.0 if kw_hits else 0.0,
+                1.0 / (rank + 1),
+                gen_score / best_gen if best_gen else 0.0,
+            ]
+        )
+        rows.append(row)
+    return rows

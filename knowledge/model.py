@@ -1,0 +1,260 @@
+"""The learned parts: a softmax ranker over candidates and a calibrated answer gate.
+
+Inference is plain Python over a few dozen numbers; numpy is used only to fit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.features import CANDIDATE_FEATURES, QUERY_FEATURES
+
+MODEL_PATH = Path(__file__).parent / "model" / "model.json"
+
+# The ranker's top-1 features the gate reads besides the probabilities.
+GATE_FROM_TOP = (
+    "cov_q",
+    "cov_all",
+    "unmatched_max_rel",
+    "unmatched_max_abs",
+    "unmatched_count",
+    "best_q_both",
+    "best_q_cov",
+    "best_q_rev",
+    "fuzz_ratio",
+    "fuzz_token_set",
+    "bm25_qw_norm",
+    "bm25_qc_norm",
+    "bm25_mw_norm",
+    "bm25_mc_norm",
+    "bm25_aw_norm",
+    "kw_any",
+    "gen_rank_inv",
+)
+GATE_FEATURES: tuple[str, ...] = (
+    "p1",
+    "p2",
+    "p_gap",
+    "logit_gap",
+    *(f"top_{n}" for n in GATE_FROM_TOP),
+    *QUERY_FEATURES,
+)
+_TOP_INDEX = tuple(CANDIDATE_FEATURES.index(n) for n in GATE_FROM_TOP)
+
+# Without a calibration of its own, the engine answers only when it is fairly sure.
+DEFAULT_ANSWER_THRESHOLD = 0.5
+DEFAULT_SUGGEST_THRESHOLD = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Linear:
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float = 0.0
+
+    def raw(self, x: Sequence[float]) -> float:
+        s = self.bias
+        for xi, m, sc, w in zip(x, self.mean, self.scale, self.weights, strict=True):
+            s += (xi - m) / sc * w
+        return s
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Linear:
+        return cls(
+            tuple(raw["names"]),
+            tuple(float(v) for v in raw["mean"]),
+            tuple(float(v) for v in raw["scale"]),
+            tuple(float(v) for v in raw["weights"]),
+            float(raw.get("bias", 0.0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    ranker: Linear
+    gate: Linear
+    answer_threshold: float = DEFAULT_ANSWER_THRESHOLD
+    suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def rank(self, rows: Sequence[Sequence[float]]) -> list[float]:
+        """Return the softmax probability of each candidate row."""
+        if not rows:
+            return []
+        logits = [self.ranker.raw(r) for r in rows]
+        top = max(logits)
+        exps = [math.exp(v - top) for v in logits]
+        total = sum(exps)
+        return [e / total for e in exps]
+
+    def confidence(
+        self, probs: Sequence[float], top_row: Sequence[float], query_row: Sequence[float]
+    ) -> float:
+        """Return P(the top-ranked entry is right)."""
+        z = self.gate.raw(gate_features(probs, top_row, query_row))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def with_thresholds(self, answer: float, suggest: float, **meta: Any) -> Model:
+        return Model(self.ranker, self.gate, answer, suggest, {**self.meta, **meta})
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        raw = {
+            "ranker": self.ranker.to_json(),
+            "gate": self.gate.to_json(),
+            "answer_threshold": self.answer_threshold,
+            "suggest_threshold": self.suggest_threshold,
+            "meta": self.meta,
+        }
+        path.write_text(json.dumps(raw, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def untrained(cls) -> Model:
+        """Return a hand-set model: rank by coverage and BM25, gate on the top probability."""
+        d = len(CANDIDATE_FEATURES)
+        weights = [0.0] * d
+        for name, w in (("cov_q", 3.0), ("bm25_qw_norm", 2.0), ("best_q_both", 2.0)):
+            weights[CANDIDATE_FEATURES.index(name)] = w
+        g = len(GATE_FEATURES)
+        gate = [0.0] * g
+        gate[GATE_FEATURES.index("top_cov_q")] = 2.0
+        return cls(
+            Linear(CANDIDATE_FEATURES, (0.0,) * d, (1.0,) * d, tuple(weights)),
+            Linear(GATE_FEATURES, (0.0,) * g, (1.0,) * g, tuple(gate), -1.0),
+            meta={"untrained": True},
+        )
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> Model:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        ranker = Linear.from_json(raw["ranker"])
+        gate = Linear.from_json(raw["gate"])
+        if ranker.names != CANDIDATE_FEATURES or gate.names != GATE_FEATURES:
+            raise ValueError(
+                f"{path}: the model was trained on other features than this code computes; "
+                "retrain it with `helpdesk kb train` (README, 'Training')."
+            )
+        return cls(
+            ranker,
+            gate,
+            float(raw["answer_threshold"]),
+            float(raw["suggest_threshold"]),
+            dict(raw.get("meta", {})),
+        )
+
+
+def gate_features(
+    probs: Sequence[float], top_row: Sequence[float], query_row: Sequence[float]
+) -> list[float]:
+    """Return the gate's inputs, in GATE_FEATURES order."""
+    p1 = probs[0] if probs else 0.0
+    p2 = probs[1] if len(probs) > 1 else 0.0
+    eps = 1e-6
+    return [
+        p1,
+        p2,
+        p1 - p2,
+        math.log((p1 + eps) / (p2 + eps)) / 5.0,
+        *(top_row[i] for i in _TOP_INDEX),
+        *query_row,
+    ]
+
+
+# ------------------------------------------------------------------ fitting
+
+
+def _standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    return mean, scale
+
+
+def fit_ranker(
+    groups: Sequence[tuple[Sequence[Sequence[float]], int]], *, l2: float = 1.0, steps: int = 400
+) -> Linear:
+    """Fit a conditional-logit ranker: each group is (candidate rows, index of the right one)."""
+    usable = [(np.asarray(rows, dtype=float), y) for rows, y in groups if y >= 0 and len(rows) > 1]
+    d = len(CANDIDATE_FEATURES)
+    if not usable:
+        return Linear(CANDIDATE_FEATURES, (0.0,) * d, (1.0,) * d, (0.0,) * d)
+    c = max(len(rows) for rows, _ in usable)
+    x = np.zeros((len(usable), c, d))
+    mask = np.zeros((len(usable), c), dtype=bool)
+    y = np.zeros(len(usable), dtype=int)
+    for i, (rows, yi) in enumerate(usable):
+        x[i, : len(rows)] = rows
+        mask[i, : len(rows)] = True
+        y[i] = yi
+    mean, scale = _standardize(x[mask])
+    xs = (x - mean) / scale
+    xs[~mask] = 0.0
+    w = np.zeros(d)
+    m = np.zeros(d)
+    v = np.zeros(d)
+    lr, b1, b2 = 0.05, 0.9, 0.999
+    n = len(usable)
+    rows_idx = np.arange(n)
+    for t in range(1, steps + 1):
+        logits = xs @ w
+        logits[~mask] = -1e9
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        target = np.zeros_like(p)
+        target[rows_idx, y] = 1.0
+        grad = np.einsum("gc,gcd->d", p - target, xs) / n + l2 * w / n
+        m = b1 * m + (1 - b1) * grad
+        v = b2 * v + (1 - b2) * grad**2
+        w -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + 1e-8)
+    return Linear(
+        CANDIDATE_FEATURES,
+        tuple(float(v) for v in mean),
+        tuple(float(v) for v in scale),
+        tuple(float(v) for v in w),
+    )
+
+
+def fit_logistic(
+    rows: Sequence[Sequence[float]], labels: Sequence[int], names: tuple[str, ...], *, l2: float = 1.0
+) -> Linear:
+    """Fit an L2-regularised logistic regression by Newton's method."""
+    x = np.asarray(rows, dtype=float)
+    y = np.asarray(labels, dtype=float)
+    d = len(names)
+    if len(x) == 0 or y.min() == y.max():
+        prior = float(y.mean()) if len(y) else 0.5
+        prior = min(max(prior, 1e-3), 1 - 1e-3)
+        return Linear(names, (0.0,) * d, (1.0,) * d, (0.0,) * d, math.log(prior / (1 - prior)))
+    mean, scale = _standardize(x)
+    xs = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = np.zeros(d + 1)
+    reg = np.full(d + 1, l2)
+    reg[-1] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(xs @ w, -30, 30)))
+        grad = xs.T @ (p - y) + reg * w
+        hess = (xs * (p * (1 - p))[:, None]).T @ xs + np.diag(reg) + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return Linear(
+        names,
+        tuple(float(v) for v in mean),
+        tuple(float(v) for v in scale),
+        tuple(float(v) for v in w[:-1]),
+        float(w[-1]),
+    )

@@ -1,0 +1,213 @@
+"""Fitting the ranker and the answer gate, calibrating thresholds, and cross-validation.
+
+Every number the gate learns from comes out of folds the ranker did not see, and folds
+are split by expected entry, so a paraphrase of a held-out query never leaks into training.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from knowledge.engine import Engine, Result, Scored
+from knowledge.evaluate import LabelledQuery, metrics
+from knowledge.model import (
+    DEFAULT_ANSWER_THRESHOLD,
+    GATE_FEATURES,
+    Model,
+    fit_logistic,
+    fit_ranker,
+    gate_features,
+)
+
+# The most wrong answers the calibration accepts, as a share of all queries.
+MAX_FALSE_ANSWER_RATE = 0.06
+PLATEAU = 0.01  # thresholds within this much of the best accuracy count as equally good
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    query: LabelledQuery
+    scored: Scored
+    latency_ms: float
+
+    @property
+    def target(self) -> int:
+        """Index of the right candidate, -1 when it is absent or the query has none."""
+        if self.query.expected is None:
+            return -1
+        try:
+            return self.scored.entry_ids.index(self.query.expected)
+        except ValueError:
+            return -1
+
+    @property
+    def group(self) -> str:
+        return self.query.expected or f"null:{self.query.line}:{self.query.query}"
+
+
+def make_samples(engine: Engine, queries: Sequence[LabelledQuery]) -> list[Sample]:
+    """Score every query once; training and evaluation reuse these."""
+    out = []
+    for q in queries:
+        start = time.perf_counter()
+        scored = engine.score(q.query, q.audience)
+        engine.decide(scored)
+        out.append(Sample(q, scored, (time.perf_counter() - start) * 1000))
+    return out
+
+
+def group_folds(samples: Sequence[Sample], k: int, seed: int) -> list[int]:
+    """Assign each sample a fold so that all queries for one entry share a fold."""
+    groups = sorted({s.group for s in samples})
+    random.Random(seed).shuffle(groups)
+    fold_of = {g: i % k for i, g in enumerate(groups)}
+    return [fold_of[s.group] for s in samples]
+
+
+def _ranker_groups(samples: Sequence[Sample]) -> list[tuple[Sequence[Sequence[float]], int]]:
+    return [(s.scored.rows, s.target) for s in samples if s.scored.rows]
+
+
+def _gate_row(model_probs: list[float], s: Sample) -> tuple[list[float], int, str]:
+    order = sorted(range(len(model_probs)), key=lambda i: -model_probs[i])
+    top = order[0]
+    row = gate_features([model_probs[i] for i in order], s.scored.rows[top], s.scored.query_row)
+    top_id = s.scored.entry_ids[top]
+    return row, int(top_id == s.query.expected), top_id
+
+
+def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Model:
+    """Fit the ranker, then the gate on out-of-fold rankings, then choose thresholds."""
+    fold = group_folds(samples, folds, seed)
+    ranked = [s for s in samples if s.scored.rows]
+    ranked_fold = [f for s, f in zip(samples, fold, strict=True) if s.scored.rows]
+    gate_rows: list[list[float]] = [[] for _ in ranked]
+    gate_labels = [0] * len(ranked)
+    top_ids = [""] * len(ranked)
+    for f in range(folds):
+        train = [s for s, sf in zip(ranked, ranked_fold, strict=True) if sf != f]
+        ranker = fit_ranker(_ranker_groups(train))
+        fold_model = Model(ranker, fit_logistic([], [], GATE_FEATURES))
+        for i, (s, sf) in enumerate(zip(ranked, ranked_fold, strict=True)):
+            if sf == f:
+                gate_rows[i], gate_labels[i], top_ids[i] = _gate_row(
+                    fold_model.rank(s.scored.rows), s
+                )
+    # The gate's own out-of-fold confidences choose the thresholds.
+    confidence = [0.0] * len(ranked)
+    for f in range(folds):
+        idx_train = [i for i, sf in enumerate(ranked_fold) if sf != f]
+        gate = fit_logistic(
+            [gate_rows[i] for i in idx_train], [gate_labels[i] for i in idx_train], GATE_FEATURES
+        )
+        for i, sf in enumerate(ranked_fold):
+            if sf == f:
+                z = gate.raw(gate_rows[i])
+                confidence[i] = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+    answer_t, suggest_t, curve = choose_thresholds(
+        [s.query.expected for s in ranked], top_ids, confidence, n_total=len(samples),
+        abstained_right=sum(1 for s in samples if not s.scored.rows and s.query.expected is None),
+    )
+    model = Model(
+        fit_ranker(_ranker_groups(samples)),
+        fit_logistic(gate_rows, gate_labels, GATE_FEATURES),
+        answer_t,
+        suggest_t,
+        {"samples": len(samples), "threshold_curve": curve},
+    )
+    return model
+
+
+def choose_thresholds(
+    expected: Sequence[str | None],
+    top_ids: Sequence[str],
+    confidence: Sequence[float],
+    *,
+    n_total: int,
+    abstained_right: int,
+) -> tuple[float, float, list[dict[str, float]]]:
+    """Return (answer, suggest) thresholds: the middle of the flat top of the accuracy curve,
+    among thresholds whose false-answer rate stays within MAX_FALSE_ANSWER_RATE."""
+    curve = []
+    for step in range(5, 96):
+        t = step / 100
+        right = abstained_right
+        wrong_answers = 0
+        for exp, top, conf in zip(expected, top_ids, confidence, strict=True):
+            if conf >= t:
+                if top == exp:
+                    right += 1
+                else:
+                    wrong_answers += 1
+            elif exp is None:
+                right += 1
+        curve.append(
+            {"t": t, "accuracy": right / n_total, "false_answer_rate": wrong_answers / n_total}
+        )
+    allowed = [c for c in curve if c["false_answer_rate"] <= MAX_FALSE_ANSWER_RATE] or [
+        min(curve, key=lambda c: c["false_answer_rate"])
+    ]
+    best = max(c["accuracy"] for c in allowed)
+    flat = [c["t"] for c in allowed if c["accuracy"] >= best - PLATEAU]
+    answer_t = flat[len(flat) // 2] if flat else DEFAULT_ANSWER_THRESHOLD
+    suggest_t = max(0.1, round(answer_t * 0.5, 2))
+    return answer_t, suggest_t, [c for c in curve if round(c["t"] * 100) % 5 == 0]
+
+
+def cross_validate(
+    engine: Engine,
+    samples: Sequence[Sample],
+    *,
+    k: int,
+    repeats: int = 1,
+    extra: Sequence[Sample] = (),
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Repeated group k-fold: train on k-1 folds (plus `extra`), predict the held-out fold."""
+    runs = []
+    for r in range(repeats):
+        fold = group_folds(samples, k, seed + 1000 * r)
+        results: list[Result | None] = [None] * len(samples)
+        for f in range(k):
+            train = [s for s, sf in zip(samples, fold, strict=True) if sf != f]
+            model = fit_model([*train, *extra], seed=seed + r)
+            for i, sf in enumerate(fold):
+                if sf == f:
+                    results[i] = engine.decide(samples[i].scored, model)
+        done = [res for res in results if res is not None]
+        runs.append(
+            metrics([s.query for s in samples], done, [s.latency_ms for s in samples])
+        )
+    keys = runs[0].keys()
+    out: dict[str, Any] = {
+        key: round(sum(float(run[key]) for run in runs) / len(runs), 4) for key in keys
+    }
+    out["queries"] = len(samples)
+    if repeats > 1:
+        out["repeats"] = repeats
+    return out
+
+
+def calibrate(engine: Engine, queries: Sequence[LabelledQuery]) -> tuple[float, float]:
+    """Choose thresholds for this KB from labelled queries, keeping the learned weights."""
+    expected: list[str | None] = []
+    top_ids: list[str] = []
+    confidence: list[float] = []
+    abstained_right = 0
+    for q in queries:
+        result = engine.answer(q.query, q.audience)
+        if not result.ranked:
+            abstained_right += q.expected is None
+            continue
+        expected.append(q.expected)
+        top_ids.append(result.ranked[0][0])
+        confidence.append(result.score)
+    answer_t, suggest_t, _ = choose_thresholds(
+        expected, top_ids, confidence, n_total=len(queries), abstained_right=abstained_right
+    )
+    return answer_t, suggest_t
