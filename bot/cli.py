@@ -197,9 +197,14 @@ def _kb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         kb = load_kb(args.file)
         summary = kb.summary()
         print(f"{args.file}: OK — {kb.name} (version {kb.version or '-'})")
-        print(f"  {len(kb.entries)} entries, {len(kb.synonyms)} synonym groups, "
-              f"{len(kb.words)} extra words")
-        print("  by audience: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["audience"].items())))
+        print(
+            f"  {len(kb.entries)} entries, {len(kb.synonyms)} synonym groups, "
+            f"{len(kb.words)} extra words"
+        )
+        print(
+            "  by audience: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(summary["audience"].items()))
+        )
         print("  by category:")
         for cat, count in summary["category"].most_common():
             print(f"    {cat or '(none)'}: {count}")

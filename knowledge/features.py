@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from knowledge.index import Bm25, char_grams, pinyin_grams
+from knowledge.intent import NAMES as INTENT_NAMES
+from knowledge.intent import intents
 from knowledge.kb import Audience, Entry
 from knowledge.segment import Analysis, Segmenter, word_pinyin
 
@@ -43,6 +46,9 @@ CANDIDATE_FEATURES: tuple[str, ...] = (
     "kw_any",
     "gen_rank_inv",
     "gen_score_rel",
+    *(f"intent_{n}" for n in INTENT_NAMES),
+    "intent_agree",
+    "intent_extra",
 )
 
 QUERY_FEATURES: tuple[str, ...] = (
@@ -68,9 +74,10 @@ def make_doc(analyses: Sequence[Analysis]) -> Doc:
     c: Counter[str] = Counter()
     p: Counter[str] = Counter()
     for a in analyses:
-        w.update(a.search)
-        c.update(char_grams(a.joined))
-        p.update(pinyin_grams(a.joined))
+        # Interned: the same few thousand terms recur across every entry of a large KB.
+        w.update(map(sys.intern, a.search))
+        c.update(map(sys.intern, char_grams(a.joined)))
+        p.update(map(sys.intern, pinyin_grams(a.joined)))
     return Doc(w, c, p)
 
 
@@ -79,6 +86,8 @@ class Question:
     analysis: Analysis
     words: frozenset[str]
     weight: float
+    text: str  # content words joined by spaces, for token-set similarity
+    intents: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,7 @@ class EntryDoc:
     chars_q: frozenset[str]
     chars_all: frozenset[str]
     keywords: tuple[str, ...]
+    intents: frozenset[str]  # question forms any of its questions shows
 
 
 def analyze_entry(entry: Entry, seg: Segmenter) -> EntryDoc:
@@ -107,7 +117,11 @@ def analyze_entry(entry: Entry, seg: Segmenter) -> EntryDoc:
     words_all = words_q | frozenset(w for a in (*ans, *cat) for w in a.search)
     keywords = tuple(dict.fromkeys(w for a in kws for w in a.content))
     questions = tuple(
-        Question(a, frozenset(a.search), sum(a.weights) or 1.0) for a in qs if a.content
+        Question(
+            a, frozenset(a.search), sum(a.weights) or 1.0, " ".join(a.content), intents(a.text)
+        )
+        for a in qs
+        if a.content
     )
     return EntryDoc(
         entry=entry,
@@ -122,6 +136,7 @@ def analyze_entry(entry: Entry, seg: Segmenter) -> EntryDoc:
         chars_q=frozenset("".join(a.joined for a in (*qs, *kws))),
         chars_all=frozenset("".join(a.joined for a in (*qs, *kws, *ans, *cat))),
         keywords=keywords,
+        intents=frozenset(i for q in questions for i in q.intents),
     )
 
 
@@ -135,7 +150,8 @@ class View:
         for field in ("q", "a", "k"):
             for kind in KINDS:
                 bags = [getattr(getattr(d, field), kind) for d in self.docs]
-                self.index[(field, kind)] = Bm25(bags)
+                keep = POSTINGS_READ if (field, kind) in GEN_FIELDS else 0
+                self.index[(field, kind)] = Bm25(bags, keep_postings=keep)
         self.question_owner: list[int] = []
         question_docs: list[Doc] = []
         for i, d in enumerate(self.docs):
@@ -183,12 +199,14 @@ def generate(view: View, query: Query, limit: int = CANDIDATES) -> list[tuple[in
     return heapq.nlargest(limit, acc.items(), key=lambda kv: kv[1])
 
 
-def _match(word: str, words: frozenset[str], pinyins: frozenset[str], chars: frozenset[str]) -> float:
+def _match(
+    word: str, pinyin: str, words: frozenset[str], pinyins: frozenset[str], chars: frozenset[str]
+) -> float:
     if word in words:
         return 1.0
-    if len(word) > 1 and word_pinyin(word) in pinyins:
-        return 0.8
     if len(word) > 1:
+        if pinyin in pinyins:
+            return 0.8
         return 0.5 * sum(ch in chars for ch in word) / len(word)
     return 0.0
 
@@ -200,7 +218,9 @@ def query_features(view: View, query: Query) -> list[float]:
     known = 0.0
     unknown_max = 0.0
     for word, wt in zip(a.content, a.weights, strict=True):
-        if word in view.vocabulary or (len(word) > 1 and word_pinyin(word) in view.vocabulary_pinyin):
+        if word in view.vocabulary or (
+            len(word) > 1 and word_pinyin(word) in view.vocabulary_pinyin
+        ):
             known += wt
         else:
             unknown_max = max(unknown_max, wt)
@@ -220,30 +240,39 @@ def candidate_features(
     a = query.analysis
     total_w = sum(a.weights) or 1.0
     max_w = max(a.weights, default=0.0) or 1.0
+    prepared = [
+        (
+            field == "m",
+            view.index[(field, kind)],
+            view.index[(field, kind)].prepare(query.terms[kind]),
+        )
+        for field in FIELDS
+        for kind in KINDS
+    ]
+    attainable = [sum(idf for _, idf in terms) or 1.0 for _, _, terms in prepared]
     norm_raw: list[list[float]] = []
     for doc_idx, _ in candidates:
         row = []
-        for field in FIELDS:
-            for kind in KINDS:
-                index = view.index[(field, kind)]
-                terms = query.terms[kind]
-                if field == "m":
-                    score = max(
-                        (index.score(terms, qi) for qi in view.questions_of[doc_idx]), default=0.0
-                    )
-                else:
-                    score = index.score(terms, doc_idx)
-                row.append(score)
+        for per_question, index, terms in prepared:
+            if not terms:
+                row.append(0.0)
+            elif per_question:
+                row.append(
+                    max((index.score(terms, qi) for qi in view.questions_of[doc_idx]), default=0.0)
+                )
+            else:
+                row.append(index.score(terms, doc_idx))
         norm_raw.append(row)
     n_bm = len(FIELDS) * len(KINDS)
-    attainable = []
-    for field in FIELDS:
-        for kind in KINDS:
-            attainable.append(view.index[(field, kind)].attainable(query.terms[kind]) or 1.0)
     best_bm = [max((r[j] for r in norm_raw), default=0.0) or 1.0 for j in range(n_bm)]
     best_gen = candidates[0][1] if candidates else 1.0
     rows: list[list[float]] = []
     query_text = " ".join(a.content)
+    q_intents = intents(a.text)
+    content = [
+        (w, wt, word_pinyin(w) if len(w) > 1 else w)
+        for w, wt in zip(a.content, a.weights, strict=True)
+    ]
     for rank, ((doc_idx, gen_score), raw) in enumerate(zip(candidates, norm_raw, strict=True)):
         d = view.docs[doc_idx]
         row = [raw[j] / attainable[j] for j in range(n_bm)]
@@ -251,9 +280,13 @@ def candidate_features(
         cov_q = cov_all = 0.0
         unmatched_max = 0.0
         unmatched_count = 0
-        for word, wt in zip(a.content, a.weights, strict=True):
-            mq = _match(word, d.words_q, d.pinyin_q, d.chars_q)
-            ma = max(mq, _match(word, d.words_all, d.pinyin_all, d.chars_all))
+        for word, wt, pinyin in content:
+            mq = _match(word, pinyin, d.words_q, d.pinyin_q, d.chars_q)
+            ma = (
+                mq
+                if mq >= 1.0
+                else max(mq, _match(word, pinyin, d.words_all, d.pinyin_all, d.chars_all))
+            )
             cov_q += wt * mq
             cov_all += wt * ma
             if mq < 0.8:
@@ -261,22 +294,27 @@ def candidate_features(
                 if wt >= 1.0:
                     unmatched_count += 1
         best_cov = best_rev = best_both = 0.0
+        agree = 0.0
         f_ratio = f_partial = f_set = 0.0
         query_words = frozenset(a.search)
         for q in d.questions:
             qa = q.analysis
-            cov = sum(
-                wt for w, wt in zip(a.content, a.weights, strict=True) if w in q.words
-            ) / total_w
-            rev = sum(
-                wt for w, wt in zip(qa.content, qa.weights, strict=True) if w in query_words
-            ) / q.weight
+            cov = (
+                sum(wt for w, wt in zip(a.content, a.weights, strict=True) if w in q.words)
+                / total_w
+            )
+            rev = (
+                sum(wt for w, wt in zip(qa.content, qa.weights, strict=True) if w in query_words)
+                / q.weight
+            )
             best_cov = max(best_cov, cov)
             best_rev = max(best_rev, rev)
             best_both = max(best_both, 2 * cov * rev / (cov + rev) if cov + rev else 0.0)
+            if q_intents or q.intents:
+                agree = max(agree, len(q_intents & q.intents) / len(q_intents | q.intents))
             f_ratio = max(f_ratio, fuzz.ratio(a.joined, qa.joined))
             f_partial = max(f_partial, fuzz.partial_ratio(a.joined, qa.joined))
-            f_set = max(f_set, fuzz.token_set_ratio(query_text, " ".join(qa.content)))
+            f_set = max(f_set, fuzz.token_set_ratio(query_text, q.text))
         kw_hits = sum(1 for k in d.keywords if k in query_words or (len(k) > 1 and k in a.joined))
         row.extend(
             [
@@ -295,6 +333,9 @@ def candidate_features(
                 1.0 if kw_hits else 0.0,
                 1.0 / (rank + 1),
                 gen_score / best_gen if best_gen else 0.0,
+                *(1.0 if n in q_intents and n in d.intents else 0.0 for n in INTENT_NAMES),
+                agree,
+                len(q_intents - d.intents) / 3.0,
             ]
         )
         rows.append(row)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -26,13 +28,13 @@ def pinyin_grams(joined: str) -> list[str]:
     syllables = [char_pinyin(ch) for ch in joined if "\u3400" <= ch <= "\u9fff"]
     if len(syllables) < 2:
         return syllables
-    return [f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False)]
+    return [f"{a}_{b}" for a, b in itertools.pairwise(syllables)]
 
 
 class Bm25:
     """BM25 over a fixed list of documents (bags of terms)."""
 
-    def __init__(self, docs: Sequence[Counter[str]]) -> None:
+    def __init__(self, docs: Sequence[Counter[str]], *, keep_postings: int = 0) -> None:
         self.docs = docs
         self.n = len(docs)
         lengths = [sum(d.values()) for d in docs]
@@ -42,24 +44,36 @@ class Bm25:
         for d in docs:
             df.update(d.keys())
         self.idf = {t: math.log(1 + (self.n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        postings: dict[str, list[tuple[float, int]]] = {}
-        for doc_id, d in enumerate(docs):
-            for term, tf in d.items():
-                postings.setdefault(term, []).append((self._term(term, tf, doc_id), doc_id))
-        # Highest impact first: candidate generation reads only a prefix of each list.
-        self.postings = {t: sorted(p, key=lambda x: -x[0]) for t, p in postings.items()}
+        # Candidate generation reads only the `keep_postings` highest-impact documents of a
+        # term, so only those are kept: memory and query cost stay bounded as the KB grows.
+        self.postings: dict[str, list[tuple[float, int]]] = {}
+        if keep_postings:
+            postings: dict[str, list[tuple[float, int]]] = {}
+            for doc_id, d in enumerate(docs):
+                for term, tf in d.items():
+                    postings.setdefault(term, []).append((self._term(term, tf, doc_id), doc_id))
+            self.postings = {
+                t: heapq.nlargest(keep_postings, p, key=lambda x: x[0])
+                for t, p in postings.items()
+            }
 
     def _term(self, term: str, tf: int, doc_id: int) -> float:
         return self.idf[term] * tf * (K1 + 1) / (tf + self._norm[doc_id])
 
-    def score(self, terms: Iterable[str], doc_id: int) -> float:
-        """Return the BM25 score of one document for a set of query terms."""
+    def prepare(self, terms: Iterable[str]) -> list[tuple[str, float]]:
+        """Return the query terms this index knows, with their IDF (once per query)."""
+        idf = self.idf
+        return [(t, idf[t]) for t in terms if t in idf]
+
+    def score(self, prepared: Sequence[tuple[str, float]], doc_id: int) -> float:
+        """Return the BM25 score of one document for prepared query terms."""
         doc = self.docs[doc_id]
+        norm = self._norm[doc_id]
         total = 0.0
-        for term in terms:
+        for term, idf in prepared:
             tf = doc.get(term)
             if tf:
-                total += self._term(term, tf, doc_id)
+                total += idf * tf * (K1 + 1) / (tf + norm)
         return total
 
     def attainable(self, terms: Iterable[str]) -> float:

@@ -78,7 +78,9 @@ def builtin_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
     return Lexicon(
         words=_parse_words(_lines(directory / "domain_words.txt")),
         synonyms=tuple(
-            tuple(line.split()) for line in _lines(directory / "synonyms.txt") if len(line.split()) > 1
+            tuple(line.split())
+            for line in _lines(directory / "synonyms.txt")
+            if len(line.split()) > 1
         ),
         colloquial=_parse_colloquial(_lines(directory / "colloquial.txt")),
         stopwords=frozenset(w.strip() for w in _lines(directory / "stopwords.txt")),

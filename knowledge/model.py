@@ -228,7 +228,11 @@ def fit_ranker(
 
 
 def fit_logistic(
-    rows: Sequence[Sequence[float]], labels: Sequence[int], names: tuple[str, ...], *, l2: float = 1.0
+    rows: Sequence[Sequence[float]],
+    labels: Sequence[int],
+    names: tuple[str, ...],
+    *,
+    l2: float = 1.0,
 ) -> Linear:
     """Fit an L2-regularised logistic regression by Newton's method."""
     x = np.asarray(rows, dtype=float)

@@ -33,9 +33,7 @@ class Normalizer:
     def __init__(self, colloquial: Iterable[tuple[str, str]] = ()) -> None:
         pairs = sorted(dict(colloquial).items(), key=lambda kv: -len(kv[0]))
         self._map = dict(pairs)
-        self._pattern = (
-            re.compile("|".join(re.escape(k) for k, _ in pairs)) if pairs else None
-        )
+        self._pattern = re.compile("|".join(re.escape(k) for k, _ in pairs)) if pairs else None
 
     def __call__(self, text: str) -> str:
         """Return the normalised text: words and numbers separated by single spaces."""

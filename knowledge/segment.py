@@ -28,6 +28,7 @@ _OOV_WEIGHT = 7.0  # a word jieba does not know: a name, a term, or a typo
 _LATIN_WEIGHT = 5.0
 _NUMBER_WEIGHT = 3.0
 _MIN_WEIGHT = 0.2
+_MAX_WEIGHT = 8.0  # beyond this, rarity in general text says little more about the topic
 
 # Southern-accent confusions users make when typing by sound (zh/z, n/l, in/ing...).
 _FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"), ("r", "l"), ("f", "h"))
@@ -56,6 +57,7 @@ def fuzzy_syllable(syllable: str) -> str:
     return syllable
 
 
+@lru_cache(maxsize=65536)
 def word_pinyin(word: str) -> str:
     """Return the toneless pinyin of a word, syllables joined without spaces."""
     return "".join(char_pinyin(ch) for ch in word)
@@ -98,7 +100,8 @@ class Segmenter:
         self._total = float(self._tok.total)
         kb_words = [self.normalize(w).replace(" ", "") for w in kb_words]
         groups = [
-            [self.normalize(w).replace(" ", "") for w in g] for g in (*kb_synonyms, *lexicon.synonyms)
+            [self.normalize(w).replace(" ", "") for w in g]
+            for g in (*kb_synonyms, *lexicon.synonyms)
         ]
         self.canonical = _canonical_map(groups)
         added: dict[str, int | None] = {}
@@ -116,12 +119,17 @@ class Segmenter:
             if _CJK.search(word):
                 self._tok.add_word(word, freq)
         self._added = frozenset(added)
-        self._group_weight = _group_weights(self.canonical, self.general_weight)
+        self._group_weight = _group_weights(self.canonical, self.general_weight, self._known)
         self._repair_exact: dict[str, str] = {}
         self._repair_fuzzy: dict[str, str] = {}
         self._vocab: set[str] = set()
 
     # --------------------------------------------------------------- weights
+    def _known(self, word: str) -> bool:
+        return word in self._base_freq or (
+            word not in self._added and bool(self._tok.FREQ.get(word))
+        )
+
     def general_weight(self, word: str) -> float:
         """Return how much a word says, from its frequency in general Chinese."""
         if not word or word in self.stopwords:
@@ -132,7 +140,7 @@ class Segmenter:
             self._tok.FREQ.get(word, 0) if word not in self._added else 0
         )
         if freq:
-            return max(_MIN_WEIGHT, math.log(self._total / freq) - _WEIGHT_SHIFT)
+            return min(_MAX_WEIGHT, max(_MIN_WEIGHT, math.log(self._total / freq) - _WEIGHT_SHIFT))
         if _LATIN.match(word):
             return _LATIN_WEIGHT
         if len(word) == 1:
@@ -163,7 +171,9 @@ class Segmenter:
     # --------------------------------------------------------------- analysis
     def raw_tokens(self, text: str) -> list[str]:
         """Cut normalised text into jieba tokens (spaces dropped)."""
-        return [t for t in self._tok.cut(text, HMM=True) if t.strip()]
+        # No HMM: it glues unknown characters into pseudo-words (咋领, 号领) that match nothing;
+        # single characters still match through character n-grams and repair.
+        return [t for t in self._tok.cut(text, HMM=False) if t.strip()]
 
     def analyze(self, text: str, *, repair: bool = False) -> Analysis:
         """Normalise, segment, repair typos (queries only), map synonyms, drop stop words."""
@@ -221,15 +231,15 @@ class Segmenter:
         return out, repaired
 
     def _repairable(self, token: str) -> bool:
+        if len(token) == 1 and _CJK.match(token):
+            return True  # a typo often sits next to a particle (能孝 is 能 + 孝)
         if self._is_known(token):
             return False
         if _LATIN.match(token):
             return True
         if not _CJK.match(token):
             return False
-        return len(token) == 1 or (
-            token not in self._base_freq and not self._tok.FREQ.get(token)
-        )
+        return len(token) == 1 or (token not in self._base_freq and not self._tok.FREQ.get(token))
 
     def _repair_run(self, run: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
         out: list[str] = []
@@ -261,7 +271,8 @@ class Segmenter:
         if len(piece) < 2 or not all(_CJK.match(c) for c in piece):
             return None
         target = self._repair_exact.get(word_pinyin(piece))
-        if target is None:
+        if target is None and len(piece) >= 3:
+            # Two syllables that merely sound alike are too often two other words (说有/所有).
             target = self._repair_fuzzy.get(fuzzy_pinyin(piece))
         # A homophone typo keeps at least one character of the word it stands for.
         if target is not None and target != piece and set(target) & set(piece):
@@ -302,9 +313,19 @@ def _canonical_map(groups: Sequence[Sequence[str]]) -> dict[str, str]:
 
 
 def _group_weights(
-    canonical: dict[str, str], weight: Callable[[str], float]
+    canonical: dict[str, str], weight: Callable[[str], float], known: Callable[[str], bool]
 ) -> dict[str, float]:
+    """Weigh a synonym set by its canonical word when general Chinese knows it, else by the
+    median of the members it knows (a set of rare spellings is not a rare concept)."""
     members: dict[str, list[float]] = {}
     for word, canon in canonical.items():
-        members.setdefault(canon, []).append(float(weight(word)))
-    return {canon: sorted(ws)[len(ws) // 2] for canon, ws in members.items()}
+        if known(word):
+            members.setdefault(canon, []).append(weight(word))
+    out = {}
+    for canon in set(canonical.values()):
+        if known(canon):
+            out[canon] = weight(canon)
+        elif canon in members:
+            ws = sorted(members[canon])
+            out[canon] = ws[len(ws) // 2]
+    return out

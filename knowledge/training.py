@@ -110,7 +110,10 @@ def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Mo
                 z = gate.raw(gate_rows[i])
                 confidence[i] = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
     answer_t, suggest_t, curve = choose_thresholds(
-        [s.query.expected for s in ranked], top_ids, confidence, n_total=len(samples),
+        [s.query.expected for s in ranked],
+        top_ids,
+        confidence,
+        n_total=len(samples),
         abstained_right=sum(1 for s in samples if not s.scored.rows and s.query.expected is None),
     )
     model = Model(
@@ -180,9 +183,7 @@ def cross_validate(
                 if sf == f:
                     results[i] = engine.decide(samples[i].scored, model)
         done = [res for res in results if res is not None]
-        runs.append(
-            metrics([s.query for s in samples], done, [s.latency_ms for s in samples])
-        )
+        runs.append(metrics([s.query for s in samples], done, [s.latency_ms for s in samples]))
     keys = runs[0].keys()
     out: dict[str, Any] = {
         key: round(sum(float(run[key]) for run in runs) / len(runs), 4) for key in keys

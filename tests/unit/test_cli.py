@@ -1,0 +1,101 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import MINI_KB
+
+
+def _json_lines(out: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_ask_json_prints_the_contract_object(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--kb", str(MINI_KB), "--json", "补贴在哪里领"]) == 0
+    [obj] = _json_lines(capsys.readouterr().out)
+    assert set(obj) == {"id", "score", "answer", "suggestions"}
+    assert isinstance(obj["score"], float)
+    assert isinstance(obj["suggestions"], list)
+    assert (obj["id"] is None) == (obj["answer"] is None)
+
+
+def test_ask_batch_answers_in_input_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queries = tmp_path / "q.jsonl"
+    lines = [
+        {"query": "你好", "audience": "consumer", "expected": None},
+        {"query": "门店怎么核销补贴", "audience": "merchant", "expected": "merchant-redeem"},
+        {"query": "", "audience": "consumer", "expected": None},
+    ]
+    queries.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
+    assert main(["ask", "--kb", str(MINI_KB), "--batch", str(queries), "--json"]) == 0
+    out = _json_lines(capsys.readouterr().out)
+    assert len(out) == 3
+    assert out[0]["id"] is None and out[0]["answer"]  # small talk: a reply, no entry
+    assert out[2]["id"] is None
+
+
+def test_eval_json_reports_every_metric(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        '{"query": "补贴在哪里领", "audience": "consumer", "expected": "consumer-claim-how"}\n'
+        '{"query": "今天天气怎么样", "audience": "consumer", "expected": null}\n',
+        encoding="utf-8",
+    )
+    assert main(["eval", "--kb", str(MINI_KB), "--queries", str(queries), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {
+        "in_scope_top1",
+        "in_scope_top3",
+        "null_abstained",
+        "false_answer_rate",
+        "overall_accuracy",
+        "p50_ms",
+        "p99_ms",
+        "queries",
+    }
+    assert report["queries"] == 2
+    assert report["in_scope_top1"] == 1.0
+
+
+def test_kb_check_summarises_a_good_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb", "check", str(MINI_KB)]) == 0
+    out = capsys.readouterr().out
+    assert "5 entries" in out and "consumer 3" in out and "核销: 1" in out
+
+
+def test_kb_check_exits_2_naming_file_entry_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\nentries:\n  - id: ok-1\n    audience: consumers\n    questions: [a]\n"
+        "    answer: b\n",
+        encoding="utf-8",
+    )
+    assert main(["kb", "check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "'ok-1' (#1)" in err and "audience" in err
+
+
+def test_eval_rejects_an_expected_id_the_kb_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"query": "x", "audience": "consumer", "expected": "nope"}\n', "utf-8")
+    assert main(["eval", "--kb", str(MINI_KB), "--queries", str(queries)]) == 2
+    assert "line 1: expected id 'nope'" in capsys.readouterr().err
+
+
+def test_python_m_bot_help_lists_the_commands() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ("chat", "ask", "eval", "kb"):
+        assert command in done.stdout
