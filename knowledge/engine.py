@@ -139,13 +139,11 @@ class Engine:
         if not scored.rows:
             kind = Kind.EMPTY if not scored.analysis.content else Kind.ABSTAIN
             return Result(kind, None, 0.0, None)
-        probs = model.rank(scored.rows)
-        order = sorted(range(len(probs)), key=lambda i: -probs[i])
+        gate = model.gate_row(scored.rows, scored.query_row)
+        probs, order = gate.probs, gate.order
         ranked = tuple((scored.entry_ids[i], probs[i]) for i in order)
         top = order[0]
-        confidence = model.confidence(
-            [probs[i] for i in order], scored.rows[top], scored.query_row
-        )
+        confidence = model.confidence(gate.features)
         if confidence >= model.answer_threshold:
             entry = self._entries[scored.entry_ids[top]]
             return Result(Kind.ANSWER, entry.id, confidence, entry.answer, (), ranked)

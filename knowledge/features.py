@@ -33,6 +33,9 @@ CANDIDATE_FEATURES: tuple[str, ...] = (
     *(f"bm25_{f}{k}_rel" for f in FIELDS for k in KINDS),
     "cov_q",
     "cov_all",
+    "disc_cov_q",
+    "disc_cov_all",
+    "key_cov",
     "unmatched_max_rel",
     "unmatched_max_abs",
     "unmatched_count",
@@ -266,27 +269,48 @@ def candidate_features(
     n_bm = len(FIELDS) * len(KINDS)
     best_bm = [max((r[j] for r in norm_raw), default=0.0) or 1.0 for j in range(n_bm)]
     best_gen = candidates[0][1] if candidates else 1.0
-    rows: list[list[float]] = []
-    query_text = " ".join(a.content)
-    q_intents = intents(a.text)
     content = [
         (w, wt, word_pinyin(w) if len(w) > 1 else w)
         for w, wt in zip(a.content, a.weights, strict=True)
     ]
-    for rank, ((doc_idx, gen_score), raw) in enumerate(zip(candidates, norm_raw, strict=True)):
+    # How well each candidate covers each query word, in the questions and anywhere.
+    matches: list[list[tuple[float, float]]] = []
+    for doc_idx, _ in candidates:
         d = view.docs[doc_idx]
-        row = [raw[j] / attainable[j] for j in range(n_bm)]
-        row.extend(raw[j] / best_bm[j] for j in range(n_bm))
-        cov_q = cov_all = 0.0
-        unmatched_max = 0.0
-        unmatched_count = 0
-        for word, wt, pinyin in content:
+        per_word = []
+        for word, _, pinyin in content:
             mq = _match(word, pinyin, d.words_q, d.pinyin_q, d.chars_q)
             ma = (
                 mq
                 if mq >= 1.0
                 else max(mq, _match(word, pinyin, d.words_all, d.pinyin_all, d.chars_all))
             )
+            per_word.append((mq, ma))
+        matches.append(per_word)
+    # A word most candidates share cannot tell them apart; weigh by how few hold it.
+    n_cand = len(candidates)
+    disc = [
+        wt * math.log((n_cand + 1) / (1 + sum(1 for m in matches if m[k][1] >= 0.8)))
+        for k, (_, wt, _) in enumerate(content)
+    ]
+    disc_total = sum(disc) or 1.0
+    key_words = set(sorted(range(len(content)), key=lambda k: -content[k][1])[:2])
+    rows: list[list[float]] = []
+    query_text = " ".join(a.content)
+    q_intents = intents(a.text)
+    for rank, ((doc_idx, gen_score), raw) in enumerate(zip(candidates, norm_raw, strict=True)):
+        d = view.docs[doc_idx]
+        row = [raw[j] / attainable[j] for j in range(n_bm)]
+        row.extend(raw[j] / best_bm[j] for j in range(n_bm))
+        cov_q = cov_all = disc_q = disc_all = key_cov = 0.0
+        unmatched_max = 0.0
+        unmatched_count = 0
+        for k, (word, wt, _) in enumerate(content):
+            mq, ma = matches[rank][k]
+            disc_q += disc[k] * mq
+            disc_all += disc[k] * ma
+            if k in key_words:
+                key_cov += ma / len(key_words)
             cov_q += wt * mq
             cov_all += wt * ma
             if mq < 0.8:
@@ -320,6 +344,9 @@ def candidate_features(
             [
                 cov_q / total_w,
                 cov_all / total_w,
+                disc_q / disc_total,
+                disc_all / disc_total,
+                key_cov,
                 unmatched_max / max_w,
                 unmatched_max / 10.0,
                 min(unmatched_count, 5) / 5.0,

@@ -43,6 +43,9 @@ GATE_FEATURES: tuple[str, ...] = (
     "p2",
     "p_gap",
     "logit_gap",
+    "rel_top",
+    "rel_second",
+    "rel_logit_top",
     *(f"top_{n}" for n in GATE_FROM_TOP),
     *QUERY_FEATURES,
 )
@@ -81,9 +84,17 @@ class Linear:
         )
 
 
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
 @dataclass(frozen=True, slots=True)
 class Model:
+    """The ranker orders candidates; the pointwise model says how relevant each is on an
+    absolute scale (it also learns from unanswerable queries); the gate combines both."""
+
     ranker: Linear
+    pointwise: Linear
     gate: Linear
     answer_threshold: float = DEFAULT_ANSWER_THRESHOLD
     suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD
@@ -99,20 +110,37 @@ class Model:
         total = sum(exps)
         return [e / total for e in exps]
 
-    def confidence(
-        self, probs: Sequence[float], top_row: Sequence[float], query_row: Sequence[float]
-    ) -> float:
-        """Return P(the top-ranked entry is right)."""
-        z = self.gate.raw(gate_features(probs, top_row, query_row))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    def relevance(self, rows: Sequence[Sequence[float]]) -> list[float]:
+        """Return P(relevant) of each candidate row on its own."""
+        return [_sigmoid(self.pointwise.raw(r)) for r in rows]
+
+    def gate_row(self, rows: Sequence[Sequence[float]], query_row: Sequence[float]) -> GateRow:
+        """Rank the candidates and compute the gate's inputs."""
+        probs = self.rank(rows)
+        order = sorted(range(len(probs)), key=lambda i: -probs[i])
+        rel = self.relevance(rows)
+        top = order[0]
+        second = max((rel[i] for i in order[1:]), default=0.0)
+        return GateRow(
+            order,
+            probs,
+            gate_features([probs[i] for i in order], rel[top], second, rows[top], query_row),
+        )
+
+    def confidence(self, features: Sequence[float]) -> float:
+        """Return P(the top-ranked entry is right) from gate features."""
+        return _sigmoid(self.gate.raw(features))
 
     def with_thresholds(self, answer: float, suggest: float, **meta: Any) -> Model:
-        return Model(self.ranker, self.gate, answer, suggest, {**self.meta, **meta})
+        return Model(
+            self.ranker, self.pointwise, self.gate, answer, suggest, {**self.meta, **meta}
+        )
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         raw = {
             "ranker": self.ranker.to_json(),
+            "pointwise": self.pointwise.to_json(),
             "gate": self.gate.to_json(),
             "answer_threshold": self.answer_threshold,
             "suggest_threshold": self.suggest_threshold,
@@ -130,8 +158,10 @@ class Model:
         g = len(GATE_FEATURES)
         gate = [0.0] * g
         gate[GATE_FEATURES.index("top_cov_q")] = 2.0
+        ranker = Linear(CANDIDATE_FEATURES, (0.0,) * d, (1.0,) * d, tuple(weights))
         return cls(
-            Linear(CANDIDATE_FEATURES, (0.0,) * d, (1.0,) * d, tuple(weights)),
+            ranker,
+            ranker,
             Linear(GATE_FEATURES, (0.0,) * g, (1.0,) * g, tuple(gate), -1.0),
             meta={"untrained": True},
         )
@@ -140,14 +170,20 @@ class Model:
     def load(cls, path: Path = MODEL_PATH) -> Model:
         raw = json.loads(path.read_text(encoding="utf-8"))
         ranker = Linear.from_json(raw["ranker"])
+        pointwise = Linear.from_json(raw["pointwise"])
         gate = Linear.from_json(raw["gate"])
-        if ranker.names != CANDIDATE_FEATURES or gate.names != GATE_FEATURES:
+        if (
+            ranker.names != CANDIDATE_FEATURES
+            or pointwise.names != CANDIDATE_FEATURES
+            or gate.names != GATE_FEATURES
+        ):
             raise ValueError(
                 f"{path}: the model was trained on other features than this code computes; "
                 "retrain it with `helpdesk kb train` (README, 'Training')."
             )
         return cls(
             ranker,
+            pointwise,
             gate,
             float(raw["answer_threshold"]),
             float(raw["suggest_threshold"]),
@@ -155,10 +191,21 @@ class Model:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class GateRow:
+    order: list[int]  # candidate indexes, best first
+    probs: list[float]  # ranker probability of each candidate (input order)
+    features: list[float]
+
+
 def gate_features(
-    probs: Sequence[float], top_row: Sequence[float], query_row: Sequence[float]
+    probs: Sequence[float],
+    rel_top: float,
+    rel_second: float,
+    top_row: Sequence[float],
+    query_row: Sequence[float],
 ) -> list[float]:
-    """Return the gate's inputs, in GATE_FEATURES order."""
+    """Return the gate's inputs, in GATE_FEATURES order; `probs` sorted best first."""
     p1 = probs[0] if probs else 0.0
     p2 = probs[1] if len(probs) > 1 else 0.0
     eps = 1e-6
@@ -167,6 +214,9 @@ def gate_features(
         p2,
         p1 - p2,
         math.log((p1 + eps) / (p2 + eps)) / 5.0,
+        rel_top,
+        rel_second,
+        math.log((rel_top + eps) / (1 - rel_top + eps)) / 5.0,
         *(top_row[i] for i in _TOP_INDEX),
         *query_row,
     ]

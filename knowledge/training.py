@@ -15,13 +15,13 @@ from typing import Any
 
 from knowledge.engine import Engine, Result, Scored
 from knowledge.evaluate import LabelledQuery, metrics
+from knowledge.features import CANDIDATE_FEATURES
 from knowledge.model import (
     DEFAULT_ANSWER_THRESHOLD,
     GATE_FEATURES,
     Model,
     fit_logistic,
     fit_ranker,
-    gate_features,
 )
 
 # The most wrong answers the calibration accepts, as a share of all queries.
@@ -73,16 +73,29 @@ def _ranker_groups(samples: Sequence[Sample]) -> list[tuple[Sequence[Sequence[fl
     return [(s.scored.rows, s.target) for s in samples if s.scored.rows]
 
 
-def _gate_row(model_probs: list[float], s: Sample) -> tuple[list[float], int, str]:
-    order = sorted(range(len(model_probs)), key=lambda i: -model_probs[i])
-    top = order[0]
-    row = gate_features([model_probs[i] for i in order], s.scored.rows[top], s.scored.query_row)
-    top_id = s.scored.entry_ids[top]
-    return row, int(top_id == s.query.expected), top_id
+def _pointwise_data(samples: Sequence[Sample]) -> tuple[list[Sequence[float]], list[int]]:
+    rows: list[Sequence[float]] = []
+    labels: list[int] = []
+    for s in samples:
+        target = s.target
+        for i, row in enumerate(s.scored.rows):
+            rows.append(row)
+            labels.append(int(i == target))
+    return rows, labels
+
+
+def _fit_stage1(train: Sequence[Sample]) -> Model:
+    rows, labels = _pointwise_data(train)
+    return Model(
+        fit_ranker(_ranker_groups(train)),
+        fit_logistic(rows, labels, CANDIDATE_FEATURES),
+        fit_logistic([], [], GATE_FEATURES),
+    )
 
 
 def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Model:
-    """Fit the ranker, then the gate on out-of-fold rankings, then choose thresholds."""
+    """Fit ranker and pointwise model, then the gate on their out-of-fold outputs, then
+    choose thresholds on the gate's own out-of-fold confidences."""
     fold = group_folds(samples, folds, seed)
     ranked = [s for s in samples if s.scored.rows]
     ranked_fold = [f for s, f in zip(samples, fold, strict=True) if s.scored.rows]
@@ -90,15 +103,13 @@ def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Mo
     gate_labels = [0] * len(ranked)
     top_ids = [""] * len(ranked)
     for f in range(folds):
-        train = [s for s, sf in zip(ranked, ranked_fold, strict=True) if sf != f]
-        ranker = fit_ranker(_ranker_groups(train))
-        fold_model = Model(ranker, fit_logistic([], [], GATE_FEATURES))
+        stage1 = _fit_stage1([s for s, sf in zip(ranked, ranked_fold, strict=True) if sf != f])
         for i, (s, sf) in enumerate(zip(ranked, ranked_fold, strict=True)):
             if sf == f:
-                gate_rows[i], gate_labels[i], top_ids[i] = _gate_row(
-                    fold_model.rank(s.scored.rows), s
-                )
-    # The gate's own out-of-fold confidences choose the thresholds.
+                g = stage1.gate_row(s.scored.rows, s.scored.query_row)
+                gate_rows[i] = g.features
+                top_ids[i] = s.scored.entry_ids[g.order[0]]
+                gate_labels[i] = int(top_ids[i] == s.query.expected)
     confidence = [0.0] * len(ranked)
     for f in range(folds):
         idx_train = [i for i, sf in enumerate(ranked_fold) if sf != f]
@@ -107,8 +118,7 @@ def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Mo
         )
         for i, sf in enumerate(ranked_fold):
             if sf == f:
-                z = gate.raw(gate_rows[i])
-                confidence[i] = 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+                confidence[i] = 1 / (1 + math.exp(-max(-30.0, min(30.0, gate.raw(gate_rows[i])))))
     answer_t, suggest_t, curve = choose_thresholds(
         [s.query.expected for s in ranked],
         top_ids,
@@ -116,14 +126,15 @@ def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Mo
         n_total=len(samples),
         abstained_right=sum(1 for s in samples if not s.scored.rows and s.query.expected is None),
     )
-    model = Model(
-        fit_ranker(_ranker_groups(samples)),
+    stage1 = _fit_stage1(samples)
+    return Model(
+        stage1.ranker,
+        stage1.pointwise,
         fit_logistic(gate_rows, gate_labels, GATE_FEATURES),
         answer_t,
         suggest_t,
         {"samples": len(samples), "threshold_curve": curve},
     )
-    return model
 
 
 def choose_thresholds(

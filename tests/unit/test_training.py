@@ -22,7 +22,7 @@ def test_fit_ranker_learns_which_feature_marks_the_right_candidate() -> None:
         rows[right] = _row(0.6 + rng.random() * 0.4, rng)
         groups.append((rows, right))
     ranker = fit_ranker(groups)
-    model = Model(ranker, fit_logistic([], [], GATE_FEATURES))
+    model = Model(ranker, ranker, fit_logistic([], [], GATE_FEATURES))
     hits = 0
     for rows, right in groups:
         probs = model.rank(rows)
