@@ -21,10 +21,12 @@ from knowledge.intent import NAMES as INTENT_NAMES
 from knowledge.intent import intents
 from knowledge.kb import Audience, Entry
 from knowledge.segment import Analysis, Segmenter, word_pinyin
+from knowledge.thesaurus import NO_CODES, codes_of, synonym_codes
 
 FIELDS = ("q", "a", "k", "m")  # all questions+keywords, answer, keywords+category, one question
 KINDS = ("w", "c", "p")  # words, character n-grams, pinyin bigrams
 GEN_FIELDS = (("q", "w"), ("q", "c"), ("q", "p"), ("a", "w"), ("k", "w"))
+SYNONYM_MATCH = 0.7  # a thesaurus synonym counts for less than the word itself
 POSTINGS_READ = 48  # per term and field: bounds the cost of a query, whatever the KB size
 CANDIDATES = 24
 
@@ -33,6 +35,9 @@ CANDIDATE_FEATURES: tuple[str, ...] = (
     *(f"bm25_{f}{k}_rel" for f in FIELDS for k in KINDS),
     "cov_q",
     "cov_all",
+    "syn_cov_q",
+    "syn_cov_all",
+    "syn_unmatched_max_abs",
     "disc_cov_q",
     "disc_cov_all",
     "key_cov",
@@ -57,6 +62,8 @@ CANDIDATE_FEATURES: tuple[str, ...] = (
 QUERY_FEATURES: tuple[str, ...] = (
     "q_known",
     "q_unknown_max",
+    "q_known_syn",
+    "q_unknown_syn_max",
     "q_weight_log",
     "q_content_count",
     "q_short",
@@ -106,6 +113,8 @@ class EntryDoc:
     pinyin_all: frozenset[str]
     chars_q: frozenset[str]
     chars_all: frozenset[str]
+    codes_q: frozenset[str]  # thesaurus synonym groups of the question words
+    codes_all: frozenset[str]
     keywords: tuple[str, ...]
     intents: frozenset[str]  # question forms any of its questions shows
 
@@ -138,6 +147,8 @@ def analyze_entry(entry: Entry, seg: Segmenter) -> EntryDoc:
         pinyin_all=frozenset(word_pinyin(w) for w in words_all),
         chars_q=frozenset("".join(a.joined for a in (*qs, *kws))),
         chars_all=frozenset("".join(a.joined for a in (*qs, *kws, *ans, *cat))),
+        codes_q=codes_of(words_q),
+        codes_all=codes_of(words_all),
         keywords=keywords,
         intents=frozenset(i for q in questions for i in q.intents),
     )
@@ -168,6 +179,7 @@ class View:
             self.index[("m", kind)] = Bm25([getattr(d, kind) for d in question_docs])
         self.vocabulary = frozenset(w for d in self.docs for w in d.words_all)
         self.vocabulary_pinyin = frozenset(p for d in self.docs for p in d.pinyin_all)
+        self.vocabulary_codes = frozenset(c for d in self.docs for c in d.codes_all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,18 +230,26 @@ def query_features(view: View, query: Query) -> list[float]:
     """Return features of the query alone: how much of it the knowledge base knows at all."""
     a = query.analysis
     total = sum(a.weights)
-    known = 0.0
-    unknown_max = 0.0
+    known = known_syn = 0.0
+    unknown_max = unknown_syn_max = 0.0
+    table = synonym_codes()
     for word, wt in zip(a.content, a.weights, strict=True):
         if word in view.vocabulary or (
             len(word) > 1 and word_pinyin(word) in view.vocabulary_pinyin
         ):
             known += wt
+            known_syn += wt
+            continue
+        unknown_max = max(unknown_max, wt)
+        if table.get(word, NO_CODES) & view.vocabulary_codes:
+            known_syn += wt
         else:
-            unknown_max = max(unknown_max, wt)
+            unknown_syn_max = max(unknown_syn_max, wt)
     return [
         known / total if total else 0.0,
         unknown_max / 10.0,
+        known_syn / total if total else 0.0,
+        unknown_syn_max / 10.0,
         math.log1p(total) / 3.0,
         min(len(a.content), 20) / 10.0,
         1.0 if len(a.content) <= 2 else 0.0,
@@ -274,18 +294,22 @@ def candidate_features(
         for w, wt in zip(a.content, a.weights, strict=True)
     ]
     # How well each candidate covers each query word, in the questions and anywhere.
-    matches: list[list[tuple[float, float]]] = []
+    table = synonym_codes()
+    word_codes = [table.get(w, NO_CODES) for w, _, _ in content]
+    matches: list[list[tuple[float, float, float, float]]] = []
     for doc_idx, _ in candidates:
         d = view.docs[doc_idx]
         per_word = []
-        for word, _, pinyin in content:
+        for (word, _, pinyin), codes in zip(content, word_codes, strict=True):
             mq = _match(word, pinyin, d.words_q, d.pinyin_q, d.chars_q)
             ma = (
                 mq
                 if mq >= 1.0
                 else max(mq, _match(word, pinyin, d.words_all, d.pinyin_all, d.chars_all))
             )
-            per_word.append((mq, ma))
+            sq = max(mq, SYNONYM_MATCH) if codes and codes & d.codes_q else mq
+            sa = max(ma, SYNONYM_MATCH) if codes and codes & d.codes_all else ma
+            per_word.append((mq, ma, sq, sa))
         matches.append(per_word)
     # A word most candidates share cannot tell them apart; weigh by how few hold it.
     n_cand = len(candidates)
@@ -302,11 +326,14 @@ def candidate_features(
         d = view.docs[doc_idx]
         row = [raw[j] / attainable[j] for j in range(n_bm)]
         row.extend(raw[j] / best_bm[j] for j in range(n_bm))
-        cov_q = cov_all = disc_q = disc_all = key_cov = 0.0
-        unmatched_max = 0.0
+        cov_q = cov_all = disc_q = disc_all = key_cov = syn_q = syn_all = 0.0
+        unmatched_max = syn_unmatched_max = 0.0
         unmatched_count = 0
-        for k, (word, wt, _) in enumerate(content):
-            mq, ma = matches[rank][k]
+        for k, (_, wt, _) in enumerate(content):
+            mq, ma, sq, sa = matches[rank][k]
+            syn_q += wt * sq
+            syn_all += wt * sa
+            syn_unmatched_max = max(syn_unmatched_max, wt * (1 - sa))
             disc_q += disc[k] * mq
             disc_all += disc[k] * ma
             if k in key_words:
@@ -344,6 +371,9 @@ def candidate_features(
             [
                 cov_q / total_w,
                 cov_all / total_w,
+                syn_q / total_w,
+                syn_all / total_w,
+                syn_unmatched_max / 10.0,
                 disc_q / disc_total,
                 disc_all / disc_total,
                 key_cov,

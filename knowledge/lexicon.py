@@ -26,6 +26,7 @@ class Lexicon:
     colloquial: tuple[tuple[str, str], ...]  # (as typed, standard form)
     stopwords: frozenset[str]
     smalltalk: tuple[SmalltalkIntent, ...] = field(default=())
+    english: tuple[tuple[str, str], ...] = ()  # (Latin word, the Chinese word it means)
 
 
 def _lines(path: Path) -> list[str]:
@@ -85,4 +86,5 @@ def builtin_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         colloquial=_parse_colloquial(_lines(directory / "colloquial.txt")),
         stopwords=frozenset(w.strip() for w in _lines(directory / "stopwords.txt")),
         smalltalk=_parse_smalltalk(smalltalk_raw),
+        english=_parse_colloquial(_lines(directory / "english.txt")),
     )

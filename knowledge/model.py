@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ MODEL_PATH = Path(__file__).parent / "model" / "model.json"
 GATE_FROM_TOP = (
     "cov_q",
     "cov_all",
+    "syn_cov_all",
+    "syn_unmatched_max_abs",
     "unmatched_max_rel",
     "unmatched_max_abs",
     "unmatched_count",
@@ -232,8 +234,42 @@ def _standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
+def feature_sign(name: str) -> int:
+    """Return the sign a feature's weight is held to: +1, -1, or 0 for free.
+
+    More overlap with the query can only speak for an entry, an unmatched word only against
+    it. Holding weights to these signs keeps correlated features from cancelling out in
+    ways that fit one campaign and fail on the next.
+    """
+    if name in {"q_weight_log", "q_content_count", "q_short"}:
+        return 0
+    if any(bad in name for bad in ("unmatched", "intent_extra", "unknown")) or name in {
+        "p2",
+        "rel_second",
+    }:
+        return -1
+    return 1
+
+
+def _adam(
+    grad_fn: Callable[[np.ndarray], np.ndarray], signs: np.ndarray, steps: int, lr: float = 0.05
+) -> np.ndarray:
+    """Minimise by Adam, projecting weights onto their allowed signs after each step."""
+    w = np.zeros(len(signs))
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    b1, b2 = 0.9, 0.999
+    for t in range(1, steps + 1):
+        g = grad_fn(w)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        w -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + 1e-8)
+        w = np.where(signs > 0, np.maximum(w, 0.0), np.where(signs < 0, np.minimum(w, 0.0), w))
+    return w
+
+
 def fit_ranker(
-    groups: Sequence[tuple[Sequence[Sequence[float]], int]], *, l2: float = 1.0, steps: int = 400
+    groups: Sequence[tuple[Sequence[Sequence[float]], int]], *, l2: float = 1.0, steps: int = 300
 ) -> Linear:
     """Fit a conditional-logit ranker: each group is (candidate rows, index of the right one)."""
     usable = [(np.asarray(rows, dtype=float), y) for rows, y in groups if y >= 0 and len(rows) > 1]
@@ -251,24 +287,21 @@ def fit_ranker(
     mean, scale = _standardize(x[mask])
     xs = (x - mean) / scale
     xs[~mask] = 0.0
-    w = np.zeros(d)
-    m = np.zeros(d)
-    v = np.zeros(d)
-    lr, b1, b2 = 0.05, 0.9, 0.999
     n = len(usable)
-    rows_idx = np.arange(n)
-    for t in range(1, steps + 1):
+    target = np.zeros((n, c))
+    target[np.arange(n), y] = 1.0
+
+    def grad(w: np.ndarray) -> np.ndarray:
         logits = xs @ w
         logits[~mask] = -1e9
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
-        target = np.zeros_like(p)
-        target[rows_idx, y] = 1.0
-        grad = np.einsum("gc,gcd->d", p - target, xs) / n + l2 * w / n
-        m = b1 * m + (1 - b1) * grad
-        v = b2 * v + (1 - b2) * grad**2
-        w -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + 1e-8)
+        g: np.ndarray = np.einsum("gc,gcd->d", p - target, xs) / n + l2 * w / n
+        return g
+
+    signs = np.array([feature_sign(name) for name in CANDIDATE_FEATURES])
+    w = _adam(grad, signs, steps)
     return Linear(
         CANDIDATE_FEATURES,
         tuple(float(v) for v in mean),
@@ -283,8 +316,9 @@ def fit_logistic(
     names: tuple[str, ...],
     *,
     l2: float = 1.0,
+    steps: int = 300,
 ) -> Linear:
-    """Fit an L2-regularised logistic regression by Newton's method."""
+    """Fit an L2-regularised logistic regression with sign-held weights."""
     x = np.asarray(rows, dtype=float)
     y = np.asarray(labels, dtype=float)
     d = len(names)
@@ -294,17 +328,17 @@ def fit_logistic(
         return Linear(names, (0.0,) * d, (1.0,) * d, (0.0,) * d, math.log(prior / (1 - prior)))
     mean, scale = _standardize(x)
     xs = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    w = np.zeros(d + 1)
+    n = len(x)
     reg = np.full(d + 1, l2)
     reg[-1] = 0.0
-    for _ in range(50):
+
+    def grad(w: np.ndarray) -> np.ndarray:
         p = 1 / (1 + np.exp(-np.clip(xs @ w, -30, 30)))
-        grad = xs.T @ (p - y) + reg * w
-        hess = (xs * (p * (1 - p))[:, None]).T @ xs + np.diag(reg) + 1e-9 * np.eye(d + 1)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-7:
-            break
+        g: np.ndarray = (xs.T @ (p - y) + reg * w) / n
+        return g
+
+    signs = np.array([feature_sign(name) for name in names] + [0])
+    w = _adam(grad, signs, steps)
     return Linear(
         names,
         tuple(float(v) for v in mean),

@@ -28,6 +28,7 @@ _OOV_WEIGHT = 7.0  # a word jieba does not know: a name, a term, or a typo
 _LATIN_WEIGHT = 5.0
 _NUMBER_WEIGHT = 3.0
 _MIN_WEIGHT = 0.2
+_NEGATIONS = frozenset("不没别未无非")
 _MAX_WEIGHT = 8.0  # beyond this, rarity in general text says little more about the topic
 
 # Southern-accent confusions users make when typing by sound (zh/z, n/l, in/ing...).
@@ -95,6 +96,7 @@ class Segmenter:
     ) -> None:
         self.normalize = Normalizer(lexicon.colloquial)
         self.stopwords = lexicon.stopwords
+        self._english = dict(lexicon.english)
         self._tok = jieba.Tokenizer()
         self._tok.initialize()
         self._total = float(self._tok.total)
@@ -173,7 +175,8 @@ class Segmenter:
         """Cut normalised text into jieba tokens (spaces dropped)."""
         # No HMM: it glues unknown characters into pseudo-words (咋领, 号领) that match nothing;
         # single characters still match through character n-grams and repair.
-        return [t for t in self._tok.cut(text, HMM=False) if t.strip()]
+        tokens = [t for t in self._tok.cut(text, HMM=False) if t.strip()]
+        return [self._english.get(t, t) if _LATIN.match(t) else t for t in tokens]
 
     def analyze(self, text: str, *, repair: bool = False) -> Analysis:
         """Normalise, segment, repair typos (queries only), map synonyms, drop stop words."""
@@ -270,6 +273,8 @@ class Segmenter:
             return self._repair_exact.get(piece)
         if len(piece) < 2 or not all(_CJK.match(c) for c in piece):
             return None
+        if any(c in _NEGATIONS for c in piece):
+            return None  # 发不 is "cannot send", never a typo for 发布
         target = self._repair_exact.get(word_pinyin(piece))
         if target is None and len(piece) >= 3:
             # Two syllables that merely sound alike are too often two other words (说有/所有).
