@@ -222,11 +222,16 @@ def _train(args: argparse.Namespace) -> int:
     from knowledge.model import MODEL_PATH
     from knowledge.training import fit_model, make_samples
 
+    from knowledge.engine import Engine
+    from knowledge.model import Model
+
     samples = []
     sources = []
     for kb_path, q_path in args.sets:
         kb = load_kb(kb_path)
-        samples.extend(make_samples(_engine(kb), load_queries(q_path, kb)))
+        # Training needs features, not the old weights (which may not fit new features).
+        engine = Engine(kb, model=Model.untrained(), use_calibration=False)
+        samples.extend(make_samples(engine, load_queries(q_path, kb)))
         sources.append(f"{Path(kb_path).name} + {Path(q_path).name}")
     model = fit_model(samples)
     model = model.with_thresholds(

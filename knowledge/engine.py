@@ -120,7 +120,9 @@ class Engine:
         view = self.views[audience]
         if not analysis.content:
             return Scored(analysis, (), (), (), None)
-        query = Query.of(analysis)
+        clauses = analysis.text.split(" ")
+        tail = self.segmenter.analyze(clauses[-1], repair=True) if len(clauses) > 1 else None
+        query = Query.of(analysis, tail)
         candidates = generate(view, query)
         rows = candidate_features(view, query, candidates)
         return Scored(

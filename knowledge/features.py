@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from knowledge.thesaurus import NO_CODES, codes_of, synonym_codes
 FIELDS = ("q", "a", "k", "m")  # all questions+keywords, answer, keywords+category, one question
 KINDS = ("w", "c", "p")  # words, character n-grams, pinyin bigrams
 GEN_FIELDS = (("q", "w"), ("q", "c"), ("q", "p"), ("a", "w"), ("k", "w"))
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]+")
 SYNONYM_MATCH = 0.7  # a thesaurus synonym counts for less than the word itself
 POSTINGS_READ = 48  # per term and field: bounds the cost of a query, whatever the KB size
 CANDIDATES = 24
@@ -52,6 +54,8 @@ CANDIDATE_FEATURES: tuple[str, ...] = (
     "fuzz_token_set",
     "kw_frac",
     "kw_any",
+    "answer_sentence_cov",
+    "tail_cov",
     "gen_rank_inv",
     "gen_score_rel",
     *(f"intent_{n}" for n in INTENT_NAMES),
@@ -117,6 +121,7 @@ class EntryDoc:
     codes_all: frozenset[str]
     keywords: tuple[str, ...]
     intents: frozenset[str]  # question forms any of its questions shows
+    sentences: tuple[frozenset[str], ...]  # the answer's sentences, as word sets
 
 
 def analyze_entry(entry: Entry, seg: Segmenter) -> EntryDoc:
@@ -125,6 +130,11 @@ def analyze_entry(entry: Entry, seg: Segmenter) -> EntryDoc:
     kws = [seg.analyze(k) for k in entry.keywords]
     cat = [seg.analyze(entry.category)] if entry.category else []
     ans = [seg.analyze(entry.answer)]
+    sentences = tuple(
+        frozenset(seg.analyze(part).search)
+        for part in _SENTENCE_END.split(entry.answer)
+        if part.strip()
+    )
     words_q = frozenset(w for a in (*qs, *kws) for w in a.search)
     words_all = words_q | frozenset(w for a in (*ans, *cat) for w in a.search)
     keywords = tuple(dict.fromkeys(w for a in kws for w in a.content))
@@ -151,6 +161,7 @@ def analyze_entry(entry: Entry, seg: Segmenter) -> EntryDoc:
         codes_all=codes_of(words_all),
         keywords=keywords,
         intents=frozenset(i for q in questions for i in q.intents),
+        sentences=sentences,
     )
 
 
@@ -186,9 +197,10 @@ class View:
 class Query:
     analysis: Analysis
     terms: dict[str, frozenset[str]]
+    tail: Analysis  # the last clause, where a long message usually asks its question
 
     @classmethod
-    def of(cls, analysis: Analysis) -> Query:
+    def of(cls, analysis: Analysis, tail: Analysis | None = None) -> Query:
         return cls(
             analysis,
             {
@@ -196,6 +208,7 @@ class Query:
                 "c": frozenset(char_grams(analysis.joined)),
                 "p": frozenset(pinyin_grams(analysis.joined)),
             },
+            tail if tail is not None and tail.content else analysis,
         )
 
 
@@ -366,6 +379,23 @@ def candidate_features(
             f_ratio = max(f_ratio, fuzz.ratio(a.joined, qa.joined))
             f_partial = max(f_partial, fuzz.partial_ratio(a.joined, qa.joined))
             f_set = max(f_set, fuzz.token_set_ratio(query_text, q.text))
+        sent_cov = max(
+            (
+                sum(wt for w, wt, _ in content if w in sentence) / total_w
+                for sentence in d.sentences
+            ),
+            default=0.0,
+        )
+        tail_words = d.words_all
+        tail_total = sum(query.tail.weights) or 1.0
+        tail_cov = (
+            sum(
+                wt
+                for w, wt in zip(query.tail.content, query.tail.weights, strict=True)
+                if w in tail_words
+            )
+            / tail_total
+        )
         kw_hits = sum(1 for k in d.keywords if k in query_words or (len(k) > 1 and k in a.joined))
         row.extend(
             [
@@ -388,6 +418,8 @@ def candidate_features(
                 f_set / 100.0,
                 kw_hits / len(d.keywords) if d.keywords else 0.0,
                 1.0 if kw_hits else 0.0,
+                sent_cov,
+                tail_cov,
                 1.0 / (rank + 1),
                 gen_score / best_gen if best_gen else 0.0,
                 *(1.0 if n in q_intents and n in d.intents else 0.0 for n in INTENT_NAMES),
