@@ -218,12 +218,10 @@ def _kb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from knowledge.evaluate import load_queries
-    from knowledge.model import MODEL_PATH
-    from knowledge.training import fit_model, make_samples
-
     from knowledge.engine import Engine
-    from knowledge.model import Model
+    from knowledge.evaluate import load_queries
+    from knowledge.model import MODEL_PATH, Model
+    from knowledge.training import fit_model, make_samples
 
     samples = []
     sources = []

@@ -99,3 +99,57 @@ def test_python_m_bot_help_lists_the_commands() -> None:
     )
     for command in ("chat", "ask", "eval", "kb"):
         assert command in done.stdout
+
+
+def test_kb_train_then_calibrate_round_trip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from knowledge.engine import Engine, calibration_path
+    from knowledge.kb import load_kb
+    from knowledge.model import Model
+
+    kb = tmp_path / "kb.yaml"
+    shutil.copy(MINI_KB, kb)
+    rows = [
+        ("补贴在哪里领", "consumer", "consumer-claim-how"),
+        ("怎么领消费券", "consumer", "consumer-claim-how"),
+        ("退货了券还在吗", "consumer", "consumer-refund"),
+        ("退款后补贴会退回吗", "consumer", "consumer-refund"),
+        ("旧冰箱怎么换新的", "consumer", "consumer-tradein"),
+        ("以旧换新在哪参加", "consumer", "consumer-tradein"),
+        ("门店扫码核销怎么弄", "merchant", "merchant-redeem"),
+        ("商户怎么核销", "merchant", "merchant-redeem"),
+        ("活动到哪天结束", "consumer", "all-period"),
+        ("活动几号截止", "merchant", "all-period"),
+        ("今天天气怎么样", "consumer", None),
+        ("帮我写首诗", "consumer", None),
+    ] * 2
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        "\n".join(
+            json.dumps({"query": q, "audience": a, "expected": e}, ensure_ascii=False)
+            for q, a, e in rows
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "model.json"
+    assert main(["kb", "train", "--set", str(kb), str(queries), "--out", str(out)]) == 0
+    model = Model.load(out)
+    assert 0.0 < model.answer_threshold < 1.0
+    assert main(["kb", "calibrate", "--kb", str(kb), "--queries", str(queries)]) == 0
+    saved = json.loads(calibration_path(kb).read_text(encoding="utf-8"))
+    assert saved["queries"] == len(rows)
+    engine = Engine(load_kb(kb))
+    assert engine.model.answer_threshold == saved["answer_threshold"]
+    capsys.readouterr()
+
+
+def test_kb_calibrate_refuses_too_few_queries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"query": "补贴", "audience": "consumer", "expected": null}\n', "utf-8")
+    assert main(["kb", "calibrate", "--kb", str(MINI_KB), "--queries", str(queries)]) == 2
+    assert "too few" in capsys.readouterr().err
