@@ -28,7 +28,8 @@ _OOV_WEIGHT = 7.0  # a word jieba does not know: a name, a term, or a typo
 _LATIN_WEIGHT = 5.0
 _NUMBER_WEIGHT = 3.0
 _MIN_WEIGHT = 0.2
-_NEGATIONS = frozenset("不没别未无非")
+# Negations and sentence particles are what the user meant to type, not misspellings.
+_NOT_TYPOS = frozenset("不没别未无非吗呢吧啊呀么嘛了的着过得地")
 _MAX_WEIGHT = 8.0  # beyond this, rarity in general text says little more about the topic
 
 # Southern-accent confusions users make when typing by sound (zh/z, n/l, in/ing...).
@@ -273,8 +274,8 @@ class Segmenter:
             return self._repair_exact.get(piece)
         if len(piece) < 2 or not all(_CJK.match(c) for c in piece):
             return None
-        if any(c in _NEGATIONS for c in piece):
-            return None  # 发不 is "cannot send", never a typo for 发布
+        if any(c in _NOT_TYPOS for c in piece):
+            return None  # 发不 is "cannot send", 券吗 a question: neither is a typo
         target = self._repair_exact.get(word_pinyin(piece))
         if target is None and len(piece) >= 3:
             # Two syllables that merely sound alike are too often two other words (说有/所有).
