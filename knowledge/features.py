@@ -63,15 +63,7 @@ CANDIDATE_FEATURES: tuple[str, ...] = (
     "intent_extra",
 )
 
-QUERY_FEATURES: tuple[str, ...] = (
-    "q_known",
-    "q_unknown_max",
-    "q_known_syn",
-    "q_unknown_syn_max",
-    "q_weight_log",
-    "q_content_count",
-    "q_short",
-)
+QUERY_FEATURES: tuple[str, ...] = ("q_known", "q_unknown_max")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +182,6 @@ class View:
             self.index[("m", kind)] = Bm25([getattr(d, kind) for d in question_docs])
         self.vocabulary = frozenset(w for d in self.docs for w in d.words_all)
         self.vocabulary_pinyin = frozenset(p for d in self.docs for p in d.pinyin_all)
-        self.vocabulary_codes = frozenset(c for d in self.docs for c in d.codes_all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,30 +234,16 @@ def query_features(view: View, query: Query) -> list[float]:
     """Return features of the query alone: how much of it the knowledge base knows at all."""
     a = query.analysis
     total = sum(a.weights)
-    known = known_syn = 0.0
-    unknown_max = unknown_syn_max = 0.0
-    table = synonym_codes()
+    known = 0.0
+    unknown_max = 0.0
     for word, wt in zip(a.content, a.weights, strict=True):
         if word in view.vocabulary or (
             len(word) > 1 and word_pinyin(word) in view.vocabulary_pinyin
         ):
             known += wt
-            known_syn += wt
-            continue
-        unknown_max = max(unknown_max, wt)
-        if table.get(word, NO_CODES) & view.vocabulary_codes:
-            known_syn += wt
         else:
-            unknown_syn_max = max(unknown_syn_max, wt)
-    return [
-        known / total if total else 0.0,
-        unknown_max / 10.0,
-        known_syn / total if total else 0.0,
-        unknown_syn_max / 10.0,
-        math.log1p(total) / 3.0,
-        min(len(a.content), 20) / 10.0,
-        1.0 if len(a.content) <= 2 else 0.0,
-    ]
+            unknown_max = max(unknown_max, wt)
+    return [known / total if total else 0.0, unknown_max / 10.0]
 
 
 def candidate_features(

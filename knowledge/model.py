@@ -18,40 +18,11 @@ from knowledge.features import CANDIDATE_FEATURES, QUERY_FEATURES
 
 MODEL_PATH = Path(__file__).parent / "model" / "model.json"
 
-# The ranker's top-1 features the gate reads besides the probabilities.
-GATE_FROM_TOP = (
-    "cov_q",
-    "cov_all",
-    "syn_cov_all",
-    "syn_unmatched_max_abs",
-    "unmatched_max_rel",
-    "unmatched_max_abs",
-    "unmatched_count",
-    "best_q_both",
-    "best_q_cov",
-    "best_q_rev",
-    "fuzz_ratio",
-    "fuzz_token_set",
-    "bm25_qw_norm",
-    "bm25_qc_norm",
-    "bm25_mw_norm",
-    "bm25_mc_norm",
-    "bm25_aw_norm",
-    "kw_any",
-    "gen_rank_inv",
-)
-GATE_FEATURES: tuple[str, ...] = (
-    "p1",
-    "p2",
-    "p_gap",
-    "logit_gap",
-    "rel_top",
-    "rel_second",
-    "rel_logit_top",
-    *(f"top_{n}" for n in GATE_FROM_TOP),
-    *QUERY_FEATURES,
-)
-_TOP_INDEX = tuple(CANDIDATE_FEATURES.index(n) for n in GATE_FROM_TOP)
+# The gate reads few inputs on purpose: with a few hundred labelled queries per campaign,
+# a small gate transferred better to another campaign than one over every feature.
+GATE_FEATURES: tuple[str, ...] = ("p1", "rel_top", "top_cov_all", *QUERY_FEATURES)
+_COV_ALL = CANDIDATE_FEATURES.index("cov_all")
+GATE_L2 = 10.0
 
 # Without a calibration of its own, the engine answers only when it is fairly sure.
 DEFAULT_ANSWER_THRESHOLD = 0.5
@@ -112,22 +83,13 @@ class Model:
         total = sum(exps)
         return [e / total for e in exps]
 
-    def relevance(self, rows: Sequence[Sequence[float]]) -> list[float]:
-        """Return P(relevant) of each candidate row on its own."""
-        return [_sigmoid(self.pointwise.raw(r)) for r in rows]
-
     def gate_row(self, rows: Sequence[Sequence[float]], query_row: Sequence[float]) -> GateRow:
         """Rank the candidates and compute the gate's inputs."""
         probs = self.rank(rows)
         order = sorted(range(len(probs)), key=lambda i: -probs[i])
-        rel = self.relevance(rows)
         top = order[0]
-        second = max((rel[i] for i in order[1:]), default=0.0)
-        return GateRow(
-            order,
-            probs,
-            gate_features([probs[i] for i in order], rel[top], second, rows[top], query_row),
-        )
+        rel_top = _sigmoid(self.pointwise.raw(rows[top]))
+        return GateRow(order, probs, gate_features(probs[top], rel_top, rows[top], query_row))
 
     def confidence(self, features: Sequence[float]) -> float:
         """Return P(the top-ranked entry is right) from gate features."""
@@ -159,7 +121,7 @@ class Model:
             weights[CANDIDATE_FEATURES.index(name)] = w
         g = len(GATE_FEATURES)
         gate = [0.0] * g
-        gate[GATE_FEATURES.index("top_cov_q")] = 2.0
+        gate[GATE_FEATURES.index("top_cov_all")] = 2.0
         ranker = Linear(CANDIDATE_FEATURES, (0.0,) * d, (1.0,) * d, tuple(weights))
         return cls(
             ranker,
@@ -201,27 +163,10 @@ class GateRow:
 
 
 def gate_features(
-    probs: Sequence[float],
-    rel_top: float,
-    rel_second: float,
-    top_row: Sequence[float],
-    query_row: Sequence[float],
+    p1: float, rel_top: float, top_row: Sequence[float], query_row: Sequence[float]
 ) -> list[float]:
-    """Return the gate's inputs, in GATE_FEATURES order; `probs` sorted best first."""
-    p1 = probs[0] if probs else 0.0
-    p2 = probs[1] if len(probs) > 1 else 0.0
-    eps = 1e-6
-    return [
-        p1,
-        p2,
-        p1 - p2,
-        math.log((p1 + eps) / (p2 + eps)) / 5.0,
-        rel_top,
-        rel_second,
-        math.log((rel_top + eps) / (1 - rel_top + eps)) / 5.0,
-        *(top_row[i] for i in _TOP_INDEX),
-        *query_row,
-    ]
+    """Return the gate's inputs, in GATE_FEATURES order."""
+    return [p1, rel_top, top_row[_COV_ALL], *query_row]
 
 
 # ------------------------------------------------------------------ fitting
@@ -241,12 +186,7 @@ def feature_sign(name: str) -> int:
     it. Holding weights to these signs keeps correlated features from cancelling out in
     ways that fit one campaign and fail on the next.
     """
-    if name in {"q_weight_log", "q_content_count", "q_short"}:
-        return 0
-    if any(bad in name for bad in ("unmatched", "intent_extra", "unknown")) or name in {
-        "p2",
-        "rel_second",
-    }:
+    if any(bad in name for bad in ("unmatched", "intent_extra", "unknown")):
         return -1
     return 1
 

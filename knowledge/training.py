@@ -19,6 +19,7 @@ from knowledge.features import CANDIDATE_FEATURES
 from knowledge.model import (
     DEFAULT_ANSWER_THRESHOLD,
     GATE_FEATURES,
+    GATE_L2,
     Model,
     fit_logistic,
     fit_ranker,
@@ -114,7 +115,10 @@ def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Mo
     for f in range(folds):
         idx_train = [i for i, sf in enumerate(ranked_fold) if sf != f]
         gate = fit_logistic(
-            [gate_rows[i] for i in idx_train], [gate_labels[i] for i in idx_train], GATE_FEATURES
+            [gate_rows[i] for i in idx_train],
+            [gate_labels[i] for i in idx_train],
+            GATE_FEATURES,
+            l2=GATE_L2,
         )
         for i, sf in enumerate(ranked_fold):
             if sf == f:
@@ -130,7 +134,7 @@ def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Mo
     return Model(
         stage1.ranker,
         stage1.pointwise,
-        fit_logistic(gate_rows, gate_labels, GATE_FEATURES),
+        fit_logistic(gate_rows, gate_labels, GATE_FEATURES, l2=GATE_L2),
         answer_t,
         suggest_t,
         {"samples": len(samples), "threshold_curve": curve},
