@@ -20,7 +20,8 @@ def _show(replies: list[Reply], out: TextIO) -> None:
 def run_terminal_chat(engine: Engine, inp: TextIO, out: TextIO) -> int:
     """Talk with one user on a terminal until /quit or end of input."""
     state = FaqState()
-    _show(greet(engine), out)
+    replies = greet(engine)
+    _show(replies, out)
     out.write(texts.TERMINAL_HINT + "\n")
     while True:
         out.write("> ")
@@ -29,5 +30,13 @@ def run_terminal_chat(engine: Engine, inp: TextIO, out: TextIO) -> int:
         if not line or line.strip() in {"/quit", "/exit"}:
             out.write(texts.BYE + "\n")
             return 0
-        replies, state = on_message(line, state, engine)
+        replies, state = on_message(_chosen(line.strip(), replies), state, engine)
         _show(replies, out)
+
+
+def _chosen(text: str, shown: list[Reply]) -> str:
+    """Turn a typed number into the text of the choice it numbers, as a button would send."""
+    choices = next((r.choices for r in reversed(shown) if r.choices), ())
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return choices[int(text) - 1]
+    return text

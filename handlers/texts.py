@@ -17,7 +17,9 @@ NO_ANSWER = (
     "抱歉，这个问题我暂时回答不了，不想给您不准确的答复。"
     "回复“人工”可转人工客服，我们会尽快联系您。"
 )
-HANDOFF = "已为您记录转人工请求，客服将在工作时间（9:00-18:00）尽快与您联系。"
+# Hand-offs are not recorded yet (the conversation store and tickets come next), so the
+# reply only tells the user how to reach a person; it promises no call-back.
+HANDOFF = "需要人工帮助的话，请输入“客服电话”查看活动热线与服务时间，或在活动页面联系在线客服。"
 ANSWER_FOOTER = "以上回答是否有帮助？如需人工帮助请回复“人工”。"
 BYE = "感谢使用，再见！"
 TERMINAL_HINT = "（输入问题后回车；输入 /role 切换身份，/quit 退出）"

@@ -80,3 +80,9 @@ def test_terminal_chat_numbers_choices_and_answers(bundled_engine: Engine) -> No
     assert texts.ROLE_SET["consumer"] in text
     assert "龙华惠购" in text  # the bundled KB's answer on how to claim
     assert text.rstrip().endswith(texts.BYE)
+
+
+def test_terminal_numbers_pick_the_choice_shown_last(mini_engine: Engine) -> None:
+    out = io.StringIO()
+    run_terminal_chat(mini_engine, io.StringIO("2\n/quit\n"), out)
+    assert texts.ROLE_SET["merchant"] in out.getvalue()
