@@ -311,6 +311,7 @@ def candidate_features(
     key_words = set(sorted(range(len(content)), key=lambda k: -content[k][1])[:2])
     rows: list[list[float]] = []
     query_text = " ".join(a.content)
+    a_joined = a.joined
     q_intents = intents(a.text)
     for rank, ((doc_idx, gen_score), raw) in enumerate(zip(candidates, norm_raw, strict=True)):
         d = view.docs[doc_idx]
@@ -353,8 +354,8 @@ def candidate_features(
             best_both = max(best_both, 2 * cov * rev / (cov + rev) if cov + rev else 0.0)
             if q_intents or q.intents:
                 agree = max(agree, len(q_intents & q.intents) / len(q_intents | q.intents))
-            f_ratio = max(f_ratio, fuzz.ratio(a.joined, qa.joined))
-            f_partial = max(f_partial, fuzz.partial_ratio(a.joined, qa.joined))
+            f_ratio = max(f_ratio, fuzz.ratio(a_joined, qa.joined))
+            f_partial = max(f_partial, fuzz.partial_ratio(a_joined, qa.joined))
             f_set = max(f_set, fuzz.token_set_ratio(query_text, q.text))
         sent_cov = max(
             (
@@ -373,7 +374,7 @@ def candidate_features(
             )
             / tail_total
         )
-        kw_hits = sum(1 for k in d.keywords if k in query_words or (len(k) > 1 and k in a.joined))
+        kw_hits = sum(1 for k in d.keywords if k in query_words or (len(k) > 1 and k in a_joined))
         row.extend(
             [
                 cov_q / total_w,

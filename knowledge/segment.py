@@ -6,7 +6,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import jieba
@@ -79,10 +79,10 @@ class Analysis:
     weights: tuple[float, ...]  # general-language weight of each content word
     search: tuple[str, ...]  # content words plus their dictionary sub-words, for BM25
     repaired: tuple[tuple[str, str], ...] = ()  # (as typed, repaired to)
+    joined: str = field(init=False)  # content words run together, for character matching
 
-    @property
-    def joined(self) -> str:
-        return "".join(self.content)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "joined", "".join(self.content))
 
 
 class Segmenter:
