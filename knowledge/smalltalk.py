@@ -9,6 +9,8 @@ from knowledge.lexicon import SmalltalkIntent
 # Longer messages are questions that happen to start politely ("你好，补贴怎么领").
 _MAX_LEN = 16
 _FILLER = set("啊呀哦噢喔哈嘿啦吧呢嘛么吗的了 ~")
+# Joining words between two small-talk phrases ("你是机器人还是真人").
+_FILLER_WORDS = ("还是", "是不是", "请问", "那个", "一下", "真的", "就是")
 
 
 def smalltalk_intent(
@@ -31,4 +33,6 @@ def smalltalk_intent(
             rest = rest.replace(pattern, " ")
     if first is None:
         return None
+    for word in _FILLER_WORDS:
+        rest = rest.replace(word, " ")
     return first if all(ch in _FILLER for ch in rest) else None
