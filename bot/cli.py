@@ -213,7 +213,10 @@ def _kb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _train(args)
     if args.kb_command == "calibrate":
         return _calibrate(args)
-    parser.parse_args(["kb", "--help"])
+    print(
+        "helpdesk kb needs a command: check, train or calibrate (see helpdesk kb --help).",
+        file=sys.stderr,
+    )
     return EXIT_USAGE
 
 
