@@ -53,6 +53,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--queries", type=Path, required=True, help="labelled JSON Lines queries")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation")
+    ev.add_argument(
+        "--model", type=Path, help="evaluate this model file instead of the shipped one"
+    )
     ev.add_argument("--repeats", type=int, default=1, help="repeat the K-fold split R times")
     ev.add_argument(
         "--train-with",
@@ -122,10 +125,19 @@ def _load(path: Path | None) -> KnowledgeBase:
     return load_kb(path or Settings.from_env().kb_path)
 
 
-def _engine(kb: KnowledgeBase) -> Any:
+def _engine(kb: KnowledgeBase, model_path: Path | None = None) -> Any:
     from knowledge.engine import Engine  # heavy: jieba and the model load only when needed
+    from knowledge.model import Model
 
-    return Engine(kb)
+    if model_path is None:
+        return Engine(kb)
+    try:
+        model = Model.load(model_path)
+    except FileNotFoundError:
+        raise KbError(f"{model_path}: model file not found.") from None
+    except (ValueError, KeyError) as exc:
+        raise KbError(f"{model_path}: not a model this version can use ({exc}).") from None
+    return Engine(kb, model=model)
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -167,7 +179,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     kb = load_kb(args.kb)
     queries = load_queries(args.queries, kb)
-    engine = _engine(kb)
+    engine = _engine(kb, args.model)
     if args.cv:
         if args.cv < 2:
             raise KbError(f"--cv {args.cv}: K must be 2 or more.")
