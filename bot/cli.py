@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import time
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.config import Settings
+from bot.config import ConfigError, load_settings
 from knowledge.kb import BUNDLED_KB, Audience, KbError, KnowledgeBase, load_kb
 
 EXIT_USAGE = 2
@@ -24,8 +25,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    chat = sub.add_parser("chat", help="talk to the bot in this terminal")
-    chat.add_argument("--kb", type=Path, help="knowledge base YAML (default: the bundled one)")
+    sub.add_parser(
+        "serve",
+        help="run the web chat (and Telegram when HELPDESK_TELEGRAM_TOKEN is set)",
+        description="Serve the web chat at http://HELPDESK_WEB_HOST:HELPDESK_WEB_PORT/ and, "
+        "with a token, the Telegram bot (polling, or webhook mode with HELPDESK_WEBHOOK_URL). "
+        "Migrates the database first.",
+    )
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal (stored like any chat)")
+    chat.add_argument("--kb", type=Path, help="knowledge base YAML (default: HELPDESK_KB_PATH)")
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
+    db_sub.add_parser("upgrade", help="apply the migrations to HELPDESK_DATABASE_URL")
+    sub.add_parser("config", help="print the effective settings, secrets masked")
 
     ask = sub.add_parser(
         "ask",
@@ -106,6 +118,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if args.command == "serve":
+            return _serve()
+        if args.command == "db":
+            return _db(args)
+        if args.command == "config":
+            for key, value in load_settings().masked().items():
+                print(f"{key}={'' if value is None else value}")
+            return 0
         if args.command == "chat":
             return _chat(args)
         if args.command == "ask":
@@ -114,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _eval(args)
         if args.command == "kb":
             return _kb(args, parser)
-    except KbError as exc:
+    except (KbError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.print_help()
@@ -122,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(path: Path | None) -> KnowledgeBase:
-    return load_kb(path or Settings.from_env().kb_path)
+    return load_kb(path or load_settings().kb_path)
 
 
 def _engine(kb: KnowledgeBase, model_path: Path | None = None) -> Any:
@@ -140,10 +160,46 @@ def _engine(kb: KnowledgeBase, model_path: Path | None = None) -> Any:
     return Engine(kb, model=model)
 
 
+def _serve() -> int:
+    from bot.monitoring import init_sentry, setup_logging
+    from bot.serve import serve_forever
+
+    settings = load_settings()
+    load_kb(settings.kb_path)  # a broken KB stops start-up with file/entry/field
+    setup_logging(settings.log_level)
+    init_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None)
+    asyncio.run(serve_forever(settings))
+    return 0
+
+
 def _chat(args: argparse.Namespace) -> int:
+    from bot.app import build_runtime
     from bot.terminal import run_terminal_chat
 
-    return run_terminal_chat(_engine(_load(args.kb)), sys.stdin, sys.stdout)
+    overrides = {"kb_path": args.kb} if args.kb else {}
+    settings = load_settings(**overrides)
+    load_kb(settings.kb_path)
+
+    async def run() -> int:
+        runtime = await build_runtime(settings)
+        try:
+            return await run_terminal_chat(runtime.core, sys.stdin, sys.stdout)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(run())
+
+
+def _db(args: argparse.Namespace) -> int:
+    from bot.db import upgrade
+
+    if args.db_command != "upgrade":
+        print("helpdesk db needs a command: upgrade.", file=sys.stderr)
+        return EXIT_USAGE
+    settings = load_settings()
+    upgrade(settings.database_url)
+    print(f"database at {settings.database_url.split('@')[-1]} is up to date.")
+    return 0
 
 
 def _ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -1,22 +1,80 @@
-"""Settings read once from the environment."""
+"""Settings read once from the environment (HELPDESK_*) and an optional .env file."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.kb import BUNDLED_KB
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    kb_path: Path
+class ConfigError(ValueError):
+    """A setting that stops start-up; the message names it and what to do."""
 
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HELPDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    kb_path: Path = Field(default=BUNDLED_KB, description="knowledge base YAML")
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/helpdesk.db",
+        description="SQLAlchemy async URL; postgresql+asyncpg://… in production",
+    )
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = Field(
+        default=None, description="another Bot API server, e.g. http://127.0.0.1:8081/bot"
+    )
+    webhook_url: str | None = Field(default=None, description="public URL: webhook mode")
+    webhook_secret: SecretStr | None = None
+    sentry_dsn: SecretStr | None = None
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read HELPDESK_* variables; every one has an embedded default."""
-        env = os.environ if env is None else env
-        kb = env.get("HELPDESK_KB_PATH", "").strip()
-        return cls(kb_path=Path(kb) if kb else BUNDLED_KB)
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    def masked(self) -> dict[str, Any]:
+        """Return the effective settings with secrets masked, for `helpdesk config`."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                secret = value.get_secret_value()
+                value = (secret[:4] + "…" + "*" * 6) if len(secret) > 8 else "******"
+            out[f"HELPDESK_{name.upper()}"] = None if value is None else str(value)
+        return out
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, or raise ConfigError naming the variable and the fix."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"HELPDESK_{field.upper()}: {err['msg']}")
+        raise ConfigError(
+            "invalid settings — " + "; ".join(problems) + ". Fix the environment or .env "
+            "(README, 'Configuration')."
+        ) from None

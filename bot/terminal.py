@@ -1,12 +1,15 @@
-"""The terminal chat: numbered choices instead of buttons."""
+"""The terminal channel: numbered choices instead of buttons."""
 
 from __future__ import annotations
 
 from typing import TextIO
 
+from bot.clock import utc_now
 from handlers import texts
-from handlers.faq import FaqState, Reply, greet, on_message
-from knowledge.engine import Engine
+from handlers.core import Core
+from handlers.types import Incoming, Reply
+
+SENDER = "terminal:console"
 
 
 def _show(replies: list[Reply], out: TextIO) -> None:
@@ -17,10 +20,17 @@ def _show(replies: list[Reply], out: TextIO) -> None:
     out.flush()
 
 
-def run_terminal_chat(engine: Engine, inp: TextIO, out: TextIO) -> int:
+def chosen(text: str, shown: list[Reply]) -> str:
+    """Turn a typed number into the text of the choice it numbers, as a button would send."""
+    choices = next((r.choices for r in reversed(shown) if r.choices), ())
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return choices[int(text) - 1]
+    return text
+
+
+async def run_terminal_chat(core: Core, inp: TextIO, out: TextIO, sender: str = SENDER) -> int:
     """Talk with one user on a terminal until /quit or end of input."""
-    state = FaqState()
-    replies = greet(engine)
+    replies = await core.dispatch(Incoming("terminal", sender, "/start", utc_now()))
     _show(replies, out)
     out.write(texts.TERMINAL_HINT + "\n")
     while True:
@@ -30,13 +40,6 @@ def run_terminal_chat(engine: Engine, inp: TextIO, out: TextIO) -> int:
         if not line or line.strip() in {"/quit", "/exit"}:
             out.write(texts.BYE + "\n")
             return 0
-        replies, state = on_message(_chosen(line.strip(), replies), state, engine)
+        text = chosen(line.strip(), replies)
+        replies = await core.dispatch(Incoming("terminal", sender, text, utc_now()))
         _show(replies, out)
-
-
-def _chosen(text: str, shown: list[Reply]) -> str:
-    """Turn a typed number into the text of the choice it numbers, as a button would send."""
-    choices = next((r.choices for r in reversed(shown) if r.choices), ())
-    if text.isdigit() and 1 <= int(text) <= len(choices):
-        return choices[int(text) - 1]
-    return text

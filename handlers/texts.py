@@ -2,24 +2,47 @@
 
 from __future__ import annotations
 
-WELCOME = "您好！我是{campaign}的智能客服。"
+WELCOME = (
+    "您好！我是{campaign}的智能客服，可以解答补贴领取、使用、退款和商户报名、核销、结算等问题。"
+)
 ASK_ROLE = "请问您是？"
-ROLE_CHOICES = ("我是消费者", "我是商户")
+CHOICE_CONSUMER = "我是消费者"
+CHOICE_MERCHANT = "我是商户"
+ROLE_CHOICES = (CHOICE_CONSUMER, CHOICE_MERCHANT)
 ROLE_SET = {
     "consumer": "好的，已按消费者为您解答。请直接输入问题，例如“补贴怎么领”。",
     "merchant": "好的，已按商户为您解答。请直接输入问题，例如“怎么报名参加活动”。",
 }
-ROLE_UNCLEAR = "请回复 1（消费者）或 2（商户），也可以直接输入“我是消费者”或“我是商户”。"
-EMPTY_QUERY = "请直接描述您的问题，例如“以旧换新补贴没到账”。回复“人工”可转客服。"
+EMPTY_QUERY = "请直接描述您的问题，例如“以旧换新补贴没到账”。回复“转人工”可联系客服。"
+NON_TEXT = "暂时只能看懂文字哦。请用文字描述您的问题，例如“补贴怎么领”；需要帮助可回复“转人工”。"
 DID_YOU_MEAN = "没有完全理解您的问题，您是想问："
-DID_YOU_MEAN_FOOTER = "回复序号查看答案；都不是的话请换个说法，或回复“人工”转客服。"
+NONE_OF_THESE = "都不是"
+REPHRASE = "抱歉没能帮上。请换个说法再问一次，或回复“转人工”联系客服。"
 NO_ANSWER = (
     "抱歉，这个问题我暂时回答不了，不想给您不准确的答复。"
-    "回复“人工”可转人工客服，我们会尽快联系您。"
+    "您可以换个说法，或点“转人工”由客服为您处理。"
 )
-# Hand-offs are not recorded yet (the conversation store and tickets come next), so the
-# reply only tells the user how to reach a person; it promises no call-back.
-HANDOFF = "需要人工帮助的话，请输入“客服电话”查看活动热线与服务时间，或在活动页面联系在线客服。"
-ANSWER_FOOTER = "以上回答是否有帮助？如需人工帮助请回复“人工”。"
+CHOICE_HELPFUL = "有帮助"
+CHOICE_UNHELPFUL = "没帮助"
+CHOICE_HUMAN = "转人工"
+FEEDBACK_CHOICES = (CHOICE_HELPFUL, CHOICE_UNHELPFUL, CHOICE_HUMAN)
+THANKS_FOR_FEEDBACK = "感谢您的反馈！还有其他问题可以直接输入。"
+SORRY_UNHELPFUL = "抱歉这个回答没有帮到您。您可以换个说法再问，或点“转人工”由客服为您处理。"
+HANDOFF = (
+    "已为您登记转人工请求，客服会在工作时间尽快联系您，请留意本对话的消息。"
+    "如有订单号、商户名称等信息，可以直接发在这里，方便客服处理。"
+)
+HELP = (
+    "我是{campaign}的智能客服。\n"
+    "· 直接输入问题即可，例如“补贴怎么领”“退货后补贴怎么处理”；\n"
+    "· /role 切换身份（消费者 / 商户）；\n"
+    "· /human 或回复“转人工”联系人工客服；\n"
+    "· /help 查看本说明。"
+)
+UNKNOWN_COMMAND = (
+    "没有这个指令。可用指令：/start 开始，/role 切换身份，/help 帮助，/human 转人工。"
+)
+ERROR = "抱歉，系统开小差了（错误码 {code}）。请稍后再试，或回复“转人工”联系客服。"
+TOO_LONG = "消息太长了，请精简到 2000 字以内，只写关键问题即可。"
 BYE = "感谢使用，再见！"
-TERMINAL_HINT = "（输入问题后回车；输入 /role 切换身份，/quit 退出）"
+TERMINAL_HINT = "（输入问题后回车；输入序号选择；/role 切换身份，/quit 退出）"

@@ -1,0 +1,73 @@
+"""`helpdesk serve`: the web server always, Telegram too when a token is set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.app import Runtime, build_runtime
+from bot.config import Settings
+from bot.telegram_app import TelegramChannel
+from bot.web import build_web_app
+
+log = logging.getLogger(__name__)
+
+
+class Server:
+    """The running helpdesk: runtime, web site and optional Telegram channel."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runtime: Runtime | None = None
+        self.telegram: TelegramChannel | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int = settings.web_port
+
+    async def start(self) -> None:
+        self.runtime = await build_runtime(self.settings)
+        if self.settings.telegram_token is not None:
+            self.telegram = TelegramChannel(self.settings, self.runtime.core)
+        webhook = self.telegram.webhook if self.telegram and self.settings.webhook_url else None
+        app = build_web_app(self.runtime, webhook)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.web_host, self.settings.web_port)
+        await site.start()
+        if self._runner.addresses:  # the real port when 0 asked for any free one
+            self.port = int(self._runner.addresses[0][1])
+        if self.telegram is not None:
+            await self.telegram.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.web_host}:{self.port}/"
+
+    async def stop(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.runtime is not None:
+            await self.runtime.close()
+
+
+async def serve_forever(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM."""
+    server = Server(settings)
+    await server.start()
+    print(f"网页客服已启动：{server.url}  （Ctrl+C 退出）", flush=True)
+    if server.telegram is not None:
+        print("Telegram 机器人已连接。", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()

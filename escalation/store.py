@@ -1,0 +1,258 @@
+"""Storage of the conversation record. Each method is one unit of work in its own session."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from escalation.models import Feedback, Handoff, Message, User
+from knowledge.masking import mask_pii
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    user_id: int | None  # None: never seen
+    state_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    text: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One inbound message and what the core decided about it."""
+
+    channel: str
+    sender: str
+    at: datetime
+    text: str
+    kind: str
+    external_id: str | None
+    role: str | None
+    state_json: str
+    replies: Sequence[Outbound]
+    kb_entry_id: str | None = None
+    score: float | None = None
+    feedback: Sequence[tuple[str, bool]] = ()  # (entry id, helpful)
+    handoffs: Sequence[tuple[str, str | None]] = ()  # (reason, last question)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    message_id: int
+    text: str
+    choices: tuple[str, ...]
+    sent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExchange:
+    inbound_id: int
+    replies: list[StoredReply] = field(default_factory=list)
+    duplicate: bool = False  # the channel delivered this message before
+
+
+# A database that is away for a moment (failover, restart) gets this many tries.
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _transient(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig).lower()
+    return any(
+        word in text
+        for word in (
+            "connection",
+            "locked",
+            "timeout",
+            "terminat",
+            "closed",
+            "refused",
+            "shutdown",
+        )
+    )
+
+
+def retrying(op: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Retry a unit of work while the database is briefly unavailable."""
+
+    @functools.wraps(op)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        for delay in RETRY_DELAYS:
+            try:
+                return await op(*args, **kwargs)
+            except DBAPIError as exc:
+                if not _transient(exc):
+                    raise
+                log.warning(
+                    "database unavailable (%s); retrying in %.1fs", type(exc.orig).__name__, delay
+                )
+                await asyncio.sleep(delay)
+        return await op(*args, **kwargs)
+
+    return wrapper
+
+
+class ConversationStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @retrying
+    async def load_state(self, sender: str) -> UserState:
+        """Return the stored flow state of a sender."""
+        async with self._sessions() as s:
+            row = (
+                await s.execute(select(User.id, User.state).where(User.sender == sender))
+            ).first()
+        return UserState(row[0], row[1]) if row else UserState(None, "{}")
+
+    @retrying
+    async def find(self, channel: str, external_id: str) -> StoredExchange | None:
+        """Return what was stored for a channel message seen before, if it was."""
+        async with self._sessions() as s:
+            inbound = (
+                await s.execute(
+                    select(Message.id).where(
+                        Message.channel == channel,
+                        Message.external_id == external_id,
+                        Message.direction == "in",
+                    )
+                )
+            ).scalar_one_or_none()
+            if inbound is None:
+                return None
+            return StoredExchange(inbound, await _replies_of(s, inbound), duplicate=True)
+
+    @retrying
+    async def record(self, ex: Exchange) -> StoredExchange:
+        """Store the inbound message, replies, new state and effects in one transaction."""
+        try:
+            async with self._sessions.begin() as s:
+                user = (
+                    await s.execute(select(User).where(User.sender == ex.sender))
+                ).scalar_one_or_none()
+                if user is None:
+                    user = User(
+                        channel=ex.channel,
+                        sender=ex.sender,
+                        first_seen=ex.at,
+                        last_seen=ex.at,
+                        state="{}",
+                    )
+                    s.add(user)
+                    await s.flush()
+                user.last_seen = ex.at
+                user.role = ex.role
+                user.state = ex.state_json
+                inbound = Message(
+                    user_id=user.id,
+                    channel=ex.channel,
+                    direction="in",
+                    kind=ex.kind,
+                    text=mask_pii(ex.text),
+                    external_id=ex.external_id,
+                    created_at=ex.at,
+                )
+                s.add(inbound)
+                await s.flush()
+                out_rows = [
+                    Message(
+                        user_id=user.id,
+                        channel=ex.channel,
+                        direction="out",
+                        kind=ex.kind,
+                        text=r.text,
+                        choices=json.dumps(list(r.choices), ensure_ascii=False),
+                        reply_to_id=inbound.id,
+                        kb_entry_id=ex.kb_entry_id,
+                        score=ex.score,
+                        created_at=ex.at,
+                    )
+                    for r in ex.replies
+                ]
+                s.add_all(out_rows)
+                s.add_all(
+                    Feedback(user_id=user.id, kb_entry_id=e, helpful=int(h), created_at=ex.at)
+                    for e, h in ex.feedback
+                )
+                s.add_all(
+                    Handoff(
+                        user_id=user.id,
+                        channel=ex.channel,
+                        reason=reason,
+                        last_question=mask_pii(q) if q else None,
+                        created_at=ex.at,
+                    )
+                    for reason, q in ex.handoffs
+                )
+                await s.flush()
+                return StoredExchange(
+                    inbound.id,
+                    [
+                        StoredReply(m.id, m.text, tuple(json.loads(m.choices)), False)
+                        for m in out_rows
+                    ],
+                )
+        except IntegrityError:
+            # The same channel message raced in twice: the first one to commit answers it.
+            if ex.external_id is None:
+                raise
+            found = await self.find(ex.channel, ex.external_id)
+            if found is None:
+                raise
+            return found
+
+    @retrying
+    async def mark_sent(self, message_ids: Sequence[int]) -> None:
+        """Note that these replies reached the channel."""
+        if not message_ids:
+            return
+        async with self._sessions.begin() as s:
+            await s.execute(update(Message).where(Message.id.in_(message_ids)).values(sent=1))
+
+    async def counts(self) -> dict[str, int]:
+        """Return row counts, for health checks and tests."""
+        async with self._sessions() as s:
+            out = {}
+            for name, model in (
+                ("users", User),
+                ("messages", Message),
+                ("feedback", Feedback),
+                ("handoffs", Handoff),
+            ):
+                out[name] = int(
+                    (await s.execute(select(func.count()).select_from(model))).scalar_one()
+                )
+            return out
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        async with self._sessions() as s:
+            await s.execute(select(1))
+
+
+async def _replies_of(s: AsyncSession, inbound_id: int) -> list[StoredReply]:
+    rows = (
+        await s.execute(
+            select(Message).where(Message.reply_to_id == inbound_id).order_by(Message.id)
+        )
+    ).scalars()
+    return [StoredReply(m.id, m.text, tuple(json.loads(m.choices)), bool(m.sent)) for m in rows]

@@ -1,0 +1,97 @@
+"""The conversation core: load a user's state, run the flow, store it all, return replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from escalation.store import ConversationStore, Exchange, Outbound, StoredReply
+from handlers.conversation import respond
+from handlers.types import FeedbackEffect, FlowState, HandoffEffect, Incoming, Reply
+from knowledge.engine import Engine
+
+log = logging.getLogger(__name__)
+_MAX_LOCKS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Replies to send for one inbound message; `duplicate` when it was seen before."""
+
+    replies: list[StoredReply]
+    duplicate: bool = False
+
+    @property
+    def texts(self) -> list[Reply]:
+        return [Reply(r.text, r.choices) for r in self.replies]
+
+
+class Core:
+    def __init__(self, engine: Engine, store: ConversationStore) -> None:
+        self.engine = engine
+        self.store = store
+        self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+
+    def _lock(self, sender: str) -> asyncio.Lock:
+        # One message at a time per user, so two quick messages cannot both start from
+        # the same stored state.
+        lock = self._locks.get(sender)
+        if lock is None:
+            lock = self._locks[sender] = asyncio.Lock()
+            while len(self._locks) > _MAX_LOCKS:
+                oldest, old = next(iter(self._locks.items()))
+                if old.locked():
+                    break
+                del self._locks[oldest]
+        else:
+            self._locks.move_to_end(sender)
+        return lock
+
+    async def handle(self, msg: Incoming) -> Delivery:
+        """Answer and store one message; a redelivered message gets its unsent replies."""
+        async with self._lock(msg.sender):
+            if msg.external_id is not None:
+                found = await self.store.find(msg.channel, msg.external_id)
+                if found is not None:
+                    return Delivery([r for r in found.replies if not r.sent], duplicate=True)
+            stored_state = await self.store.load_state(msg.sender)
+            state = FlowState.from_json(stored_state.state_json)
+            step = respond(msg, state, self.engine)
+            exchange = Exchange(
+                channel=msg.channel,
+                sender=msg.sender,
+                at=msg.received_at,
+                text=msg.text,
+                kind=step.kind,
+                external_id=msg.external_id,
+                role=step.state.role.value if step.state.role else None,
+                state_json=step.state.to_json(),
+                replies=[Outbound(r.text, r.choices) for r in step.replies],
+                kb_entry_id=step.entry_id,
+                score=step.score,
+                feedback=[
+                    (e.entry_id, e.helpful) for e in step.effects if isinstance(e, FeedbackEffect)
+                ],
+                handoffs=[
+                    (e.reason, e.last_question)
+                    for e in step.effects
+                    if isinstance(e, HandoffEffect)
+                ],
+            )
+            stored = await self.store.record(exchange)
+            replies = (
+                [r for r in stored.replies if not r.sent] if stored.duplicate else stored.replies
+            )
+            return Delivery(replies, stored.duplicate)
+
+    async def delivered(self, delivery: Delivery) -> None:
+        """Record that a delivery's replies reached the user."""
+        await self.store.mark_sent([r.message_id for r in delivery.replies])
+
+    async def dispatch(self, msg: Incoming) -> list[Reply]:
+        """Answer a message on a channel that shows replies at once (web, terminal)."""
+        delivery = await self.handle(msg)
+        await self.delivered(delivery)
+        return delivery.texts

@@ -1,0 +1,83 @@
+"""What flows in and out of the conversation core, whatever the channel."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from knowledge.kb import Audience
+
+TEXT = "text"
+NON_TEXT_KINDS = frozenset({"sticker", "photo", "voice", "video", "document", "location", "other"})
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    channel: str  # "telegram" | "web" | "terminal"
+    sender: str  # channel-scoped, e.g. "telegram:5512"; never a phone number
+    text: str
+    received_at: datetime  # aware, UTC
+    kind: str = TEXT  # or one of NON_TEXT_KINDS
+    external_id: str | None = None  # the channel's id of this message, for exactly-once
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    choices: tuple[str, ...] = ()  # buttons where the channel has them, numbered elsewhere
+
+
+@dataclass(frozen=True, slots=True)
+class FlowState:
+    """What the core remembers about one user between messages."""
+
+    role: Audience | None = None
+    offered: tuple[str, ...] = ()  # entry ids behind the last "您是想问" choices
+    last_entry: str | None = None  # the entry last answered, for 有帮助 / 没帮助
+    last_question: str | None = None  # the user's last question (masked)
+
+    def to_json(self) -> str:
+        raw = asdict(self)
+        raw["role"] = self.role.value if self.role else None
+        raw["offered"] = list(self.offered)
+        return json.dumps(raw, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> FlowState:
+        try:
+            raw: dict[str, Any] = json.loads(text or "{}")
+            role = raw.get("role")
+            return cls(
+                Audience(role) if role else None,
+                tuple(raw.get("offered") or ()),
+                raw.get("last_entry"),
+                raw.get("last_question"),
+            )
+        except (ValueError, TypeError):
+            return cls()  # a state we cannot read is a fresh start, not a crash
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEffect:
+    entry_id: str
+    helpful: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffEffect:
+    reason: str  # "asked" | "no_answer" | "unhelpful"
+    last_question: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A flow's result: replies, the next state, and what to record."""
+
+    replies: list[Reply]
+    state: FlowState
+    kind: str = "text"  # how the inbound message was read: question, command, choice...
+    entry_id: str | None = None  # the KB entry answered, if any
+    score: float | None = None
+    effects: list[FeedbackEffect | HandoffEffect] = field(default_factory=list)

@@ -1,0 +1,91 @@
+"""The web chat's JSON API against the running server and a real database."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from bot.serve import Server
+from handlers import texts
+
+
+async def _post(srv: Server, body: object) -> tuple[int, dict[str, object]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(srv.url + "api/messages", json=body) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def _say(srv: Server, session: str, text: str) -> list[dict[str, object]]:
+    status, body = await _post(srv, {"session": session, "text": text})
+    assert status == 200, body
+    replies = body["replies"]
+    assert isinstance(replies, list)
+    return replies
+
+
+async def test_web_journey_answers_records_feedback_and_hand_off(server: Server) -> None:
+    greeting = await _say(server, "s1", "/start")
+    assert greeting[-1]["choices"] == list(texts.ROLE_CHOICES)
+    assert (await _say(server, "s1", texts.CHOICE_CONSUMER))[0]["text"] == texts.ROLE_SET[
+        "consumer"
+    ]
+    [answer] = await _say(server, "s1", "补贴怎么领")
+    assert "龙华惠购" in str(answer["text"])
+    assert answer["choices"] == list(texts.FEEDBACK_CHOICES)
+    [sorry] = await _say(server, "s1", texts.CHOICE_UNHELPFUL)
+    assert sorry["text"] == texts.SORRY_UNHELPFUL
+    [handoff] = await _say(server, "s1", texts.CHOICE_HUMAN)
+    assert handoff["text"] == texts.HANDOFF
+    assert server.runtime is not None
+    counts = await server.runtime.store.counts()
+    assert counts == {"users": 1, "messages": 11, "feedback": 1, "handoffs": 1}
+
+
+async def test_the_same_client_message_id_is_answered_once(server: Server) -> None:
+    await _say(server, "s2", texts.CHOICE_CONSUMER)
+    body = {"session": "s2", "text": "补贴怎么领", "id": "m-1"}
+    first = await _post(server, body)
+    second = await _post(server, body)
+    assert first[0] == 200 and second == (200, {"replies": []})
+    assert server.runtime is not None
+    assert (await server.runtime.store.counts())["messages"] == 4
+
+
+async def test_bad_requests_get_a_4xx_with_a_message(server: Server) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(server.url + "api/messages", data=b"{not json") as resp,
+    ):
+        assert resp.status == 400
+        assert "JSON" in (await resp.json())["error"]
+    status, body = await _post(server, ["list"])
+    assert status == 400
+    status, body = await _post(server, {"session": "bad session!", "text": "x"})
+    assert status == 400 and "session" in str(body["error"])
+    status, body = await _post(server, {"session": "s3", "text": 5})
+    assert status == 400
+    status, body = await _post(server, {"session": "s3", "text": "长" * 10_001})
+    assert status == 413
+
+
+async def test_a_long_message_and_an_unknown_command_get_clear_replies(server: Server) -> None:
+    await _say(server, "s4", texts.CHOICE_CONSUMER)
+    assert (await _say(server, "s4", "补" * 5000))[0]["text"] == texts.TOO_LONG
+    assert (await _say(server, "s4", "/nope"))[0]["text"] == texts.UNKNOWN_COMMAND
+
+
+async def test_health_reports_database_and_kb(server: Server) -> None:
+    async with aiohttp.ClientSession() as http, http.get(server.url + "healthz") as resp:
+        body = await resp.json()
+    assert resp.status == 200
+    assert body["db"] == "ok" and body["kb"]["entries"] >= 80
+
+
+async def test_the_page_and_campaign_name_are_served(server: Server) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.url) as resp:
+            assert resp.status == 200
+            assert "活动智能客服" in await resp.text()
+        async with http.get(server.url + "api/info") as resp:
+            assert "龙华区" in (await resp.json())["campaign"]
