@@ -70,7 +70,9 @@ async def _messages(request: web.Request) -> web.Response:
     if len(text) > MAX_TEXT:
         return _error(413, f"消息太长了（超过 {MAX_TEXT} 字），请精简后再发。")
     client_id = body.get("id")
-    external = f"{session}:{client_id}" if isinstance(client_id, str) and client_id else None
+    if client_id is not None and (not isinstance(client_id, str) or not _SESSION.match(client_id)):
+        return _error(400, '"id"（可选）需要是 1–64 位字母、数字、- 或 _ 组成的字符串。')
+    external = f"{session}:{client_id}" if client_id else None
     incoming = Incoming("web", f"web:{session}", text, utc_now(), external_id=external)
     replies = await runtime.core.dispatch(incoming)
     return web.json_response(

@@ -76,7 +76,7 @@ class Message(Base):
     choices: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of button texts
     # The channel's id of an inbound message (Telegram update id, web client id): the key
     # that makes a redelivered message be answered once.
-    external_id: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(128))
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), index=True)
     kb_entry_id: Mapped[str | None] = mapped_column(String(80))
     score: Mapped[float | None] = mapped_column(Float)

@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("choices", sa.Text, nullable=False),
-        sa.Column("external_id", sa.String(64)),
+        sa.Column("external_id", sa.String(128)),
         sa.Column("reply_to_id", sa.Integer, sa.ForeignKey("message.id")),
         sa.Column("kb_entry_id", sa.String(80)),
         sa.Column("score", sa.Float),
