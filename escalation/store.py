@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 class UserState:
     user_id: int | None  # None: never seen
     state_json: str
+    previous: StoredExchange | None = None  # this channel message, if seen before
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,38 +116,47 @@ def retrying(op: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
 class ConversationStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        bind = sessions.kw.get("bind")
+        # SQLite has one writer: queueing writes here beats its busy-wait back-off, which
+        # sleeps in coarse steps when many connections collide.
+        self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock()
+            if bind is not None and bind.dialect.name == "sqlite"
+            else contextlib.nullcontext()
+        )
 
     @retrying
-    async def load_state(self, sender: str) -> UserState:
-        """Return the stored flow state of a sender."""
+    async def load_state(
+        self, sender: str, channel: str | None = None, external_id: str | None = None
+    ) -> UserState:
+        """Return a sender's flow state and, given a channel message id, what was stored
+        for that message if it was seen before."""
         async with self._sessions() as s:
             row = (
                 await s.execute(select(User.id, User.state).where(User.sender == sender))
             ).first()
-        return UserState(row[0], row[1]) if row else UserState(None, "{}")
+            previous = None
+            if row is not None and channel is not None and external_id is not None:
+                previous = await _find(s, channel, external_id)
+        if row is None:
+            return UserState(None, "{}")
+        return UserState(row[0], row[1], previous)
 
     @retrying
     async def find(self, channel: str, external_id: str) -> StoredExchange | None:
         """Return what was stored for a channel message seen before, if it was."""
         async with self._sessions() as s:
-            inbound = (
-                await s.execute(
-                    select(Message.id).where(
-                        Message.channel == channel,
-                        Message.external_id == external_id,
-                        Message.direction == "in",
-                    )
-                )
-            ).scalar_one_or_none()
-            if inbound is None:
-                return None
-            return StoredExchange(inbound, await _replies_of(s, inbound), duplicate=True)
+            return await _find(s, channel, external_id)
 
     @retrying
-    async def record(self, ex: Exchange) -> StoredExchange:
-        """Store the inbound message, replies, new state and effects in one transaction."""
+    async def record(self, ex: Exchange, *, sent: bool = False) -> StoredExchange:
+        """Store the inbound message, replies, new state and effects in one transaction.
+
+        `sent` marks the replies delivered at once, for channels that hand them back in the
+        same request (web, terminal).
+        """
         try:
-            async with self._sessions.begin() as s:
+            async with self._write_lock, self._sessions.begin() as s:
                 user = (
                     await s.execute(select(User).where(User.sender == ex.sender))
                 ).scalar_one_or_none()
@@ -184,6 +195,7 @@ class ConversationStore:
                         reply_to_id=inbound.id,
                         kb_entry_id=ex.kb_entry_id,
                         score=ex.score,
+                        sent=int(sent),
                         created_at=ex.at,
                     )
                     for r in ex.replies
@@ -207,7 +219,7 @@ class ConversationStore:
                 return StoredExchange(
                     inbound.id,
                     [
-                        StoredReply(m.id, m.text, tuple(json.loads(m.choices)), False)
+                        StoredReply(m.id, m.text, tuple(json.loads(m.choices)), sent)
                         for m in out_rows
                     ],
                 )
@@ -225,7 +237,7 @@ class ConversationStore:
         """Note that these replies reached the channel."""
         if not message_ids:
             return
-        async with self._sessions.begin() as s:
+        async with self._write_lock, self._sessions.begin() as s:
             await s.execute(update(Message).where(Message.id.in_(message_ids)).values(sent=1))
 
     async def counts(self) -> dict[str, int]:
@@ -247,6 +259,21 @@ class ConversationStore:
         """Raise if the database cannot be reached."""
         async with self._sessions() as s:
             await s.execute(select(1))
+
+
+async def _find(s: AsyncSession, channel: str, external_id: str) -> StoredExchange | None:
+    inbound = (
+        await s.execute(
+            select(Message.id).where(
+                Message.channel == channel,
+                Message.external_id == external_id,
+                Message.direction == "in",
+            )
+        )
+    ).scalar_one_or_none()
+    if inbound is None:
+        return None
+    return StoredExchange(inbound, await _replies_of(s, inbound), duplicate=True)
 
 
 async def _replies_of(s: AsyncSession, inbound_id: int) -> list[StoredReply]:

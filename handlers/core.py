@@ -49,14 +49,17 @@ class Core:
             self._locks.move_to_end(sender)
         return lock
 
-    async def handle(self, msg: Incoming) -> Delivery:
-        """Answer and store one message; a redelivered message gets its unsent replies."""
+    async def handle(self, msg: Incoming, *, delivered_now: bool = False) -> Delivery:
+        """Answer and store one message; a redelivered message gets its unsent replies.
+
+        With `delivered_now` the replies are stored as sent (the caller returns them in the
+        same request); otherwise call `delivered` once they reached the user.
+        """
         async with self._lock(msg.sender):
-            if msg.external_id is not None:
-                found = await self.store.find(msg.channel, msg.external_id)
-                if found is not None:
-                    return Delivery([r for r in found.replies if not r.sent], duplicate=True)
-            stored_state = await self.store.load_state(msg.sender)
+            stored_state = await self.store.load_state(msg.sender, msg.channel, msg.external_id)
+            found = stored_state.previous
+            if found is not None:
+                return Delivery([r for r in found.replies if not r.sent], duplicate=True)
             state = FlowState.from_json(stored_state.state_json)
             step = respond(msg, state, self.engine)
             exchange = Exchange(
@@ -80,7 +83,7 @@ class Core:
                     if isinstance(e, HandoffEffect)
                 ],
             )
-            stored = await self.store.record(exchange)
+            stored = await self.store.record(exchange, sent=delivered_now)
             replies = (
                 [r for r in stored.replies if not r.sent] if stored.duplicate else stored.replies
             )
@@ -92,6 +95,4 @@ class Core:
 
     async def dispatch(self, msg: Incoming) -> list[Reply]:
         """Answer a message on a channel that shows replies at once (web, terminal)."""
-        delivery = await self.handle(msg)
-        await self.delivered(delivery)
-        return delivery.texts
+        return (await self.handle(msg, delivered_now=True)).texts
