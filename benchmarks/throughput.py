@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import random
+import secrets
 import tempfile
 import time
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from bot.config import Settings
+from bot.db import create_database, drop_database
 from bot.serve import Server
 from knowledge.kb import BUNDLED_KB, BUNDLED_QUERIES
 
@@ -100,17 +102,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         urls = {"sqlite": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"}
-        if args.database_url:
-            urls["postgresql"] = args.database_url
-        for name, url in urls.items():
-            out[f"web_{name}"] = await web_burst(url, args.messages, args.users)
-            try:
-                from tests.e2e.telegram_bench import telegram_burst
-            except ImportError:
-                continue
-            out[f"telegram_{name}"] = await telegram_burst(
-                _settings(url), args.messages, args.users, _plan(args.messages, args.users)
-            )
+        scratch = f"helpdesk_bench_{secrets.token_hex(4)}"
+        if args.postgres:
+            urls["postgresql"] = await create_database(args.postgres, scratch)
+        try:
+            for name, url in urls.items():
+                out[f"web_{name}"] = await web_burst(url, args.messages, args.users)
+        finally:
+            if args.postgres:
+                await drop_database(args.postgres, scratch)
     return out
 
 
@@ -119,7 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument(
-        "--database-url", help="also run on this PostgreSQL database (it must be empty)"
+        "--postgres",
+        help="also run on PostgreSQL: a server URL (a scratch database is made beside it), "
+        "e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test",
     )
     args = parser.parse_args(argv)
     print(json.dumps(asyncio.run(main_async(args)), ensure_ascii=False, indent=1))

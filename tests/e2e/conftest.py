@@ -9,50 +9,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from bot.db import create_database, drop_database
 from bot.serve import Server
 from knowledge.kb import BUNDLED_KB
 
 # Tests read this one variable directly: it configures the test run, not the product.
 PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
-
-
-async def _fresh_pg_database(base_url: str) -> tuple[str, str]:
-    import asyncpg
-
-    url = make_url(base_url)
-    name = f"helpdesk_test_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database or "postgres",
-    )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return url.set(database=name).render_as_string(hide_password=False), name
-
-
-async def _drop_pg_database(base_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(base_url)
-    conn = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database or "postgres",
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -67,11 +31,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
             "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it when a server "
             "answers)"
         )
-    url, name = await _fresh_pg_database(PG_URL)
+    name = f"helpdesk_test_{secrets.token_hex(4)}"
+    url = await create_database(PG_URL, name)
     try:
         yield url
     finally:
-        await _drop_pg_database(PG_URL, name)
+        await drop_database(PG_URL, name)
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
