@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -22,12 +23,18 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "web" / "static"
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_TEXT = 10_000  # longer bodies are refused; the core itself asks for under 2000
+_DUMPS = functools.partial(json.dumps, ensure_ascii=False)
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 WebhookHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _json(body: object, status: int = 200) -> web.Response:
+    # Readable Chinese on the wire, not \uXXXX escapes.
+    return web.json_response(body, status=status, dumps=_DUMPS)
+
+
 def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+    return _json({"error": message}, status=status)
 
 
 @web.middleware
@@ -49,7 +56,7 @@ async def _index(_request: web.Request) -> web.FileResponse:
 
 async def _info(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    return web.json_response({"campaign": runtime.core.engine.kb.name})
+    return _json({"campaign": runtime.core.engine.kb.name})
 
 
 async def _messages(request: web.Request) -> web.Response:
@@ -75,9 +82,7 @@ async def _messages(request: web.Request) -> web.Response:
     external = f"{session}:{client_id}" if client_id else None
     incoming = Incoming("web", f"web:{session}", text, utc_now(), external_id=external)
     replies = await runtime.core.dispatch(incoming)
-    return web.json_response(
-        {"replies": [{"text": r.text, "choices": list(r.choices)} for r in replies]}
-    )
+    return _json({"replies": [{"text": r.text, "choices": list(r.choices)} for r in replies]})
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -87,11 +92,11 @@ async def _health(request: web.Request) -> web.Response:
     try:
         await runtime.store.ping()
         body |= {"status": "ok", "db": "ok"}
-        return web.json_response(body)
+        return _json(body)
     except Exception as exc:
         log.warning("health check: database unavailable: %s", type(exc).__name__)
         body |= {"status": "degraded", "db": "unavailable"}
-        return web.json_response(body, status=503)
+        return _json(body, status=503)
 
 
 def build_web_app(
