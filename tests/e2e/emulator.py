@@ -198,7 +198,7 @@ _INT_STRING_RE: Final = re.compile(r"-?\d{1,19}")
 
 
 class ApiError(Exception):
-    """An error response of the Bot API: ``{"ok": false, "error_code": ..., "description": ...}``."""
+    """A Bot API error: ``{"ok": false, "error_code": ..., "description": ...}``."""
 
     def __init__(self, code: int, description: str, parameters: JSONDict | None = None) -> None:
         super().__init__(description)
@@ -534,8 +534,9 @@ def _parse_html(source: str) -> tuple[str, list[JSONDict]]:
                 end = closing + 1
             else:
                 value_start = end
-                while end < length and (source[end].isascii() and source[end].isalnum()
-                                        or source[end] in ".-"):
+                while end < length and (
+                    (source[end].isascii() and source[end].isalnum()) or source[end] in ".-"
+                ):
                     end += 1
                 if end < length and not source[end].isspace() and source[end] != ">":
                     raise _cant_parse_entities(
@@ -625,10 +626,11 @@ def _parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
         in_code = bool(stack) and stack[-1][0] in ("code", "pre")
         if char == "\n" and quote_start is not None and not source.startswith(">", position + 1):
             if cursor > quote_start:
-                entities.append({"type": "blockquote", "offset": quote_start,
-                                 "length": cursor - quote_start})
+                entities.append(
+                    {"type": "blockquote", "offset": quote_start, "length": cursor - quote_start}
+                )
             quote_start = None
-        if in_code and char != "`" or not in_code and char not in _MARKDOWN_V2_RESERVED:
+        if (in_code and char != "`") or (not in_code and char not in _MARKDOWN_V2_RESERVED):
             emit(char)
             position += 1
             continue
@@ -645,7 +647,7 @@ def _parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
             or (top in ("text_link", "custom_emoji") and char == "]")
         )
         if closes and top is not None:
-            kind, start, _, language = stack.pop()
+            kind, start, _, closed_language = stack.pop()
             position += {"underline": 2, "spoiler": 2, "pre": 3}.get(kind, 1)
             entity: JSONDict = {"type": kind, "offset": start, "length": cursor - start}
             if kind in ("text_link", "custom_emoji"):
@@ -656,8 +658,8 @@ def _parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
                     entity["url"] = target
                 else:
                     entity["custom_emoji_id"] = target.rpartition("id=")[2]
-            if kind == "pre" and language:
-                entity["language"] = language
+            if kind == "pre" and closed_language:
+                entity["language"] = closed_language
             if entity["length"] > 0:
                 entities.append(entity)
             continue
@@ -670,8 +672,9 @@ def _parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
             continue
         kind_and_width: tuple[str, int] | None = None
         if char == "_":
-            kind_and_width = ("underline", 2) if source.startswith("__", position) else (
-                "italic", 1)
+            kind_and_width = (
+                ("underline", 2) if source.startswith("__", position) else ("italic", 1)
+            )
         elif char == "*":
             kind_and_width = ("bold", 1)
         elif char == "~":
@@ -690,7 +693,7 @@ def _parse_markdown_v2(source: str) -> tuple[str, list[JSONDict]]:
             )
         kind, width = kind_and_width
         position += width
-        language: str | None = None
+        language = None
         if kind == "pre":
             newline = source.find("\n", position)
             header = source[position:newline] if newline >= 0 else ""
@@ -782,10 +785,12 @@ def _validate_entities(value: Any, text: str) -> list[JSONDict]:
     total = _utf16_len(text)
     for entity in value:
         offset, size = entity.get("offset"), entity.get("length")
-        if not isinstance(entity.get("type"), str) or not isinstance(offset, int) or not (
-            isinstance(size, int)
+        if (
+            not isinstance(entity.get("type"), str)
+            or not isinstance(offset, int)
+            or not (isinstance(size, int))
         ):
-            raise _bad_request("can't parse MessageEntity: Field \"type\" must be of type String")
+            raise _bad_request('can\'t parse MessageEntity: Field "type" must be of type String')
         if offset < 0 or size <= 0 or offset + size > total:
             raise _bad_request("entity beginning is out of bounds")
     return [dict(e) for e in value]
@@ -1144,8 +1149,9 @@ class _ChatView:
     async def next_reply(self, timeout: float = 5.0) -> BotMessage:  # noqa: ASYNC109
         """The next message the bot sent to this chat that no test consumed yet (FIFO)."""
         state = self._state
-        if not await self._emu._wait_for(lambda: len(state.bot_messages) > state.consumed,
-                                         timeout):
+        if not await self._emu._wait_for(
+            lambda: len(state.bot_messages) > state.consumed, timeout
+        ):
             raise AssertionError(
                 f"the bot sent no new message to chat {state.id} within {timeout}s\n"
                 + self._emu.describe_state(state.id)
@@ -1222,8 +1228,9 @@ class ChatHandle(_ChatView):
         height: int = 960,
         reply_to: BotMessage | UserMessage | int | None = None,
     ) -> UserMessage:
-        fields: JSONDict = {"photo": self._emu._photo_sizes(make_png(width, height), width,
-                                                            height)}
+        fields: JSONDict = {
+            "photo": self._emu._photo_sizes(make_png(width, height), width, height)
+        }
         if caption:
             fields["caption"] = caption
             entities = _detect_entities(caption)
@@ -1480,12 +1487,14 @@ class BotApiEmulator:
         self._closing = False
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0
+        )
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.bind(("127.0.0.1", 0))
-            site = web.SockSite(runner, sock, shutdown_timeout=2.0)
+            site = web.SockSite(runner, sock)
             await site.start()
         except BaseException:
             sock.close()
@@ -1520,7 +1529,7 @@ class BotApiEmulator:
     def private_chat(
         self,
         user_id: int,
-        first_name: str,
+        first_name: str = "测试用户",
         *,
         last_name: str | None = None,
         username: str | None = None,
@@ -1583,7 +1592,9 @@ class BotApiEmulator:
         """The parameters of every call of that method, oldest first."""
         return [params for name, params in self.calls if name.lower() == method.lower()]
 
-    def my_commands(self, scope: JSONDict | None = None, language_code: str = "") -> list[JSONDict]:
+    def my_commands(
+        self, scope: JSONDict | None = None, language_code: str = ""
+    ) -> list[JSONDict]:
         """The commands set with setMyCommands for that scope and language."""
         key = (json.dumps(scope or {"type": "default"}, sort_keys=True), language_code)
         return [dict(c) for c in self._commands.get(key, [])]
@@ -1850,6 +1861,10 @@ class BotApiEmulator:
         except ApiError as error:
             self.failed_calls.append(FailedCall(name, values, error.code, error.description))
             return self._respond(error.envelope(), error.code)
+        except Exception as exc:  # a bug in the emulator: make it loud, not a silent 500
+            description = f"Internal Server Error: emulator failed: {exc!r}"
+            self.failed_calls.append(FailedCall(name, values, 500, description))
+            return self._respond(ApiError(500, description).envelope(), 500)
         finally:
             if not polling:
                 self._inflight -= 1
@@ -1985,8 +2000,11 @@ class BotApiEmulator:
                 )
             for row in rows:
                 for button in row:
-                    text = button if isinstance(button, str) else (
-                        button.get("text") if isinstance(button, dict) else None)
+                    text = (
+                        button
+                        if isinstance(button, str)
+                        else (button.get("text") if isinstance(button, dict) else None)
+                    )
                     if not isinstance(text, str) or not text:
                         raise _bad_request("can't parse keyboard button: Text must be non-empty")
             return None, _clone(markup)
@@ -2031,11 +2049,16 @@ class BotApiEmulator:
                         raise _bad_request("BUTTON_DATA_INVALID")
                 if "url" in button:
                     url = button["url"]
-                    if not isinstance(url, str) or urlsplit(url).scheme not in (
-                        "http",
-                        "https",
-                        "tg",
-                    ) or not (urlsplit(url).netloc or url.startswith("tg:")):
+                    if (
+                        not isinstance(url, str)
+                        or urlsplit(url).scheme
+                        not in (
+                            "http",
+                            "https",
+                            "tg",
+                        )
+                        or not (urlsplit(url).netloc or url.startswith("tg:"))
+                    ):
                         raise _bad_request(f"inline keyboard button URL {url!r} is invalid")
         if count > MAX_INLINE_BUTTONS:
             raise _bad_request("reply markup is too long")
@@ -2114,7 +2137,9 @@ class BotApiEmulator:
             raise _bad_request("message can't be edited")
         raise _bad_request(f"message to {action} not found")
 
-    def _media(self, params: _Params, kind: str) -> tuple[JSONDict | list[JSONDict], UploadedFile | None]:
+    def _media(
+        self, params: _Params, kind: str
+    ) -> tuple[JSONDict | list[JSONDict], UploadedFile | None]:
         """The photo or document of a send request: an upload, a known file_id or a URL."""
         value = params.get(kind)
         if isinstance(value, str) and value.startswith("attach://"):
@@ -2410,7 +2435,10 @@ class BotApiEmulator:
 
     async def _send_message(self, params: _Params) -> JSONDict:
         text, entities = self._formatted(
-            params, text_field="text", entities_field="entities", limit=MAX_TEXT_LENGTH,
+            params,
+            text_field="text",
+            entities_field="entities",
+            limit=MAX_TEXT_LENGTH,
             required=True,
         )
         inline, keyboard = self._reply_markup(params)
@@ -2441,9 +2469,9 @@ class BotApiEmulator:
         self, message: BotMessage, changes: JSONDict, inline: JSONDict | None
     ) -> JSONDict:
         raw = message.raw
-        unchanged = all(raw.get(k) == v for k, v in changes.items()) and raw.get(
-            "reply_markup"
-        ) == inline
+        unchanged = (
+            all(raw.get(k) == v for k, v in changes.items()) and raw.get("reply_markup") == inline
+        )
         if unchanged:
             raise _bad_request(
                 "message is not modified: specified new message content and reply markup are "
@@ -2463,11 +2491,14 @@ class BotApiEmulator:
 
     async def _edit_message_text(self, params: _Params) -> JSONDict:
         text, entities = self._formatted(
-            params, text_field="text", entities_field="entities", limit=MAX_TEXT_LENGTH,
+            params,
+            text_field="text",
+            entities_field="entities",
+            limit=MAX_TEXT_LENGTH,
             required=True,
         )
         inline, _ = self._reply_markup(params, inline_only=True)
-        state, message = self._edit_target(params)
+        _, message = self._edit_target(params)
         if "text" not in message.raw:
             raise _bad_request("there is no text in the message to edit")
         result = self._apply_edit(message, {"text": text, "entities": entities or None}, inline)
@@ -2477,11 +2508,14 @@ class BotApiEmulator:
 
     async def _edit_message_caption(self, params: _Params) -> JSONDict:
         caption, entities = self._formatted(
-            params, text_field="caption", entities_field="caption_entities",
-            limit=MAX_CAPTION_LENGTH, required=False,
+            params,
+            text_field="caption",
+            entities_field="caption_entities",
+            limit=MAX_CAPTION_LENGTH,
+            required=False,
         )
         inline, _ = self._reply_markup(params, inline_only=True)
-        state, message = self._edit_target(params)
+        _, message = self._edit_target(params)
         if "text" in message.raw:
             raise _bad_request("there is no caption in the message to edit")
         changes = {"caption": caption, "caption_entities": entities or None}
@@ -2491,7 +2525,7 @@ class BotApiEmulator:
 
     async def _edit_message_reply_markup(self, params: _Params) -> JSONDict:
         inline, _ = self._reply_markup(params, inline_only=True)
-        state, message = self._edit_target(params)
+        _, message = self._edit_target(params)
         return self._apply_edit(message, {}, inline)
 
     async def _delete_message(self, params: _Params) -> bool:
@@ -2541,8 +2575,11 @@ class BotApiEmulator:
 
     async def _send_media(self, params: _Params, kind: str, method: str) -> JSONDict:
         caption, entities = self._formatted(
-            params, text_field="caption", entities_field="caption_entities",
-            limit=MAX_CAPTION_LENGTH, required=False,
+            params,
+            text_field="caption",
+            entities_field="caption_entities",
+            limit=MAX_CAPTION_LENGTH,
+            required=False,
         )
         inline, keyboard = self._reply_markup(params)
         state = self._chat(params)
@@ -2554,8 +2591,13 @@ class BotApiEmulator:
             if entities:
                 content["caption_entities"] = entities
         message = self._post_message(
-            state, method, params, content,
-            inline_markup=inline, keyboard_markup=keyboard, upload=upload,
+            state,
+            method,
+            params,
+            content,
+            inline_markup=inline,
+            keyboard_markup=keyboard,
+            upload=upload,
         )
         return _clone(message.raw)
 
@@ -2574,16 +2616,24 @@ class BotApiEmulator:
             raise _bad_request(f"message to {action} not found")
         return source
 
-    _CONTENT_KEYS: Final = (
-        "text", "entities", "photo", "document", "sticker", "voice", "caption",
-        "caption_entities", "contact", "location",
+    _CONTENT_KEYS: Final[tuple[str, ...]] = (
+        "text",
+        "entities",
+        "photo",
+        "document",
+        "sticker",
+        "voice",
+        "caption",
+        "caption_entities",
+        "contact",
+        "location",
     )
 
     async def _forward_message(self, params: _Params) -> JSONDict:
         source = self._source_message(params, "forward")
         state = self._chat(params)
         self._writable(state)
-        content = {k: _clone({"v": source[k]})["v"] for k in self._CONTENT_KEYS if k in source}
+        content: JSONDict = _clone({k: source[k] for k in self._CONTENT_KEYS if k in source})
         sender = source.get("from") or {}
         content["forward_origin"] = {
             "type": "user",
@@ -2600,11 +2650,14 @@ class BotApiEmulator:
         inline, keyboard = self._reply_markup(params)
         state = self._chat(params)
         self._writable(state)
-        content = {k: _clone({"v": source[k]})["v"] for k in self._CONTENT_KEYS if k in source}
+        content: JSONDict = _clone({k: source[k] for k in self._CONTENT_KEYS if k in source})
         if params.has("caption") and "text" not in content:
             caption, entities = self._formatted(
-                params, text_field="caption", entities_field="caption_entities",
-                limit=MAX_CAPTION_LENGTH, required=False,
+                params,
+                text_field="caption",
+                entities_field="caption_entities",
+                limit=MAX_CAPTION_LENGTH,
+                required=False,
             )
             content.pop("caption_entities", None)
             content["caption"] = caption

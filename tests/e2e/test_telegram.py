@@ -1,0 +1,125 @@
+"""Telegram journeys: the real python-telegram-bot Application against the Bot API emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from bot.serve import Server
+from handlers import texts
+from tests.e2e.conftest import make_settings
+from tests.e2e.emulator import BotApiEmulator
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    emu = BotApiEmulator(token=TOKEN)
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+@pytest.fixture
+async def tg_server(database_url: str, emulator: BotApiEmulator) -> AsyncIterator[Server]:
+    srv = Server(
+        make_settings(database_url, telegram_token=TOKEN, telegram_base_url=emulator.base_url)
+    )
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+JOURNEY = (
+    "/start",
+    texts.CHOICE_CONSUMER,
+    "补贴怎么领",
+    texts.CHOICE_UNHELPFUL,
+    texts.CHOICE_HUMAN,
+)
+
+
+async def _telegram_journey(emu: BotApiEmulator) -> list[str]:
+    chat = emu.private_chat(user_id=5512, first_name="小明")
+    seen: list[str] = []
+    await chat.send("/start")
+    welcome = await chat.next_reply()
+    ask = await chat.next_reply()
+    seen += [welcome.text, ask.text]
+    assert ask.buttons == list(texts.ROLE_CHOICES)
+    await chat.press(texts.CHOICE_CONSUMER)
+    seen.append((await chat.next_reply()).text)
+    await chat.send("补贴怎么领")
+    answer = await chat.next_reply()
+    seen.append(answer.text)
+    assert answer.buttons == list(texts.FEEDBACK_CHOICES)
+    await chat.press(texts.CHOICE_UNHELPFUL)
+    sorry = await chat.next_reply()
+    seen.append(sorry.text)
+    await chat.press(texts.CHOICE_HUMAN)
+    seen.append((await chat.next_reply()).text)
+    return seen
+
+
+async def test_telegram_journey_ends_with_a_recorded_hand_off(
+    tg_server: Server, emulator: BotApiEmulator
+) -> None:
+    seen = await _telegram_journey(emulator)
+    assert "龙华惠购" in seen[3]
+    assert seen[-2:] == [texts.SORRY_UNHELPFUL, texts.HANDOFF]
+    await emulator.wait_idle()
+    assert tg_server.runtime is not None
+    counts = await tg_server.runtime.store.counts()
+    assert counts["handoffs"] == 1 and counts["feedback"] == 1
+    assert not emulator.pending_updates()
+    answered = [c for c in emulator.calls if c[0] == "answerCallbackQuery"]
+    assert len(answered) == 3  # every button press is acknowledged
+
+
+async def test_web_and_telegram_give_the_same_replies(
+    tg_server: Server, emulator: BotApiEmulator
+) -> None:
+    telegram = await _telegram_journey(emulator)
+    web: list[str] = []
+    async with aiohttp.ClientSession() as http:
+        for text in JOURNEY:
+            body = {"session": "same", "text": text}
+            async with http.post(tg_server.url + "api/messages", json=body) as resp:
+                web += [r["text"] for r in (await resp.json())["replies"]]
+    assert web == telegram
+
+
+async def test_stickers_photos_and_unknown_commands_get_clear_replies(
+    tg_server: Server, emulator: BotApiEmulator
+) -> None:
+    chat = emulator.private_chat(user_id=77)
+    await chat.send_sticker()
+    assert (await chat.next_reply()).text == texts.NON_TEXT
+    await chat.send_photo()
+    assert (await chat.next_reply()).text == texts.NON_TEXT
+    await chat.send(texts.CHOICE_MERCHANT)
+    await chat.next_reply()
+    await chat.send("/frobnicate")
+    assert (await chat.next_reply()).text == texts.UNKNOWN_COMMAND
+
+
+async def test_an_unknown_callback_is_answered_and_ignored(
+    tg_server: Server, emulator: BotApiEmulator
+) -> None:
+    chat = emulator.private_chat(user_id=78)
+    await chat.send("/start")
+    await chat.next_reply()
+    ask = await chat.next_reply()
+    await chat.press_data("bogus", message_id=ask.message_id)
+    await emulator.wait_idle()
+    answers = [p for m, p in emulator.calls if m == "answerCallbackQuery"]
+    assert answers and "失效" in str(answers[-1].get("text"))
+    assert tg_server.runtime is not None
+    assert (await tg_server.runtime.store.counts())["messages"] == 3  # /start + 2 replies
