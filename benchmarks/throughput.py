@@ -98,6 +98,44 @@ async def web_burst(database_url: str, messages: int, users: int) -> dict[str, A
     return report
 
 
+async def telegram_burst(database_url: str, messages: int, users: int) -> dict[str, Any]:
+    """The same burst through the real Telegram Application and the test Bot API emulator."""
+    from tests.e2e.emulator import BotApiEmulator  # the test suite's emulator, on loopback
+
+    token = "123456:BENCH"
+    emu = BotApiEmulator(token=token)
+    await emu.start()
+    server = Server(_settings(database_url, telegram_token=token, telegram_base_url=emu.base_url))
+    await server.start()
+    latencies: list[float] = []
+    try:
+
+        async def user(n: int, texts: Sequence[str]) -> None:
+            chat = emu.private_chat(user_id=10_000 + n)
+            for text in texts:
+                t0 = time.perf_counter()
+                await chat.send(text)
+                await chat.next_reply(timeout=120)
+                latencies.append(time.perf_counter() - t0)
+
+        start = time.perf_counter()
+        plan = _plan(messages, users)
+        await asyncio.gather(*(user(n, texts) for n, texts in enumerate(plan)))
+        seconds = time.perf_counter() - start
+        await emu.wait_idle(timeout=30)
+        sent = sum(len(emu.sent_messages(10_000 + n)) for n in range(users))
+        assert server.runtime is not None
+        stored = await server.runtime.store.counts()
+    finally:
+        await server.stop()
+        await emu.stop()
+    report = _summary(latencies, seconds, stored)
+    report["replies_sent"] = sent
+    report["answered_exactly_once"] = sent == messages
+    report["every_message_stored"] = stored["messages"] == 2 * messages
+    return report
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,6 +146,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         try:
             for name, url in urls.items():
                 out[f"web_{name}"] = await web_burst(url, args.messages, args.users)
+            for name, url in urls.items():
+                fresh = url.replace("bench.db", "bench-telegram.db")
+                if name == "postgresql":
+                    await drop_database(args.postgres, scratch)
+                    fresh = await create_database(args.postgres, scratch)
+                out[f"telegram_{name}"] = await telegram_burst(fresh, args.messages, args.users)
         finally:
             if args.postgres:
                 await drop_database(args.postgres, scratch)

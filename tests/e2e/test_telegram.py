@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -123,3 +124,39 @@ async def test_an_unknown_callback_is_answered_and_ignored(
     assert answers and "失效" in str(answers[-1].get("text"))
     assert tg_server.runtime is not None
     assert (await tg_server.runtime.store.counts())["messages"] == 3  # /start + 2 replies
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_webhook_mode_answers_and_checks_the_secret(
+    database_url: str, emulator: BotApiEmulator
+) -> None:
+    port = _free_port()
+    hook = f"http://127.0.0.1:{port}/telegram/webhook"
+    srv = Server(
+        make_settings(
+            database_url,
+            web_port=port,
+            telegram_token=TOKEN,
+            telegram_base_url=emulator.base_url,
+            webhook_url=hook,
+            webhook_secret="s3cret-token",
+        )
+    )
+    await srv.start()
+    try:
+        assert emulator.webhook_url == hook
+        chat = emulator.private_chat(user_id=90)
+        await chat.send("/start")
+        assert texts.ASK_ROLE in [(await chat.next_reply()).text, (await chat.next_reply()).text]
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(hook, json={"update_id": 1}) as resp,  # no secret header
+        ):
+            assert resp.status == 403
+    finally:
+        await srv.stop()
