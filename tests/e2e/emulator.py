@@ -1407,6 +1407,11 @@ class BotApiEmulator:
         self.failed_calls: list[FailedCall] = []
         #: Method names the bot called that the emulator does not know (answered 404).
         self.unknown_methods: list[str] = []
+        #: Methods whose requests wait in `hold` until `release` (to freeze a bot mid-send).
+        self._held_methods: set[str] = set()
+        self._released = asyncio.Event()
+        #: How many requests are waiting in a hold right now.
+        self.holding = 0
         #: Updates that could not be delivered to the webhook.
         self.webhook_failures: list[WebhookFailure] = []
         #: Webhook deliveries as (update, HTTP status or None on connection errors).
@@ -1602,6 +1607,32 @@ class BotApiEmulator:
     @property
     def webhook_url(self) -> str:
         return self._webhook.url if self._webhook else ""
+
+    def hold(self, *methods: str) -> None:
+        """Park requests to these methods, unanswered and unrecorded, until `release`."""
+        self._held_methods.update(methods)
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        """Let parked requests go on; those whose client went away are dropped unrecorded,
+        as a request the real server never received."""
+        self._held_methods.clear()
+        self._released.set()
+
+    async def wait_until(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109
+        what: str = "condition",
+    ) -> None:
+        """Wait until `predicate()` holds after some request, or fail after `timeout` s."""
+        if not await self._wait_for(predicate, timeout):
+            raise AssertionError(f"{what} not reached within {timeout}s\n" + self.describe_state())
+
+    async def wait_holding(self, count: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until at least `count` requests are parked."""
+        if not await self._wait_for(lambda: self.holding >= count, timeout):
+            raise AssertionError(f"only {self.holding} request(s) parked after {timeout}s")
 
     def expire_callback_queries(self) -> None:
         """Make every callback query too old to answer (as after the real server's timeout)."""
@@ -1853,6 +1884,8 @@ class BotApiEmulator:
             self._touch()
         try:
             values: JSONDict = {}
+            if name in self._held_methods:
+                await self._park(request)
             try:
                 values = await self._read_params(request)
             finally:
@@ -1875,6 +1908,16 @@ class BotApiEmulator:
         else:
             body = {"ok": True, "result": result}
         return self._respond(body, 200)
+
+    async def _park(self, request: web.Request) -> None:
+        self.holding += 1
+        self._notify()
+        try:
+            await self._released.wait()
+        finally:
+            self.holding -= 1
+        if request.transport is None or request.transport.is_closing():
+            raise ApiError(499, "client closed the connection before the request was served")
 
     @staticmethod
     def _respond(body: JSONDict, status: int) -> web.Response:
