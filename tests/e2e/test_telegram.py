@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import AsyncIterator
 
@@ -9,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.serve import Server
+from bot.terminal import run_terminal_chat
 from handlers import texts
 from tests.e2e.conftest import make_settings
 from tests.e2e.emulator import BotApiEmulator
@@ -84,7 +86,7 @@ async def test_telegram_journey_ends_with_a_recorded_hand_off(
     assert len(answered) == 3  # every button press is acknowledged
 
 
-async def test_web_and_telegram_give_the_same_replies(
+async def test_web_terminal_and_telegram_give_the_same_replies(
     tg_server: Server, emulator: BotApiEmulator
 ) -> None:
     telegram = await _telegram_journey(emulator)
@@ -94,7 +96,41 @@ async def test_web_and_telegram_give_the_same_replies(
             body = {"session": "same", "text": text}
             async with http.post(tg_server.url + "api/messages", json=body) as resp:
                 web += [r["text"] for r in (await resp.json())["replies"]]
+    assert tg_server.runtime is not None
+    out = io.StringIO()
+    # The terminal sends /start itself; then the rest of the journey, choices by number.
+    await run_terminal_chat(tg_server.runtime.core, io.StringIO("1\n补贴怎么领\n2\n1\n"), out)
+    terminal = out.getvalue()
     assert web == telegram
+    positions = [terminal.find(reply) for reply in telegram]
+    assert -1 not in positions and positions == sorted(positions)
+
+
+async def test_an_unexpected_error_gets_an_apology_with_a_code(
+    tg_server: Server, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tg_server.runtime is not None
+    engine = tg_server.runtime.core.engine
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("engine exploded 13812345678")
+
+    monkeypatch.setattr(engine, "answer", broken)
+    chat = emulator.private_chat(user_id=91)
+    await chat.send(texts.CHOICE_CONSUMER)
+    await chat.next_reply()
+    await chat.send("补贴怎么领")
+    apology = (await chat.next_reply()).text
+    assert apology.startswith("抱歉，系统开小差了（错误码 ") and "exploded" not in apology
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            tg_server.url + "api/messages", json={"session": "err", "text": "我是消费者"}
+        ) as _,
+        http.post(tg_server.url + "api/messages", json={"session": "err", "text": "补贴"}) as r,
+    ):
+        assert r.status == 500
+        assert "错误码" in (await r.json())["error"]
 
 
 async def test_stickers_photos_and_unknown_commands_get_clear_replies(
