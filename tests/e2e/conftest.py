@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.db import create_database, drop_database
 from bot.serve import Server
 from knowledge.kb import BUNDLED_KB
+from tests.e2e.emulator import BotApiEmulator
 
 # Tests read this one variable directly: it configures the test run, not the product.
 PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
@@ -49,6 +50,21 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+TELEGRAM_TOKEN = "123456:TEST-TOKEN"
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    """The Bot API emulator on a free loopback port; nothing is ever held when it stops."""
+    emu = BotApiEmulator(token=TELEGRAM_TOKEN)
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        emu.release()
+        await emu.stop()
 
 
 @pytest.fixture

@@ -5,34 +5,22 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from handlers import texts
 from knowledge.kb import BUNDLED_KB
+from tests.e2e.conftest import TELEGRAM_TOKEN
 from tests.e2e.emulator import BotApiEmulator
 
-TOKEN = "123456:RESTART"
 USERS = 12
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    emu = BotApiEmulator(token=TOKEN)
-    await emu.start()
-    try:
-        yield emu
-    finally:
-        emu.release()
-        await emu.stop()
 
 
 async def _start_bot(emu: BotApiEmulator, database_url: str) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
-        "HELPDESK_TELEGRAM_TOKEN": TOKEN,
+        "HELPDESK_TELEGRAM_TOKEN": TELEGRAM_TOKEN,
         "HELPDESK_TELEGRAM_BASE_URL": emu.base_url,
         "HELPDESK_DATABASE_URL": database_url,
         "HELPDESK_KB_PATH": str(BUNDLED_KB),

@@ -12,26 +12,16 @@ import pytest
 from bot.serve import Server
 from bot.terminal import run_terminal_chat
 from handlers import texts
-from tests.e2e.conftest import make_settings
+from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator
-
-TOKEN = "123456:TEST-TOKEN"
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    emu = BotApiEmulator(token=TOKEN)
-    await emu.start()
-    try:
-        yield emu
-    finally:
-        await emu.stop()
 
 
 @pytest.fixture
 async def tg_server(database_url: str, emulator: BotApiEmulator) -> AsyncIterator[Server]:
     srv = Server(
-        make_settings(database_url, telegram_token=TOKEN, telegram_base_url=emulator.base_url)
+        make_settings(
+            database_url, telegram_token=TELEGRAM_TOKEN, telegram_base_url=emulator.base_url
+        )
     )
     await srv.start()
     try:
@@ -177,7 +167,7 @@ async def test_webhook_mode_answers_and_checks_the_secret(
         make_settings(
             database_url,
             web_port=port,
-            telegram_token=TOKEN,
+            telegram_token=TELEGRAM_TOKEN,
             telegram_base_url=emulator.base_url,
             webhook_url=hook,
             webhook_secret="s3cret-token",
