@@ -71,7 +71,8 @@ async def web_burst(database_url: str, messages: int, users: int) -> dict[str, A
     latencies: list[float] = []
     unanswered = 0
     try:
-        async with aiohttp.ClientSession() as http:
+        connector = aiohttp.TCPConnector(limit=0)  # one connection a user, as 200 phones
+        async with aiohttp.ClientSession(connector=connector) as http:
 
             async def user(n: int, texts: Sequence[str]) -> None:
                 nonlocal unanswered
