@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -12,7 +11,6 @@ from handlers.conversation import respond
 from handlers.types import FeedbackEffect, FlowState, HandoffEffect, Incoming, Reply
 from knowledge.engine import Engine
 
-log = logging.getLogger(__name__)
 _MAX_LOCKS = 10_000
 
 

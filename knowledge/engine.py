@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,8 +183,3 @@ def _apply_calibration(model: Model, path: Path) -> Model:
     except (ValueError, KeyError, TypeError) as exc:
         log.warning("ignoring calibration %s: %s", path, exc)
         return model
-
-
-def ranked_ids(result: Result) -> Sequence[str]:
-    """Return the ranked candidate ids of a result."""
-    return [i for i, _ in result.ranked]
