@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.config import ConfigError, load_settings
+from escalation.calendar import CalendarError
 from knowledge.kb import BUNDLED_KB, Audience, KbError, KnowledgeBase, load_kb
 
 EXIT_USAGE = 2
@@ -38,6 +39,19 @@ def _build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
     db_sub.add_parser("upgrade", help="apply the migrations to HELPDESK_DATABASE_URL")
     sub.add_parser("config", help="print the effective settings, secrets masked")
+    sla = sub.add_parser("sla", help="SLA tools for operators")
+    sla_sub = sla.add_subparsers(dest="sla_command", metavar="SLA_COMMAND")
+    due = sla_sub.add_parser(
+        "due",
+        help="when working time runs out: start + N working minutes",
+        description="Print the due time (ISO 8601 with offset) of a clock started at --from "
+        "with --working-minutes of working time, on the calendar's weekly hours, public "
+        "holidays and make-up working days (调休).",
+    )
+    due.add_argument("--from", dest="start", required=True, help="e.g. 2025-09-30T17:00+08:00")
+    due.add_argument("--working-minutes", type=float, required=True)
+    due.add_argument("--hours", help='Monday–Friday hours, e.g. "09:00-12:00,13:30-18:00"')
+    due.add_argument("--calendar", type=Path, help="calendar YAML (default: the shipped one)")
 
     ask = sub.add_parser(
         "ask",
@@ -126,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for key, value in load_settings().masked().items():
                 print(f"{key}={'' if value is None else value}")
             return 0
+        if args.command == "sla":
+            return _sla(args)
         if args.command == "chat":
             return _chat(args)
         if args.command == "ask":
@@ -134,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _eval(args)
         if args.command == "kb":
             return _kb(args, parser)
-    except (KbError, ConfigError) as exc:
+    except (KbError, ConfigError, CalendarError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.print_help()
@@ -188,6 +204,32 @@ def _chat(args: argparse.Namespace) -> int:
             await runtime.close()
 
     return asyncio.run(run())
+
+
+def _sla(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta
+
+    from escalation.calendar import DEFAULT_CALENDAR, load_calendar, parse_periods
+
+    if args.sla_command != "due":
+        print("helpdesk sla needs a command: due.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError:
+        raise KbError(
+            f"--from {args.start!r}: use ISO 8601, e.g. 2025-09-30T17:00+08:00."
+        ) from None
+    if start.tzinfo is None:
+        raise KbError(f"--from {args.start!r}: add the offset, e.g. +08:00.")
+    if args.working_minutes < 0:
+        raise KbError("--working-minutes must be 0 or more.")
+    calendar = load_calendar(args.calendar or DEFAULT_CALENDAR)
+    if args.hours:
+        calendar = calendar.with_hours(parse_periods(args.hours, "--hours"))
+    due_at = calendar.add(start, timedelta(minutes=args.working_minutes))
+    print(due_at.astimezone(calendar.tz).isoformat())
+    return 0
 
 
 def _db(args: argparse.Namespace) -> int:
