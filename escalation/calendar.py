@@ -163,17 +163,23 @@ def _dates(raw: Iterable[Any] | None, where: str) -> set[date]:
     return out
 
 
-def load_calendar(path: Path | str = DEFAULT_CALENDAR) -> WorkingCalendar:
-    """Read a calendar YAML file (see escalation/data/calendar.yaml)."""
-    path = Path(path)
+def read_mapping(path: Path, error: type[ValueError]) -> dict[str, Any]:
+    """Read a YAML file whose top level is a mapping, raising `error` naming the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CalendarError(f"{path}: file not found.") from None
+        raise error(f"{path}: file not found.") from None
     except yaml.YAMLError as exc:
-        raise CalendarError(f"{path}: not valid YAML ({exc}).") from None
+        raise error(f"{path}: not valid YAML ({exc}).") from None
     if not isinstance(data, dict):
-        raise CalendarError(f"{path}: the top level must be a mapping.")
+        raise error(f"{path}: the top level must be a mapping.")
+    return data
+
+
+def load_calendar(path: Path | str = DEFAULT_CALENDAR) -> WorkingCalendar:
+    """Read a calendar YAML file (see escalation/data/calendar.yaml)."""
+    path = Path(path)
+    data = read_mapping(path, CalendarError)
     try:
         tz = ZoneInfo(str(data.get("timezone", "Asia/Shanghai")))
     except (ZoneInfoNotFoundError, ValueError):

@@ -15,13 +15,12 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from escalation.calendar import (
     DEFAULT_CALENDAR,
     CalendarError,
     WorkingCalendar,
     load_calendar,
+    read_mapping,
 )
 
 DEFAULT_SLA = Path(__file__).parent / "data" / "sla.yaml"
@@ -132,14 +131,7 @@ def _outside(raw: Any, where: str) -> bool:
 def load_policy(path: Path | str = DEFAULT_SLA) -> SlaPolicy:
     """Read an SLA policy YAML file (see escalation/data/sla.yaml)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SlaError(f"{path}: file not found.") from None
-    except yaml.YAMLError as exc:
-        raise SlaError(f"{path}: not valid YAML ({exc}).") from None
-    if not isinstance(data, dict):
-        raise SlaError(f"{path}: the top level must be a mapping with rules.")
+    data = read_mapping(path, SlaError)
     cal_ref = str(data.get("calendar", "default"))
     try:
         if cal_ref == "24x7":
