@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -108,3 +110,74 @@ class Handoff(Base):
     last_question: Mapped[str | None] = mapped_column(Text)  # masked
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime]
+
+
+class TicketStatus(enum.Enum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    WAITING = "waiting"  # waiting on the customer: SLA clocks paused
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class Ticket(Base):
+    """A complaint or request handled by people, with its SLA-relevant times."""
+
+    __tablename__ = "ticket"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)  # what users quote
+    user_id: Mapped[int] = mapped_column(ForeignKey("chat_user.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(8))  # 咨询 求助 建议 投诉 举报
+    category: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(2))  # P1..P4
+    status: Mapped[TicketStatus] = mapped_column(
+        Enum(
+            TicketStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=TicketStatus.NEW,
+    )
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text)  # masked
+    order_no: Mapped[str | None] = mapped_column(String(64))
+    merchant_name: Mapped[str | None] = mapped_column(String(128))
+    # The one place a full phone number is kept: agents may need to call back. It is
+    # never logged and never copied into messages or reports.
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    opened_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class TicketAudit(Base):
+    """Every change to a ticket: who, when, what, before and after."""
+
+    __tablename__ = "ticket_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str | None] = mapped_column(String(32))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class TicketEntry(Base):
+    """The ticket's thread: customer messages, agent replies, internal notes, system lines."""
+
+    __tablename__ = "ticket_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # customer | agent | note | system
+    author: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)  # masked
+    at: Mapped[datetime]

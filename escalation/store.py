@@ -11,12 +11,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.models import Feedback, Handoff, Message, User
+from escalation.models import (
+    Feedback,
+    Handoff,
+    Message,
+    Ticket,
+    TicketAudit,
+    TicketEntry,
+    TicketStatus,
+    User,
+)
+from escalation.tickets import TICKET_TYPES, can_move, priority_for, reference_for
 from knowledge.masking import mask_pii
 
 log = logging.getLogger(__name__)
@@ -283,3 +294,184 @@ async def _replies_of(s: AsyncSession, inbound_id: int) -> list[StoredReply]:
         )
     ).scalars()
     return [StoredReply(m.id, m.text, tuple(json.loads(m.choices)), bool(m.sent)) for m in rows]
+
+
+class TicketError(ValueError):
+    """A ticket operation that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    reference: str
+    status: TicketStatus
+    type: str
+    category: str
+    priority: str
+    summary: str
+    assignee: str | None
+    opened_at: datetime
+    thread: tuple[tuple[str, str, str], ...] = ()  # (kind, author, text)
+
+
+def _view(t: Ticket, entries: Sequence[TicketEntry] = ()) -> TicketView:
+    return TicketView(
+        t.reference,
+        t.status,
+        t.type,
+        t.category,
+        t.priority,
+        t.summary,
+        t.assignee,
+        t.opened_at,
+        tuple((e.kind, e.author, e.text) for e in entries),
+    )
+
+
+class TicketStore:
+    """Tickets, their thread and audit trail. Every change writes an audit row."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], tz: ZoneInfo) -> None:
+        self._sessions = sessions
+        self._tz = tz  # references number tickets per local day
+
+    @retrying
+    async def open(
+        self,
+        *,
+        sender: str,
+        channel: str,
+        ticket_type: str,
+        category: str,
+        summary: str,
+        at: datetime,
+        order_no: str | None = None,
+        merchant_name: str | None = None,
+        contact_phone: str | None = None,
+        risk: str | None = None,
+    ) -> TicketView:
+        """Open a ticket for a known user; return it with its new reference."""
+        if ticket_type not in TICKET_TYPES:
+            raise TicketError(f"unknown ticket type {ticket_type!r}")
+        day = at.astimezone(self._tz).date()
+        prefix = reference_for(day, 0)[:-4]
+        for _ in range(5):
+            try:
+                async with self._sessions.begin() as s:
+                    user_id = (
+                        await s.execute(select(User.id).where(User.sender == sender))
+                    ).scalar_one_or_none()
+                    if user_id is None:
+                        raise TicketError(f"no user {sender!r}: they must have written first")
+                    count = (
+                        await s.execute(
+                            select(func.count())
+                            .select_from(Ticket)
+                            .where(Ticket.reference.like(prefix + "%"))
+                        )
+                    ).scalar_one()
+                    ticket = Ticket(
+                        reference=reference_for(day, int(count) + 1),
+                        user_id=user_id,
+                        channel=channel,
+                        type=ticket_type,
+                        category=category,
+                        priority=priority_for(ticket_type, category, risk),
+                        status=TicketStatus.NEW,
+                        summary=mask_pii(summary),
+                        order_no=order_no,
+                        merchant_name=merchant_name,
+                        contact_phone=contact_phone,
+                        opened_at=at,
+                    )
+                    s.add(ticket)
+                    await s.flush()
+                    s.add(
+                        TicketEntry(
+                            ticket_id=ticket.id,
+                            kind="customer",
+                            author=sender,
+                            text=mask_pii(summary),
+                            at=at,
+                        )
+                    )
+                    s.add(
+                        TicketAudit(
+                            ticket_id=ticket.id,
+                            actor=sender,
+                            action="open",
+                            field=None,
+                            before=None,
+                            after=ticket.reference,
+                            at=at,
+                        )
+                    )
+                    return _view(ticket)
+            except IntegrityError:
+                continue  # another ticket took that number in the same instant: count again
+        raise TicketError("could not allocate a ticket reference; try again")
+
+    @retrying
+    async def get(self, reference: str) -> TicketView | None:
+        """Return a ticket with its thread, or None."""
+        async with self._sessions() as s:
+            t = (
+                await s.execute(select(Ticket).where(Ticket.reference == reference.upper()))
+            ).scalar_one_or_none()
+            if t is None:
+                return None
+            entries = (
+                await s.execute(
+                    select(TicketEntry)
+                    .where(TicketEntry.ticket_id == t.id)
+                    .order_by(TicketEntry.id)
+                )
+            ).scalars()
+            return _view(t, list(entries))
+
+    @retrying
+    async def move(
+        self, reference: str, target: TicketStatus, *, actor: str, at: datetime
+    ) -> TicketView:
+        """Change a ticket's status, recording who did it and what it was before."""
+        async with self._sessions.begin() as s:
+            t = (
+                await s.execute(select(Ticket).where(Ticket.reference == reference))
+            ).scalar_one_or_none()
+            if t is None:
+                raise TicketError(f"没有找到工单 {reference}。")
+            if not can_move(t.status, target):
+                raise TicketError(
+                    f"工单 {reference} 当前状态为 {t.status.value}，不能改为 {target.value}。"
+                )
+            before = t.status
+            t.status = target
+            if target is TicketStatus.RESOLVED:
+                t.resolved_at = at
+            if target is TicketStatus.CLOSED:
+                t.closed_at = at
+            s.add(
+                TicketAudit(
+                    ticket_id=t.id,
+                    actor=actor,
+                    action="status",
+                    field="status",
+                    before=before.value,
+                    after=target.value,
+                    at=at,
+                )
+            )
+            return _view(t)
+
+    @retrying
+    async def audit(self, reference: str) -> list[tuple[str, str, str | None, str | None]]:
+        """Return (actor, action, before, after) rows of a ticket, oldest first."""
+        async with self._sessions() as s:
+            rows = await s.execute(
+                select(
+                    TicketAudit.actor, TicketAudit.action, TicketAudit.before, TicketAudit.after
+                )
+                .join(Ticket, Ticket.id == TicketAudit.ticket_id)
+                .where(Ticket.reference == reference)
+                .order_by(TicketAudit.id)
+            )
+            return [tuple(r) for r in rows]  # type: ignore[misc]

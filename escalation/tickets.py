@@ -1,0 +1,62 @@
+"""Ticket rules that need no database: types, categories, priority, references, transitions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from escalation.models import TicketStatus
+
+# The 12345 hotline's kinds of request.
+TICKET_TYPES = ("咨询", "求助", "建议", "投诉", "举报")
+DEFAULT_CATEGORIES = (
+    "商户拒用补贴",
+    "补贴未到账",
+    "退款问题",
+    "资格核验失败",
+    "系统故障",
+    "商品与能效不符",
+    "个人信息",
+    "其他",
+)
+# Categories where money, data or the whole platform is at stake.
+_URGENT_CATEGORIES = frozenset({"补贴未到账", "系统故障", "个人信息"})
+
+_ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.NEW: frozenset(
+        {TicketStatus.ASSIGNED, TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.ASSIGNED: frozenset(
+        {TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.ASSIGNED}
+    ),
+    TicketStatus.WAITING: frozenset(
+        {TicketStatus.ASSIGNED, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED, TicketStatus.REOPENED}),
+    TicketStatus.CLOSED: frozenset({TicketStatus.REOPENED}),
+    TicketStatus.REOPENED: frozenset(
+        {TicketStatus.ASSIGNED, TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+}
+
+
+def priority_for(ticket_type: str, category: str, risk: str | None = None) -> str:
+    """Return P1 (most urgent) to P4 from the kind of request and the message's risk."""
+    if risk == "high":
+        return "P1"
+    if risk == "medium":
+        return "P2"
+    if ticket_type in ("投诉", "举报"):
+        return "P2" if category in _URGENT_CATEGORIES else "P3"
+    if ticket_type == "求助":
+        return "P3"
+    return "P4"
+
+
+def reference_for(day: date, number: int) -> str:
+    """Return the reference users quote, e.g. T20250602-0042."""
+    return f"T{day:%Y%m%d}-{number:04d}"
+
+
+def can_move(current: TicketStatus, target: TicketStatus) -> bool:
+    """Return whether a ticket may go from one status to another."""
+    return target in _ALLOWED[current]

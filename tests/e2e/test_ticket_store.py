@@ -1,0 +1,95 @@
+"""Ticket storage on a real, migrated database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.db import make_engine, make_sessions, upgrade
+from escalation.models import TicketStatus
+from escalation.store import ConversationStore, Exchange, TicketError, TicketStore
+
+AT = datetime(2025, 6, 2, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
+
+
+@pytest.fixture
+async def stores(database_url: str) -> AsyncIterator[tuple[ConversationStore, TicketStore]]:
+    await asyncio.to_thread(upgrade, database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessions(engine)
+    conversations = ConversationStore(sessions)
+    await conversations.record(
+        Exchange("web", "web:u1", AT, "商家不让用补贴", "question", None, "consumer", "{}", [])
+    )
+    try:
+        yield conversations, TicketStore(sessions, ZoneInfo("Asia/Shanghai"))
+    finally:
+        await engine.dispose()
+
+
+async def test_tickets_get_daily_references_masked_text_and_an_audit_row(
+    stores: tuple[ConversationStore, TicketStore],
+) -> None:
+    _, tickets = stores
+    first = await tickets.open(
+        sender="web:u1",
+        channel="web",
+        ticket_type="投诉",
+        category="商户拒用补贴",
+        summary="门店不让用补贴，我电话13812345678",
+        at=AT,
+        contact_phone="13812345678",
+    )
+    second = await tickets.open(
+        sender="web:u1", channel="web", ticket_type="咨询", category="其他", summary="问", at=AT
+    )
+    assert (first.reference, second.reference) == ("T20250602-0001", "T20250602-0002")
+    assert first.priority == "P3" and second.priority == "P4"
+    stored = await tickets.get("t20250602-0001")
+    assert stored is not None
+    assert "138****5678" in stored.summary and "13812345678" not in str(stored.thread)
+    assert await tickets.audit(first.reference) == [("web:u1", "open", None, "T20250602-0001")]
+
+
+async def test_status_changes_follow_the_rules_and_are_audited(
+    stores: tuple[ConversationStore, TicketStore],
+) -> None:
+    _, tickets = stores
+    t = await tickets.open(
+        sender="web:u1", channel="web", ticket_type="求助", category="其他", summary="x", at=AT
+    )
+    await tickets.move(t.reference, TicketStatus.ASSIGNED, actor="agent:7", at=AT)
+    closed = await tickets.move(t.reference, TicketStatus.CLOSED, actor="agent:7", at=AT)
+    assert closed.status is TicketStatus.CLOSED
+    with pytest.raises(TicketError, match="不能改为"):
+        await tickets.move(t.reference, TicketStatus.WAITING, actor="agent:7", at=AT)
+    with pytest.raises(TicketError, match="没有找到工单"):
+        await tickets.move("T20990101-0001", TicketStatus.CLOSED, actor="agent:7", at=AT)
+    trail = await tickets.audit(t.reference)
+    assert trail[1:] == [
+        ("agent:7", "status", "new", "assigned"),
+        ("agent:7", "status", "assigned", "closed"),
+    ]
+
+
+async def test_unknown_users_and_types_are_refused(
+    stores: tuple[ConversationStore, TicketStore],
+) -> None:
+    _, tickets = stores
+    with pytest.raises(TicketError, match="no user"):
+        await tickets.open(
+            sender="web:ghost",
+            channel="web",
+            ticket_type="投诉",
+            category="其他",
+            summary="x",
+            at=AT,
+        )
+    with pytest.raises(TicketError, match="unknown ticket type"):
+        await tickets.open(
+            sender="web:u1", channel="web", ticket_type="吐槽", category="其他", summary="x", at=AT
+        )
