@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.db import make_engine, make_sessions, upgrade
-from escalation.store import ConversationStore
+from escalation.store import ConversationStore, TicketStore
 from handlers.core import Core
 from knowledge.engine import Engine
 from knowledge.kb import load_kb
@@ -32,5 +33,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     kb = load_kb(settings.kb_path)
     engine = await asyncio.to_thread(Engine, kb)
     db = make_engine(settings.database_url)
-    store = ConversationStore(make_sessions(db))
-    return Runtime(settings, db, store, Core(engine, store))
+    sessions = make_sessions(db)
+    store = ConversationStore(sessions)
+    tickets = TicketStore(sessions, ZoneInfo("Asia/Shanghai"))
+    return Runtime(settings, db, store, Core(engine, store, tickets))

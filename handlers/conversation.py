@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from handlers import texts
+from handlers import intake, texts
 from handlers.types import (
     NON_TEXT_KINDS,
     FeedbackEffect,
@@ -17,6 +17,7 @@ from handlers.types import (
     Incoming,
     Reply,
     Step,
+    TicketInfo,
 )
 from knowledge.engine import Engine, Kind
 from knowledge.kb import Audience
@@ -32,7 +33,9 @@ _ROLE_WORDS = {
 }
 _NUMBERED_ROLES = {"1": Audience.CONSUMER, "2": Audience.MERCHANT}
 _HUMAN_WORDS = frozenset({texts.CHOICE_HUMAN, "人工", "人工客服", "找人工", "转人工客服"})
-COMMANDS = frozenset({"/start", "/role", "/help", "/human"})
+COMMANDS = frozenset({"/start", "/role", "/help", "/human", "/complain", "/status"})
+_COMPLAIN_WORDS = frozenset({texts.CHOICE_COMPLAIN, "投诉", "我要投诉", "提交投诉"})
+_STATUS_WORDS = ("查询工单", "工单进度", "查工单")
 MAX_TEXT = 2000
 
 
@@ -43,14 +46,23 @@ def _command(text: str) -> str | None:
     return word
 
 
-def respond(msg: Incoming, state: FlowState, engine: Engine) -> Step:
-    """Return the replies to one message, the next state and what to record."""
+def respond(
+    msg: Incoming, state: FlowState, engine: Engine, ticket: TicketInfo | None = None
+) -> Step:
+    """Return the replies to one message, the next state and what to record.
+
+    `ticket` is what the core found for a ticket reference quoted in the message.
+    """
     if msg.kind in NON_TEXT_KINDS:
         return Step([Reply(texts.NON_TEXT, (texts.CHOICE_HUMAN,))], state, kind=msg.kind)
     text = msg.text.strip()
     command = _command(text)
+    if command == "/status" or text.startswith(_STATUS_WORDS):
+        return _status(ticket, state)
     if command is not None:
-        return _on_command(command, state, engine)
+        return _on_command(command, replace(state, intake=()), engine)
+    if state.intake_step is not None:
+        return intake.advance(text, state)
     if text in _ROLE_WORDS or (state.role is None and text in _NUMBERED_ROLES):
         role = _ROLE_WORDS.get(text) or _NUMBERED_ROLES[text]
         fresh = FlowState(role=role)
@@ -59,6 +71,8 @@ def respond(msg: Incoming, state: FlowState, engine: Engine) -> Step:
         return Step(_greeting(engine), state, kind="greeting")
     if text in _HUMAN_WORDS:
         return _handoff("asked", state)
+    if text in _COMPLAIN_WORDS:
+        return Step(intake.start(state), intake.begin(state), kind="intake")
     if text == texts.CHOICE_HELPFUL and state.last_entry:
         return Step(
             [Reply(texts.THANKS_FOR_FEEDBACK)],
@@ -100,13 +114,35 @@ def _on_command(command: str, state: FlowState, engine: Engine) -> Step:
         return Step([Reply(texts.HELP.format(campaign=engine.kb.name))], state, kind="command")
     if command == "/human":
         return _handoff("asked", state)
+    if command == "/complain" and state.role is not None:
+        return Step(intake.start(state), intake.begin(state), kind="intake")
+    if command == "/complain":
+        return Step(_greeting(engine), state, kind="command")
     return Step([Reply(texts.UNKNOWN_COMMAND)], state, kind="command")
 
 
+def _status(ticket: TicketInfo | None, state: FlowState) -> Step:
+    if ticket is None:
+        return Step([Reply(texts.ASK_REFERENCE)], state, kind="status")
+    if not ticket.found:
+        return Step(
+            [Reply(texts.TICKET_NOT_FOUND.format(ref=ticket.reference), (texts.CHOICE_HUMAN,))],
+            state,
+            kind="status",
+        )
+    status = texts.STATUS_NAMES.get(ticket.status, ticket.status)
+    reply = texts.TICKET_STATUS.format(
+        ref=ticket.reference, type=ticket.type, category=ticket.category, status=status
+    )
+    return Step([Reply(reply)], state, kind="status")
+
+
 def _handoff(reason: str, state: FlowState) -> Step:
+    if state.role is None:
+        return Step([Reply(texts.ASK_ROLE, texts.ROLE_CHOICES)], state, kind="handoff")
     return Step(
-        [Reply(texts.HANDOFF)],
-        replace(state, offered=(), last_entry=None),
+        intake.start(state, texts.HANDOFF),
+        intake.begin(state),
         kind="handoff",
         effects=[HandoffEffect(reason, state.last_question)],
     )

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from escalation.store import ConversationStore, Exchange, Outbound, StoredReply
+from escalation.store import ConversationStore, Exchange, Outbound, StoredReply, TicketStore
 from handlers.conversation import respond
-from handlers.types import FeedbackEffect, FlowState, HandoffEffect, Incoming, Reply
+from handlers.types import (
+    FeedbackEffect,
+    FlowState,
+    HandoffEffect,
+    Incoming,
+    Reply,
+    Step,
+    TicketEffect,
+    TicketInfo,
+)
 from knowledge.engine import Engine
 
 _MAX_LOCKS = 10_000
@@ -26,10 +36,14 @@ class Delivery:
         return [Reply(r.text, r.choices) for r in self.replies]
 
 
+_REFERENCE = re.compile(r"\b(T\d{8}-\d{4})\b", re.IGNORECASE)
+
+
 class Core:
-    def __init__(self, engine: Engine, store: ConversationStore) -> None:
+    def __init__(self, engine: Engine, store: ConversationStore, tickets: TicketStore) -> None:
         self.engine = engine
         self.store = store
+        self.tickets = tickets
         self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
 
     def _lock(self, sender: str) -> asyncio.Lock:
@@ -59,7 +73,8 @@ class Core:
             if found is not None:
                 return Delivery([r for r in found.replies if not r.sent], duplicate=True)
             state = FlowState.from_json(stored_state.state_json)
-            step = respond(msg, state, self.engine)
+            step = respond(msg, state, self.engine, await self._lookup(msg.text))
+            step = await self._open_tickets(msg, step)
             exchange = Exchange(
                 channel=msg.channel,
                 sender=msg.sender,
@@ -86,6 +101,38 @@ class Core:
                 [r for r in stored.replies if not r.sent] if stored.duplicate else stored.replies
             )
             return Delivery(replies, stored.duplicate)
+
+    async def _lookup(self, text: str) -> TicketInfo | None:
+        found = _REFERENCE.search(text)
+        if found is None:
+            return None
+        reference = found.group(1).upper()
+        ticket = await self.tickets.get(reference)
+        if ticket is None:
+            return TicketInfo(reference, False)
+        return TicketInfo(reference, True, ticket.status.value, ticket.type, ticket.category)
+
+    async def _open_tickets(self, msg: Incoming, step: Step) -> Step:
+        """Open the tickets a step asks for and put their references into its replies."""
+        for effect in step.effects:
+            if not isinstance(effect, TicketEffect):
+                continue
+            ticket = await self.tickets.open(
+                sender=msg.sender,
+                channel=msg.channel,
+                ticket_type=effect.ticket_type,
+                category=effect.category,
+                summary=effect.description,
+                at=msg.received_at,
+                order_no=effect.order_no,
+                merchant_name=effect.merchant_name,
+                contact_phone=effect.contact_phone,
+            )
+            replies = [
+                Reply(r.text.replace("{ref}", ticket.reference), r.choices) for r in step.replies
+            ]
+            step = replace(step, replies=replies, ticket_reference=ticket.reference)
+        return step
 
     async def delivered(self, delivery: Delivery) -> None:
         """Record that a delivery's replies reached the user."""

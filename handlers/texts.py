@@ -28,15 +28,13 @@ CHOICE_HUMAN = "转人工"
 FEEDBACK_CHOICES = (CHOICE_HELPFUL, CHOICE_UNHELPFUL, CHOICE_HUMAN)
 THANKS_FOR_FEEDBACK = "感谢您的反馈！还有其他问题可以直接输入。"
 SORRY_UNHELPFUL = "抱歉这个回答没有帮到您。您可以换个说法再问，或点“转人工”由客服为您处理。"
-HANDOFF = (
-    "已为您登记转人工请求，客服会在工作时间尽快联系您，请留意本对话的消息。"
-    "如有订单号、商户名称等信息，可以直接发在这里，方便客服处理。"
-)
+HANDOFF = "已为您转人工。为了让客服尽快处理，请先登记一下问题（约一分钟），随时回复“取消”可退出。"
 HELP = (
     "我是{campaign}的智能客服。\n"
     "· 直接输入问题即可，例如“补贴怎么领”“退货后补贴怎么处理”；\n"
     "· /role 切换身份（消费者 / 商户）；\n"
-    "· /human 或回复“转人工”联系人工客服；\n"
+    "· /human 或回复“转人工”联系人工客服，/complain 登记投诉；\n"
+    "· /status 工单号 查询工单进度；\n"
     "· /help 查看本说明。"
 )
 UNKNOWN_COMMAND = (
@@ -46,3 +44,33 @@ ERROR = "抱歉，系统开小差了（错误码 {code}）。请稍后再试，�
 TOO_LONG = "消息太长了，请精简到 2000 字以内，只写关键问题即可。"
 BYE = "感谢使用，再见！"
 TERMINAL_HINT = "（输入问题后回车；输入序号选择；/role 切换身份，/quit 退出）"
+
+# ---------------------------------------------------------------- complaints and tickets
+CHOICE_COMPLAIN = "我要投诉"
+CHOICE_CANCEL = "取消"
+CHOICE_SKIP = "跳过"
+INTAKE_START = "好的，请花一分钟登记您的问题，客服会按登记的内容跟进。随时回复“取消”可退出。"
+ASK_TICKET_TYPE = "请选择问题类型："
+ASK_TICKET_CATEGORY = "请选择问题分类："
+ASK_DESCRIPTION = "请用一两句话描述发生了什么（例如时间、商品、遇到的情况）。"
+DESCRIPTION_TOO_SHORT = "描述太短了，请再具体一点，例如“6月2日在某某店买冰箱，店员不让用补贴”。"
+ASK_DETAILS = (
+    "如有订单号、商户名称或联系电话，请发在这里（一条消息即可）；没有请点“跳过”。"
+    "电话只用于客服回访，不会公开。"
+)
+PICK_FROM_CHOICES = "请从下面的选项中选择一个，或回复“取消”。"
+INTAKE_CANCELLED = "已取消登记。还有其他问题可以直接输入。"
+TICKET_OPENED = (
+    "已为您登记，工单号 {ref}。客服会在工作时间尽快处理，进度可回复“查询工单 {ref}”查看。"
+)
+TICKET_STATUS = "工单 {ref}（{type}·{category}）当前状态：{status}。"
+TICKET_NOT_FOUND = "没有找到工单 {ref}。请核对工单号，或回复“转人工”联系客服。"
+ASK_REFERENCE = "请提供工单号，例如“查询工单 T20250602-0042”。"
+STATUS_NAMES = {
+    "new": "已受理，等待客服处理",
+    "assigned": "客服处理中",
+    "waiting": "等待您补充信息",
+    "resolved": "已处理，待确认",
+    "closed": "已办结",
+    "reopened": "已重新打开，客服处理中",
+}

@@ -37,11 +37,19 @@ class FlowState:
     offered: tuple[str, ...] = ()  # entry ids behind the last "您是想问" choices
     last_entry: str | None = None  # the entry last answered, for 有帮助 / 没帮助
     last_question: str | None = None  # the user's last question (masked)
+    # A complaint being taken down: the step ("type", "category", "description",
+    # "details") and the answers so far.
+    intake: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def intake_step(self) -> str | None:
+        return dict(self.intake).get("step")
 
     def to_json(self) -> str:
         raw = asdict(self)
         raw["role"] = self.role.value if self.role else None
         raw["offered"] = list(self.offered)
+        raw["intake"] = dict(self.intake)
         return json.dumps(raw, ensure_ascii=False)
 
     @classmethod
@@ -54,6 +62,7 @@ class FlowState:
                 tuple(raw.get("offered") or ()),
                 raw.get("last_entry"),
                 raw.get("last_question"),
+                tuple((str(k), str(v)) for k, v in (raw.get("intake") or {}).items()),
             )
         except (ValueError, TypeError):
             return cls()  # a state we cannot read is a fresh start, not a crash
@@ -72,6 +81,29 @@ class HandoffEffect:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketEffect:
+    """Open a ticket; the core puts its reference into the replies ({ref})."""
+
+    ticket_type: str
+    category: str
+    description: str
+    order_no: str | None = None
+    merchant_name: str | None = None
+    contact_phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketInfo:
+    """What the core looked up for a message that quotes a ticket reference."""
+
+    reference: str
+    found: bool
+    status: str = ""
+    type: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """A flow's result: replies, the next state, and what to record."""
 
@@ -80,4 +112,5 @@ class Step:
     kind: str = "text"  # how the inbound message was read: question, command, choice...
     entry_id: str | None = None  # the KB entry answered, if any
     score: float | None = None
-    effects: list[FeedbackEffect | HandoffEffect] = field(default_factory=list)
+    effects: list[FeedbackEffect | HandoffEffect | TicketEffect] = field(default_factory=list)
+    ticket_reference: str | None = None  # set by the core once a ticket was opened

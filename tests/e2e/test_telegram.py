@@ -58,6 +58,9 @@ async def _telegram_journey(emu: BotApiEmulator) -> list[str]:
     seen.append(sorry.text)
     await chat.press(texts.CHOICE_HUMAN)
     seen.append((await chat.next_reply()).text)
+    ask_type = await chat.next_reply()  # the hand-off goes on to take the problem down
+    assert ask_type.buttons[:5] == ["咨询", "求助", "建议", "投诉", "举报"]
+    seen.append(ask_type.text)
     return seen
 
 
@@ -66,7 +69,7 @@ async def test_telegram_journey_ends_with_a_recorded_hand_off(
 ) -> None:
     seen = await _telegram_journey(emulator)
     assert "龙华惠购" in seen[3]
-    assert seen[-2:] == [texts.SORRY_UNHELPFUL, texts.HANDOFF]
+    assert seen[-3:] == [texts.SORRY_UNHELPFUL, texts.HANDOFF, texts.ASK_TICKET_TYPE]
     await emulator.wait_idle()
     assert tg_server.runtime is not None
     counts = await tg_server.runtime.store.counts()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 
 from bot.serve import Server
@@ -35,11 +37,47 @@ async def test_web_journey_answers_records_feedback_and_hand_off(server: Server)
     assert answer["choices"] == list(texts.FEEDBACK_CHOICES)
     [sorry] = await _say(server, "s1", texts.CHOICE_UNHELPFUL)
     assert sorry["text"] == texts.SORRY_UNHELPFUL
-    [handoff] = await _say(server, "s1", texts.CHOICE_HUMAN)
-    assert handoff["text"] == texts.HANDOFF
+    handoff, ask_type = await _say(server, "s1", texts.CHOICE_HUMAN)
+    assert handoff["text"] == texts.HANDOFF and ask_type["text"] == texts.ASK_TICKET_TYPE
     assert server.runtime is not None
     counts = await server.runtime.store.counts()
-    assert counts == {"users": 1, "messages": 11, "feedback": 1, "handoffs": 1}
+    assert counts == {"users": 1, "messages": 12, "feedback": 1, "handoffs": 1}
+
+
+async def test_a_complaint_is_taken_down_into_a_ticket_the_user_can_look_up(
+    server: Server,
+) -> None:
+    await _say(server, "c1", texts.CHOICE_CONSUMER)
+    [_, ask_type] = await _say(server, "c1", "我要投诉")
+    assert "投诉" in ask_type["choices"]
+    [ask_category] = await _say(server, "c1", "投诉")
+    assert "商户拒用补贴" in ask_category["choices"]
+    [ask_text] = await _say(server, "c1", "商户拒用补贴")
+    assert ask_text["text"] == texts.ASK_DESCRIPTION
+    [too_short] = await _say(server, "c1", "不让用")
+    assert too_short["text"] == texts.DESCRIPTION_TOO_SHORT
+    await _say(server, "c1", "6月2日在龙华电器城买冰箱，店员说用补贴要加价")
+    [opened] = await _say(server, "c1", "订单号 202506021234567890 电话 13812345678")
+    ref = re.search(r"T\d{8}-\d{4}", str(opened["text"]))
+    assert ref is not None
+    [status] = await _say(server, "c1", f"查询工单 {ref.group(0)}")
+    assert status["text"] == texts.TICKET_STATUS.format(
+        ref=ref.group(0), type="投诉", category="商户拒用补贴", status=texts.STATUS_NAMES["new"]
+    )
+    [missing] = await _say(server, "c1", "/status T20990101-0001")
+    assert missing["text"].startswith("没有找到工单 T20990101-0001")
+    assert server.runtime is not None
+    ticket = await server.runtime.core.tickets.get(ref.group(0))
+    assert ticket is not None and "加价" in ticket.summary
+
+
+async def test_an_intake_can_be_cancelled(server: Server) -> None:
+    await _say(server, "c2", texts.CHOICE_CONSUMER)
+    await _say(server, "c2", "/complain")
+    [cancelled] = await _say(server, "c2", texts.CHOICE_CANCEL)
+    assert cancelled["text"] == texts.INTAKE_CANCELLED
+    [answer] = await _say(server, "c2", "补贴怎么领")
+    assert "龙华惠购" in str(answer["text"])
 
 
 async def test_the_same_client_message_id_is_answered_once(server: Server) -> None:

@@ -4,7 +4,15 @@ import pytest
 
 from handlers import texts
 from handlers.conversation import respond
-from handlers.types import FeedbackEffect, FlowState, HandoffEffect, Incoming
+from handlers.intake import parse_details
+from handlers.types import (
+    FeedbackEffect,
+    FlowState,
+    HandoffEffect,
+    Incoming,
+    TicketEffect,
+    TicketInfo,
+)
 from knowledge.engine import Engine
 from knowledge.kb import Audience, load_kb
 from knowledge.model import Model
@@ -79,6 +87,8 @@ def test_hand_off_records_the_last_question_masked(answering: Engine) -> None:
     assert isinstance(effect, HandoffEffect)
     assert effect.last_question is not None and "138****5678" in effect.last_question
     assert step.replies[0].text == texts.HANDOFF
+    assert step.replies[1].text == texts.ASK_TICKET_TYPE
+    assert step.state.intake_step == "type"
 
 
 def test_middle_band_offers_questions_and_picking_one_answers(suggesting: Engine) -> None:
@@ -126,3 +136,46 @@ def test_state_survives_a_json_round_trip() -> None:
     state = FlowState(Audience.MERCHANT, ("a", "b"), "e", "q")
     assert FlowState.from_json(state.to_json()) == state
     assert FlowState.from_json("not json") == FlowState()
+
+
+def test_a_complaint_walks_through_type_category_description_details(
+    answering: Engine,
+) -> None:
+    step = respond(msg("我要投诉"), CONSUMER, answering)
+    assert step.replies[-1].text == texts.ASK_TICKET_TYPE
+    step = respond(msg("吐槽"), step.state, answering)
+    assert step.replies[0].text == texts.PICK_FROM_CHOICES  # not a type: asked again
+    step = respond(msg("投诉"), step.state, answering)
+    step = respond(msg("补贴未到账"), step.state, answering)
+    step = respond(msg("6月2日买的冰箱补贴一直没到账"), step.state, answering)
+    assert step.replies[0].text == texts.ASK_DETAILS
+    step = respond(msg("订单 A1234567890 手机 139 1234 5678"), step.state, answering)
+    [effect] = step.effects
+    assert effect == TicketEffect(
+        "投诉", "补贴未到账", "6月2日买的冰箱补贴一直没到账", "A1234567890", None, "13912345678"
+    )
+    assert "{ref}" in step.replies[0].text  # the core fills in the reference
+    assert step.state.intake == ()
+
+
+def test_a_command_during_intake_leaves_it(answering: Engine) -> None:
+    state = respond(msg("/complain"), CONSUMER, answering).state
+    assert state.intake_step == "type"
+    step = respond(msg("/help"), state, answering)
+    assert step.state.intake == ()
+
+
+def test_status_without_a_reference_asks_for_one(answering: Engine) -> None:
+    assert respond(msg("/status"), CONSUMER, answering).replies[0].text == texts.ASK_REFERENCE
+    found = TicketInfo("T20250602-0001", True, "assigned", "投诉", "其他")
+    reply = respond(msg("/status T20250602-0001"), CONSUMER, answering, found).replies[0]
+    assert texts.STATUS_NAMES["assigned"] in reply.text
+
+
+def test_details_are_parsed_from_one_message() -> None:
+    assert parse_details("订单号 202506021234567890，商户：龙华电器城，电话13812345678") == (
+        "202506021234567890",
+        "龙华电器城",
+        "13812345678",
+    )
+    assert parse_details("就是那家店") == (None, "就是那家店", None)

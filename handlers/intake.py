@@ -1,0 +1,83 @@
+"""Taking down a complaint: type, category, description, optional details, then a ticket."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from escalation.tickets import DEFAULT_CATEGORIES, TICKET_TYPES
+from handlers import texts
+from handlers.types import FlowState, Reply, Step, TicketEffect
+
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(1[3-9]\d[ -]?\d{4}[ -]?\d{4})(?!\d)")
+_ORDER = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z-]{8,40})(?![0-9A-Za-z])")
+_LABELS = re.compile(r"(订单号|订单|商户名称|商户|商家|店名|联系电话|电话|手机号|手机)[:：]?")
+MIN_DESCRIPTION = 6
+
+TYPE_CHOICES = (*TICKET_TYPES, texts.CHOICE_CANCEL)
+CATEGORY_CHOICES = (*DEFAULT_CATEGORIES, texts.CHOICE_CANCEL)
+DETAIL_CHOICES = (texts.CHOICE_SKIP, texts.CHOICE_CANCEL)
+
+
+def start(state: FlowState, lead: str = texts.INTAKE_START) -> list[Reply]:
+    """Return the opening replies of an intake (the state is set by `begin`)."""
+    return [Reply(lead), Reply(texts.ASK_TICKET_TYPE, TYPE_CHOICES)]
+
+
+def begin(state: FlowState) -> FlowState:
+    return replace(state, intake=(("step", "type"),), offered=(), last_entry=None)
+
+
+def parse_details(text: str) -> tuple[str | None, str | None, str | None]:
+    """Return (order number, merchant name, phone) from one free-text message."""
+    phone_match = _MOBILE.search(text)
+    phone = re.sub(r"[ -]", "", phone_match.group(1)) if phone_match else None
+    rest = _MOBILE.sub(" ", text)
+    order_match = _ORDER.search(rest)
+    order = order_match.group(1) if order_match else None
+    if order_match:
+        rest = rest.replace(order_match.group(0), " ")
+    leftover = re.sub(r"[\s,，;；、。]+", " ", _LABELS.sub(" ", rest)).strip()
+    return order, (leftover[:128] or None), phone
+
+
+def advance(text: str, state: FlowState) -> Step:
+    """Take one answer of an intake in progress."""
+    if text in (texts.CHOICE_CANCEL, "/cancel"):
+        return Step([Reply(texts.INTAKE_CANCELLED)], replace(state, intake=()), kind="intake")
+    data = dict(state.intake)
+    step = data.get("step")
+    if step == "type":
+        if text not in TICKET_TYPES:
+            return Step([Reply(texts.PICK_FROM_CHOICES, TYPE_CHOICES)], state, kind="intake")
+        data |= {"step": "category", "type": text}
+        reply = Reply(texts.ASK_TICKET_CATEGORY, CATEGORY_CHOICES)
+    elif step == "category":
+        if text not in DEFAULT_CATEGORIES:
+            return Step([Reply(texts.PICK_FROM_CHOICES, CATEGORY_CHOICES)], state, kind="intake")
+        data |= {"step": "description", "category": text}
+        reply = Reply(texts.ASK_DESCRIPTION)
+    elif step == "description":
+        if len(text.strip()) < MIN_DESCRIPTION:
+            return Step([Reply(texts.DESCRIPTION_TOO_SHORT)], state, kind="intake")
+        data |= {"step": "details", "description": text.strip()[:2000]}
+        reply = Reply(texts.ASK_DETAILS, DETAIL_CHOICES)
+    else:
+        order, merchant, phone = (None, None, None)
+        if text != texts.CHOICE_SKIP:
+            order, merchant, phone = parse_details(text)
+        effect = TicketEffect(
+            data.get("type", "投诉"),
+            data.get("category", "其他"),
+            data.get("description", ""),
+            order,
+            merchant,
+            phone,
+        )
+        return Step(
+            [Reply(texts.TICKET_OPENED)],
+            replace(state, intake=()),
+            kind="intake",
+            effects=[effect],
+        )
+    return Step([reply], replace(state, intake=tuple(data.items())), kind="intake")
