@@ -39,6 +39,15 @@ def _build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
     db_sub.add_parser("upgrade", help="apply the migrations to HELPDESK_DATABASE_URL")
     sub.add_parser("config", help="print the effective settings, secrets masked")
+    agents = sub.add_parser("agents", help="register the people who work tickets")
+    agents_sub = agents.add_subparsers(dest="agents_command", metavar="AGENTS_COMMAND")
+    add = agents_sub.add_parser("add", help="register (or update) an agent or supervisor")
+    add.add_argument("telegram_user_id", type=int, help="their numeric Telegram user id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    agents_sub.add_parser("list", help="list everyone registered")
+    rm = agents_sub.add_parser("remove", help="unregister someone")
+    rm.add_argument("telegram_user_id", type=int)
     sla = sub.add_parser("sla", help="SLA tools for operators")
     sla_sub = sla.add_subparsers(dest="sla_command", metavar="SLA_COMMAND")
     due = sla_sub.add_parser(
@@ -142,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "sla":
             return _sla(args)
+        if args.command == "agents":
+            return asyncio.run(_agents(args))
         if args.command == "chat":
             return _chat(args)
         if args.command == "ask":
@@ -204,6 +215,37 @@ def _chat(args: argparse.Namespace) -> int:
             await runtime.close()
 
     return asyncio.run(run())
+
+
+async def _agents(args: argparse.Namespace) -> int:
+    from bot.clock import utc_now
+    from bot.db import make_engine, make_sessions, upgrade
+    from escalation.store import AgentStore
+
+    if args.agents_command not in {"add", "list", "remove"}:
+        print("helpdesk agents needs a command: add, list or remove.", file=sys.stderr)
+        return EXIT_USAGE
+    settings = load_settings()
+    await asyncio.to_thread(upgrade, settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        agents = AgentStore(make_sessions(engine))
+        if args.agents_command == "add":
+            agent = await agents.add(args.telegram_user_id, args.name, args.role, utc_now())
+            print(
+                f"registered {agent.name} ({agent.role}), Telegram user {agent.telegram_user_id}"
+            )
+        elif args.agents_command == "list":
+            for a in await agents.all():
+                print(f"{a.telegram_user_id}\t{a.role}\t{a.name}")
+        elif not await agents.remove(args.telegram_user_id):
+            print(f"Telegram user {args.telegram_user_id} is not registered.", file=sys.stderr)
+            return 1
+        else:
+            print(f"removed Telegram user {args.telegram_user_id}")
+    finally:
+        await engine.dispose()
+    return 0
 
 
 def _sla(args: argparse.Namespace) -> int:

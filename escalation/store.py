@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.models import (
+    Agent,
     Feedback,
     Handoff,
     Message,
@@ -475,3 +476,68 @@ class TicketStore:
                 .order_by(TicketAudit.id)
             )
             return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+AGENT_ROLES = ("agent", "supervisor")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    id: int
+    telegram_user_id: int
+    name: str
+    role: str
+
+
+class AgentStore:
+    """The register of people allowed to work tickets."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @retrying
+    async def add(self, telegram_user_id: int, name: str, role: str, at: datetime) -> AgentView:
+        """Register someone, or update their name and role if already registered."""
+        if role not in AGENT_ROLES:
+            raise TicketError(f"role {role!r} is not one of {', '.join(AGENT_ROLES)}.")
+        async with self._sessions.begin() as s:
+            agent = (
+                await s.execute(select(Agent).where(Agent.telegram_user_id == telegram_user_id))
+            ).scalar_one_or_none()
+            if agent is None:
+                agent = Agent(
+                    telegram_user_id=telegram_user_id, name=name, role=role, created_at=at
+                )
+                s.add(agent)
+            else:
+                agent.name, agent.role = name, role
+            await s.flush()
+            return AgentView(agent.id, agent.telegram_user_id, agent.name, agent.role)
+
+    @retrying
+    async def all(self) -> list[AgentView]:
+        """Return everyone registered, by id."""
+        async with self._sessions() as s:
+            rows = (await s.execute(select(Agent).order_by(Agent.id))).scalars()
+            return [AgentView(a.id, a.telegram_user_id, a.name, a.role) for a in rows]
+
+    @retrying
+    async def by_telegram(self, telegram_user_id: int) -> AgentView | None:
+        """Return the agent with this Telegram user id, or None for anyone else."""
+        async with self._sessions() as s:
+            a = (
+                await s.execute(select(Agent).where(Agent.telegram_user_id == telegram_user_id))
+            ).scalar_one_or_none()
+            return AgentView(a.id, a.telegram_user_id, a.name, a.role) if a else None
+
+    @retrying
+    async def remove(self, telegram_user_id: int) -> bool:
+        """Unregister someone; return whether they were registered."""
+        async with self._sessions.begin() as s:
+            a = (
+                await s.execute(select(Agent).where(Agent.telegram_user_id == telegram_user_id))
+            ).scalar_one_or_none()
+            if a is None:
+                return False
+            await s.delete(a)
+            return True

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.cli import main
 from bot.db import make_engine, make_sessions, upgrade
 from escalation.models import TicketStatus
-from escalation.store import ConversationStore, Exchange, TicketError, TicketStore
+from escalation.store import AgentStore, ConversationStore, Exchange, TicketError, TicketStore
 
 AT = datetime(2025, 6, 2, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 
@@ -93,3 +95,34 @@ async def test_unknown_users_and_types_are_refused(
         await tickets.open(
             sender="web:u1", channel="web", ticket_type="吐槽", category="其他", summary="x", at=AT
         )
+
+
+async def test_agents_are_registered_updated_and_removed(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url)
+    engine = make_engine(database_url)
+    try:
+        agents = AgentStore(make_sessions(engine))
+        await agents.add(7001, "坐席A", "agent", AT)
+        await agents.add(7001, "坐席A", "supervisor", AT)  # same person, new role
+        await agents.add(7002, "坐席B", "agent", AT)
+        assert [(a.telegram_user_id, a.role) for a in await agents.all()] == [
+            (7001, "supervisor"),
+            (7002, "agent"),
+        ]
+        assert await agents.by_telegram(9999) is None
+        assert await agents.remove(7002) and not await agents.remove(7002)
+        with pytest.raises(TicketError, match="role"):
+            await agents.add(7003, "x", "boss", AT)
+    finally:
+        await engine.dispose()
+
+
+def test_agents_cli_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+    assert main(["agents", "add", "5512", "--name", "小王", "--role", "supervisor"]) == 0
+    assert main(["agents", "list"]) == 0
+    assert "5512\tsupervisor\t小王" in capsys.readouterr().out
+    assert main(["agents", "remove", "5512"]) == 0
+    assert main(["agents", "remove", "5512"]) == 1
