@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from bot.config import ConfigError, load_settings
 from escalation.calendar import CalendarError
-from knowledge.kb import BUNDLED_KB, Audience, KbError, KnowledgeBase, load_kb
+from knowledge.kb import Audience, KbError, KnowledgeBase, load_kb
 
 EXIT_USAGE = 2
 
@@ -427,6 +427,3 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
-
-
-__all__ = ["BUNDLED_KB", "main"]

@@ -103,11 +103,6 @@ class WorkingCalendar:
             day += timedelta(days=1)
         raise CalendarError(f"no working time within {MAX_DAYS} days: check the weekly hours.")
 
-    def is_working(self, moment: datetime) -> bool:
-        """Return whether a moment falls inside working hours."""
-        local = moment.astimezone(self.tz)
-        return any(a <= local < b for a, b in self.periods_on(local.date()))
-
     def add(self, start: datetime, working: timedelta) -> datetime:
         """Return the moment `working` time after `start`, counting only working hours.
 

@@ -489,6 +489,16 @@ class AgentView:
     role: str
 
 
+def _agent_view(a: Agent) -> AgentView:
+    return AgentView(a.id, a.telegram_user_id, a.name, a.role)
+
+
+async def _agent(s: AsyncSession, telegram_user_id: int) -> Agent | None:
+    return (
+        await s.execute(select(Agent).where(Agent.telegram_user_id == telegram_user_id))
+    ).scalar_one_or_none()
+
+
 class AgentStore:
     """The register of people allowed to work tickets."""
 
@@ -501,9 +511,7 @@ class AgentStore:
         if role not in AGENT_ROLES:
             raise TicketError(f"role {role!r} is not one of {', '.join(AGENT_ROLES)}.")
         async with self._sessions.begin() as s:
-            agent = (
-                await s.execute(select(Agent).where(Agent.telegram_user_id == telegram_user_id))
-            ).scalar_one_or_none()
+            agent = await _agent(s, telegram_user_id)
             if agent is None:
                 agent = Agent(
                     telegram_user_id=telegram_user_id, name=name, role=role, created_at=at
@@ -512,32 +520,30 @@ class AgentStore:
             else:
                 agent.name, agent.role = name, role
             await s.flush()
-            return AgentView(agent.id, agent.telegram_user_id, agent.name, agent.role)
+            return _agent_view(agent)
 
     @retrying
     async def all(self) -> list[AgentView]:
         """Return everyone registered, by id."""
         async with self._sessions() as s:
-            rows = (await s.execute(select(Agent).order_by(Agent.id))).scalars()
-            return [AgentView(a.id, a.telegram_user_id, a.name, a.role) for a in rows]
+            return [
+                _agent_view(a)
+                for a in (await s.execute(select(Agent).order_by(Agent.id))).scalars()
+            ]
 
     @retrying
     async def by_telegram(self, telegram_user_id: int) -> AgentView | None:
         """Return the agent with this Telegram user id, or None for anyone else."""
         async with self._sessions() as s:
-            a = (
-                await s.execute(select(Agent).where(Agent.telegram_user_id == telegram_user_id))
-            ).scalar_one_or_none()
-            return AgentView(a.id, a.telegram_user_id, a.name, a.role) if a else None
+            agent = await _agent(s, telegram_user_id)
+            return _agent_view(agent) if agent else None
 
     @retrying
     async def remove(self, telegram_user_id: int) -> bool:
         """Unregister someone; return whether they were registered."""
         async with self._sessions.begin() as s:
-            a = (
-                await s.execute(select(Agent).where(Agent.telegram_user_id == telegram_user_id))
-            ).scalar_one_or_none()
-            if a is None:
+            agent = await _agent(s, telegram_user_id)
+            if agent is None:
                 return False
-            await s.delete(a)
+            await s.delete(agent)
             return True
