@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.db import make_engine, make_sessions, upgrade
-from escalation.store import ConversationStore, TicketStore
+from escalation.calendar import load_calendar
+from escalation.desk import Desk, Routes
+from escalation.sla import SlaPolicy, load_policy
+from escalation.store import AgentStore, ConversationStore, TicketStore
 from handlers.core import Core
 from knowledge.engine import Engine
 from knowledge.kb import load_kb
@@ -22,6 +26,9 @@ class Runtime:
     db: AsyncEngine
     store: ConversationStore
     core: Core
+    desk: Desk
+    agents: AgentStore
+    tickets: TicketStore
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -36,4 +43,21 @@ async def build_runtime(settings: Settings) -> Runtime:
     sessions = make_sessions(db)
     store = ConversationStore(sessions)
     tickets = TicketStore(sessions, ZoneInfo("Asia/Shanghai"))
-    return Runtime(settings, db, store, Core(engine, store, tickets))
+    agents = AgentStore(sessions)
+    desk = Desk(
+        sessions,
+        tickets,
+        agents,
+        policy_from(settings),
+        Routes(settings.agent_chat_id, settings.supervisor_chat_id),
+        session_ttl=timedelta(minutes=settings.console_session_minutes),
+    )
+    return Runtime(settings, db, store, Core(engine, store, desk), desk, agents, tickets)
+
+
+def policy_from(settings: Settings) -> SlaPolicy:
+    """Return the SLA policy the settings name, with the calendar they name, if any."""
+    policy = load_policy(settings.sla_path)
+    if settings.calendar_path is not None:
+        policy = replace(policy, calendar=load_calendar(settings.calendar_path))
+    return policy

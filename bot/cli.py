@@ -48,6 +48,10 @@ def _build_parser() -> argparse.ArgumentParser:
     agents_sub.add_parser("list", help="list everyone registered")
     rm = agents_sub.add_parser("remove", help="unregister someone")
     rm.add_argument("telegram_user_id", type=int)
+    tok = agents_sub.add_parser(
+        "token", help="print a new web console sign-in token for someone (the old one stops)"
+    )
+    tok.add_argument("telegram_user_id", type=int)
     sla = sub.add_parser("sla", help="SLA tools for operators")
     sla_sub = sla.add_subparsers(dest="sla_command", metavar="SLA_COMMAND")
     due = sla_sub.add_parser(
@@ -222,8 +226,8 @@ async def _agents(args: argparse.Namespace) -> int:
     from bot.db import make_engine, make_sessions, upgrade
     from escalation.store import AgentStore
 
-    if args.agents_command not in {"add", "list", "remove"}:
-        print("helpdesk agents needs a command: add, list or remove.", file=sys.stderr)
+    if args.agents_command not in {"add", "list", "remove", "token"}:
+        print("helpdesk agents needs a command: add, list, remove or token.", file=sys.stderr)
         return EXIT_USAGE
     settings = load_settings()
     await asyncio.to_thread(upgrade, settings.database_url)
@@ -238,6 +242,19 @@ async def _agents(args: argparse.Namespace) -> int:
         elif args.agents_command == "list":
             for a in await agents.all():
                 print(f"{a.telegram_user_id}\t{a.role}\t{a.name}")
+        elif args.agents_command == "token":
+            from escalation.desk import issue_console_token
+
+            token = await issue_console_token(make_sessions(engine), args.telegram_user_id)
+            if token is None:
+                print(
+                    f"Telegram user {args.telegram_user_id} is not registered: "
+                    "run 'helpdesk agents add' first.",
+                    file=sys.stderr,
+                )
+                return 1
+            print(token)
+            print("sign in at /console with this token; keep it secret.", file=sys.stderr)
         elif not await agents.remove(args.telegram_user_id):
             print(f"Telegram user {args.telegram_user_id} is not registered.", file=sys.stderr)
             return 1

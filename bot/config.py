@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from escalation.sla import DEFAULT_SLA
 from knowledge.kb import BUNDLED_KB
 
 
@@ -35,6 +36,25 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     sentry_dsn: SecretStr | None = None
     log_level: str = "INFO"
+    agent_chat_id: int | None = Field(
+        default=None, description="Telegram group of the agents: ticket cards, SLA warnings"
+    )
+    supervisor_chat_id: int | None = Field(
+        default=None, description="Telegram chat of the supervisors: escalations, breaches"
+    )
+    sla_path: Path = Field(default=DEFAULT_SLA, description="SLA policy YAML")
+    calendar_path: Path | None = Field(
+        default=None, description="working calendar YAML; replaces the SLA policy's calendar"
+    )
+    sla_sweep_seconds: float = Field(
+        default=30.0, gt=0, description="how often SLA clocks are checked"
+    )
+    outbox_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often queued messages go out"
+    )
+    console_session_minutes: int = Field(
+        default=480, gt=0, description="web console sign-in lifetime"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.app import Runtime, build_runtime
 from bot.config import Settings
+from bot.scheduler import Jobs
 from bot.telegram_app import TelegramChannel
 from bot.web import build_web_app
 
@@ -25,6 +26,7 @@ class Server:
         self.runtime: Runtime | None = None
         self.telegram: TelegramChannel | None = None
         self._runner: web.AppRunner | None = None
+        self.jobs: Jobs | None = None
         self.port: int = settings.web_port
 
     async def start(self) -> None:
@@ -41,12 +43,17 @@ class Server:
             self.port = int(self._runner.addresses[0][1])
         if self.telegram is not None:
             await self.telegram.start()
+        dispatch = self.telegram.dispatch_outbox if self.telegram is not None else None
+        self.jobs = Jobs(self.runtime, dispatch)
+        self.jobs.start()
 
     @property
     def url(self) -> str:
         return f"http://{self.settings.web_host}:{self.port}/"
 
     async def stop(self) -> None:
+        if self.jobs is not None:
+            self.jobs.stop()
         if self.telegram is not None:
             await self.telegram.stop()
         if self._runner is not None:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
 
 from aiohttp import web
 from telegram import (
@@ -20,9 +21,11 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReplyParameters,
     Update,
+    User,
 )
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -35,8 +38,13 @@ from telegram.ext import (
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.monitoring import report
+from escalation.desk import Actor, DeskError, agent_actor
 from handlers import texts
 from handlers.core import Core, Delivery
+from handlers.desk import COMMANDS as DESK_COMMANDS
+from handlers.desk import REFUSED as DESK_REFUSED
+from handlers.desk import USAGE as DESK_USAGE
+from handlers.desk import DeskFlow, DeskReply
 from handlers.types import TEXT, Incoming
 
 log = logging.getLogger(__name__)
@@ -72,6 +80,19 @@ def split_text(text: str, limit: int = MAX_CHUNK) -> list[str]:
     if rest.strip():
         parts.append(rest)
     return parts
+
+
+def buttons_markup(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
+    """One button a row from (label, callback data) pairs."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label[:60], callback_data=data)] for label, data in buttons]
+    )
+
+
+def _command_word(text: str) -> str:
+    return text.split()[0].split("@")[0].lower() if text.startswith("/") else ""
 
 
 def keyboard_for(choices: Sequence[str]) -> InlineKeyboardMarkup | None:
@@ -115,6 +136,12 @@ class TelegramChannel:
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_handler(MessageHandler(filters.ALL, self._on_message))
         self.app.add_error_handler(self._on_error)
+        self.desk = core.desk
+        self.desk_flow = DeskFlow(core.desk, core.engine)
+        self.desk_chats = {
+            c for c in (settings.agent_chat_id, settings.supervisor_chat_id) if c is not None
+        }
+        core.desk.listeners.append(self.refresh_card)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.webhook_secret = (
@@ -190,6 +217,10 @@ class TelegramChannel:
         msg, user = update.effective_message, update.effective_user
         if msg is None or user is None:
             return
+        word = _command_word(msg.text or "")
+        if word in DESK_COMMANDS or msg.chat_id in self.desk_chats:
+            await self._on_desk_message(msg, user, word)
+            return
         incoming = Incoming(
             channel="telegram",
             sender=f"telegram:{user.id}",
@@ -203,6 +234,13 @@ class TelegramChannel:
     async def _on_callback(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
+            return
+        if query.data and query.data.startswith("d:"):
+            actor = await self._actor(user)
+            result = await self.desk_flow.button(
+                actor, f"telegram:{user.id}", query.data, utc_now()
+            )
+            await query.answer(result.text[:190], show_alert=actor is None)
             return
         text = _pressed_text(query)
         if text is None or not isinstance(query.message, Message):
@@ -219,6 +257,98 @@ class TelegramChannel:
             external_id=str(update.update_id),
         )
         await self._deliver(query.message.chat_id, await self.core.handle(incoming))
+
+    # ------------------------------------------------------------------ the desk
+    async def _actor(self, user: User) -> Actor | None:
+        agent = await self.desk.agents.by_telegram(user.id)
+        return agent_actor(agent.telegram_user_id, agent.name, agent.role) if agent else None
+
+    async def _on_desk_message(self, msg: Message, user: User, word: str) -> None:
+        """Desk commands anywhere, and replies to ticket messages in the desk chats."""
+        text = msg.text or ""
+        now = utc_now()
+        about = None
+        replied = msg.reply_to_message
+        if (
+            replied is not None
+            and replied.from_user is not None
+            and replied.from_user.id == self.app.bot.id
+        ):
+            about = await self.desk.ticket_for_message(msg.chat_id, replied.message_id)
+        who = f"telegram:{user.id}"
+        if word in DESK_COMMANDS:
+            actor = await self._actor(user)
+            result = await self.desk_flow.command(actor, who, text, now, about=about)
+        elif about is not None and text.strip():
+            actor = await self._actor(user)
+            if actor is None:
+                log.warning("desk: refused a reply to %s from unregistered %s", about, who)
+                result = DeskReply(DESK_REFUSED)
+            else:
+                result = await self._relay(actor, about, text, now)
+        elif word in ("/help", "/start"):
+            result = DeskReply(DESK_USAGE)
+        else:
+            return  # people talking among themselves in the desk chat
+        await self.app.bot.send_message(
+            msg.chat_id,
+            split_text(result.text)[0],
+            reply_markup=buttons_markup(result.buttons),
+            reply_parameters=ReplyParameters(msg.message_id, allow_sending_without_reply=True),
+        )
+
+    async def _relay(self, actor: Actor, reference: str, text: str, now: datetime) -> DeskReply:
+        try:
+            row = await self.desk.reply(reference, actor, text, now)
+        except DeskError as exc:
+            return DeskReply(str(exc))
+        return DeskReply(f"已发送给客户（{row.reference}）。", changed=row.reference)
+
+    async def refresh_card(self, reference: str) -> None:
+        """Edit a ticket's card to show it as it is now."""
+        card = await self.desk.card(reference, utc_now())
+        if card is None:
+            return
+        try:
+            await self.app.bot.edit_message_text(
+                card.text,
+                chat_id=card.chat_id,
+                message_id=card.message_id,
+                reply_markup=buttons_markup(card.buttons),
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                log.warning("telegram: could not edit the card of %s: %s", reference, exc)
+
+    async def dispatch_outbox(self) -> int:
+        """Send what the desk owes the chats (cards, SLA notices, replies to customers)."""
+        items = await self.desk.claim_outbox(utc_now())
+        for item in items:
+            chunks = split_text(item.text)
+            try:
+                first: Message | None = None
+                for i, chunk in enumerate(chunks):
+                    sent = await self.app.bot.send_message(
+                        item.chat_id,
+                        chunk,
+                        reply_markup=buttons_markup(item.buttons)
+                        if i == len(chunks) - 1
+                        else None,
+                        reply_parameters=ReplyParameters(
+                            item.reply_to, allow_sending_without_reply=True
+                        )
+                        if item.reply_to and i == 0
+                        else None,
+                    )
+                    first = first or sent
+                await self.desk.outbox_sent(
+                    item.id, first.message_id if first else None, utc_now()
+                )
+            except (Forbidden, BadRequest) as exc:
+                await self.desk.outbox_failed(item.id, str(exc), utc_now(), permanent=True)
+            except (RetryAfter, TimedOut, NetworkError) as exc:
+                await self.desk.outbox_failed(item.id, str(exc), utc_now())
+        return len(items)
 
     async def _deliver(self, chat_id: int, delivery: Delivery) -> None:
         for reply in delivery.replies:

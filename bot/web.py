@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.app import Runtime
 from bot.clock import utc_now
+from bot.console import add_console_routes
 from bot.monitoring import report
 from handlers import texts
 from handlers.types import Incoming
@@ -85,6 +86,16 @@ async def _messages(request: web.Request) -> web.Response:
     return _json({"replies": [{"text": r.text, "choices": list(r.choices)} for r in replies]})
 
 
+async def _pushed(request: web.Request) -> web.Response:
+    """What agents sent this web session since it last asked (the page polls this)."""
+    session = request.query.get("session", "")
+    if not _SESSION.match(session):
+        return _error(400, '"session" 需要是 1–64 位字母、数字、- 或 _ 组成的字符串。')
+    runtime = request.app[RUNTIME]
+    pushed = await runtime.desk.pushed(f"web:{session}")
+    return _json({"replies": [{"text": t, "choices": list(c)} for t, c in pushed]})
+
+
 async def _health(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     kb = runtime.core.engine.kb
@@ -109,6 +120,8 @@ def build_web_app(
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/api/info", _info)
     app.router.add_post("/api/messages", _messages)
+    app.router.add_get("/api/messages", _pushed)
+    add_console_routes(app, runtime.desk)
     app.router.add_get("/healthz", _health)
     if telegram_webhook is not None:
         app.router.add_post("/telegram/webhook", telegram_webhook)

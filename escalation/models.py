@@ -154,6 +154,15 @@ class Ticket(Base):
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The channel message that opened the ticket ("telegram:812"): a redelivered message
+    # finds its ticket instead of opening a second one.
+    source: Mapped[str | None] = mapped_column(String(160), unique=True)
+    # The ticket's card in the agents' chat, edited as the ticket changes.
+    card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    csat_comment: Mapped[str | None] = mapped_column(Text)  # masked
+    updated_at: Mapped[datetime | None]
 
 
 class TicketAudit(Base):
@@ -194,3 +203,80 @@ class Agent(Base):
     name: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))  # agent | supervisor
     created_at: Mapped[datetime]
+    # SHA-256 of the agent's web console token (`helpdesk agents token`); never the token.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in web console session; the cookie holds the token, the table its hash."""
+
+    __tablename__ = "console_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class TicketClock(Base):
+    """One SLA clock of a ticket: first response, a next response cycle, or resolution."""
+
+    __tablename__ = "ticket_clock"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "clock", "cycle", name="uq_ticket_clock"),
+        Index("ix_ticket_clock_open_due", "stopped_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(16))  # first_response | next_response | resolution
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    within_s: Mapped[int] = mapped_column(Integer)  # working seconds allowed
+    pauses: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[start, end], ...]
+    paused_since: Mapped[datetime | None]
+    warn_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    warned: Mapped[int] = mapped_column(Integer, default=0)
+    breached: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(String(8))  # met | breached | cancelled
+    used_s: Mapped[int | None] = mapped_column(Integer)  # working seconds used, at stop
+
+
+class SlaEvent(Base):
+    """The ledger of SLA notifications: one row per (clock, stage), so each fires once."""
+
+    __tablename__ = "sla_event"
+    __table_args__ = (UniqueConstraint("clock_id", "stage", name="uq_sla_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("ticket_clock.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(8))  # warning | breach
+    at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """A message the service owes a chat, sent by whichever instance claims it first."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(160), unique=True)  # idempotency key
+    channel: Mapped[str] = mapped_column(String(16))  # telegram
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(String(16))  # card, thread, sla, customer, ...
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[text, data], ...]
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # customer copy
+    reply_to_card: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    not_before: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None]
+    tg_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -349,13 +349,26 @@ class TicketStore:
         merchant_name: str | None = None,
         contact_phone: str | None = None,
         risk: str | None = None,
+        source: str | None = None,
+        extra: Callable[[AsyncSession, Ticket], Awaitable[None]] | None = None,
     ) -> TicketView:
-        """Open a ticket for a known user; return it with its new reference."""
+        """Open a ticket for a known user; return it with its new reference.
+
+        `source` names the channel message that asked for it: the same message again
+        returns the ticket it opened. `extra` adds rows in the same transaction.
+        """
         if ticket_type not in TICKET_TYPES:
             raise TicketError(f"unknown ticket type {ticket_type!r}")
         day = at.astimezone(self._tz).date()
         prefix = reference_for(day, 0)[:-4]
         for _ in range(5):
+            if source is not None:
+                async with self._sessions() as s:
+                    known = (
+                        await s.execute(select(Ticket).where(Ticket.source == source))
+                    ).scalar_one_or_none()
+                    if known is not None:
+                        return _view(known)
             try:
                 async with self._sessions.begin() as s:
                     user_id = (
@@ -383,6 +396,8 @@ class TicketStore:
                         merchant_name=merchant_name,
                         contact_phone=contact_phone,
                         opened_at=at,
+                        updated_at=at,
+                        source=source,
                     )
                     s.add(ticket)
                     await s.flush()
@@ -406,6 +421,8 @@ class TicketStore:
                             at=at,
                         )
                     )
+                    if extra is not None:
+                        await extra(s, ticket)
                     return _view(ticket)
             except IntegrityError:
                 continue  # another ticket took that number in the same instant: count again

@@ -7,14 +7,19 @@ test sees the same replies for the same messages.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from handlers import intake, texts
 from handlers.types import (
     NON_TEXT_KINDS,
+    CsatEffect,
+    CustomerReplyEffect,
     FeedbackEffect,
     FlowState,
     HandoffEffect,
     Incoming,
+    MyTicket,
+    ReopenEffect,
     Reply,
     Step,
     TicketInfo,
@@ -37,6 +42,12 @@ COMMANDS = frozenset({"/start", "/role", "/help", "/human", "/complain", "/statu
 _COMPLAIN_WORDS = frozenset({texts.CHOICE_COMPLAIN, "投诉", "我要投诉", "提交投诉"})
 _STATUS_WORDS = ("查询工单", "工单进度", "查工单")
 MAX_TEXT = 2000
+REOPEN_WINDOW = timedelta(days=7)
+_LIVE_STATUSES = frozenset({"assigned", "waiting", "reopened"})
+# Commands of the agents' desk: refused here, where only customers and merchants talk.
+DESK_COMMANDS = frozenset(
+    {"/note", "/pending", "/close", "/reopen", "/queue", "/mine", "/ticket", "/kb", "/claim"}
+)
 
 
 def _command(text: str) -> str | None:
@@ -47,11 +58,16 @@ def _command(text: str) -> str | None:
 
 
 def respond(
-    msg: Incoming, state: FlowState, engine: Engine, ticket: TicketInfo | None = None
+    msg: Incoming,
+    state: FlowState,
+    engine: Engine,
+    ticket: TicketInfo | None = None,
+    mine: MyTicket | None = None,
 ) -> Step:
     """Return the replies to one message, the next state and what to record.
 
-    `ticket` is what the core found for a ticket reference quoted in the message.
+    `ticket` is what the core found for a ticket reference quoted in the message; `mine`
+    is the user's latest ticket, if any.
     """
     if msg.kind in NON_TEXT_KINDS:
         return Step([Reply(texts.NON_TEXT, (texts.CHOICE_HUMAN,))], state, kind=msg.kind)
@@ -60,9 +76,15 @@ def respond(
     if command == "/status" or text.startswith(_STATUS_WORDS):
         return _status(ticket, state)
     if command is not None:
-        return _on_command(command, replace(state, intake=()), engine)
+        return _on_command(command, replace(state, intake=(), csat_for=None), engine)
     if state.intake_step is not None:
         return intake.advance(text, state)
+    if state.csat_for is not None:
+        return _csat_comment(text, state)
+    if mine is not None:
+        step = _about_my_ticket(msg, text, state, mine)
+        if step is not None:
+            return step
     if text in _ROLE_WORDS or (state.role is None and text in _NUMBERED_ROLES):
         role = _ROLE_WORDS.get(text) or _NUMBERED_ROLES[text]
         fresh = FlowState(role=role)
@@ -118,7 +140,50 @@ def _on_command(command: str, state: FlowState, engine: Engine) -> Step:
         return Step(intake.start(state), intake.begin(state), kind="intake")
     if command == "/complain":
         return Step(_greeting(engine), state, kind="command")
+    if command in DESK_COMMANDS:
+        return Step([Reply(texts.DESK_ONLY)], state, kind="command")
     return Step([Reply(texts.UNKNOWN_COMMAND)], state, kind="command")
+
+
+def _csat_comment(text: str, state: FlowState) -> Step:
+    assert state.csat_for is not None
+    done = replace(state, csat_for=None)
+    if text == texts.CHOICE_SKIP:
+        return Step([Reply(texts.THANKS_FOR_FEEDBACK)], done, kind="csat")
+    return Step(
+        [Reply(texts.CSAT_COMMENT_THANKS)],
+        done,
+        kind="csat",
+        effects=[CsatEffect(state.csat_for, None, text[:1000])],
+    )
+
+
+def _about_my_ticket(msg: Incoming, text: str, state: FlowState, mine: MyTicket) -> Step | None:
+    """A rating, a "not solved", or a message for the agent working the user's ticket."""
+    ref = mine.reference
+    if mine.status == "closed" and mine.csat is None and text in texts.CSAT_CHOICES:
+        return Step(
+            [Reply(texts.CSAT_THANKS, (texts.CHOICE_SKIP,))],
+            replace(state, csat_for=ref),
+            kind="csat",
+            effects=[CsatEffect(ref, int(text))],
+        )
+    if mine.status in ("closed", "resolved") and text in texts.NOT_SOLVED_WORDS:
+        if mine.done_at is not None and msg.received_at - mine.done_at <= REOPEN_WINDOW:
+            return Step(
+                [Reply(texts.TICKET_REOPENED.format(ref=ref))],
+                state,
+                kind="reopen",
+                effects=[ReopenEffect(ref, text)],
+            )
+        lead = texts.REOPEN_TOO_LATE.format(ref=ref)
+        return Step(intake.start(state, lead), intake.begin(state), kind="intake")
+    if mine.answered and mine.status in _LIVE_STATUSES and state.role is not None:
+        if len(text) > MAX_TEXT:
+            return Step([Reply(texts.TOO_LONG)], state, kind="too_long")
+        replies = [Reply(texts.SENT_TO_AGENT.format(ref=ref))] if mine.awaiting_ack else []
+        return Step(replies, state, kind="ticket", effects=[CustomerReplyEffect(ref, text)])
+    return None
 
 
 def _status(ticket: TicketInfo | None, state: FlowState) -> Step:

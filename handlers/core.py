@@ -7,13 +7,18 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from escalation.store import ConversationStore, Exchange, Outbound, StoredReply, TicketStore
+from escalation.desk import Actor, Desk
+from escalation.store import ConversationStore, Exchange, Outbound, StoredReply
 from handlers.conversation import respond
 from handlers.types import (
+    CsatEffect,
+    CustomerReplyEffect,
     FeedbackEffect,
     FlowState,
     HandoffEffect,
     Incoming,
+    MyTicket,
+    ReopenEffect,
     Reply,
     Step,
     TicketEffect,
@@ -40,10 +45,11 @@ _REFERENCE = re.compile(r"\b(T\d{8}-\d{4})\b", re.IGNORECASE)
 
 
 class Core:
-    def __init__(self, engine: Engine, store: ConversationStore, tickets: TicketStore) -> None:
+    def __init__(self, engine: Engine, store: ConversationStore, desk: Desk) -> None:
         self.engine = engine
         self.store = store
-        self.tickets = tickets
+        self.desk = desk
+        self.tickets = desk.tickets
         self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
 
     def _lock(self, sender: str) -> asyncio.Lock:
@@ -73,8 +79,25 @@ class Core:
             if found is not None:
                 return Delivery([r for r in found.replies if not r.sent], duplicate=True)
             state = FlowState.from_json(stored_state.state_json)
-            step = respond(msg, state, self.engine, await self._lookup(msg.text))
+            mine = await self.desk.customer_ticket(msg.sender)
+            step = respond(
+                msg,
+                state,
+                self.engine,
+                await self._lookup(msg.text),
+                MyTicket(
+                    mine.reference,
+                    mine.status,
+                    mine.answered,
+                    mine.awaiting_ack,
+                    mine.done_at,
+                    mine.csat,
+                )
+                if mine is not None
+                else None,
+            )
             step = await self._open_tickets(msg, step)
+            await self._ticket_effects(msg, step)
             exchange = Exchange(
                 channel=msg.channel,
                 sender=msg.sender,
@@ -117,7 +140,8 @@ class Core:
         for effect in step.effects:
             if not isinstance(effect, TicketEffect):
                 continue
-            ticket = await self.tickets.open(
+            ticket = await self.desk.open(
+                source=f"{msg.channel}:{msg.external_id}" if msg.external_id else None,
                 sender=msg.sender,
                 channel=msg.channel,
                 ticket_type=effect.ticket_type,
@@ -133,6 +157,21 @@ class Core:
             ]
             step = replace(step, replies=replies, ticket_reference=ticket.reference)
         return step
+
+    async def _ticket_effects(self, msg: Incoming, step: Step) -> None:
+        """Carry a customer's part of a ticket conversation to the desk."""
+        for effect in step.effects:
+            if isinstance(effect, CustomerReplyEffect):
+                await self.desk.customer_message(
+                    effect.reference, msg.sender, effect.text, msg.received_at
+                )
+            elif isinstance(effect, CsatEffect):
+                await self.desk.rate(
+                    effect.reference, msg.sender, msg.received_at, effect.score, effect.comment
+                )
+            elif isinstance(effect, ReopenEffect):
+                customer = Actor(msg.sender, msg.sender, "customer")
+                await self.desk.reopen(effect.reference, customer, msg.received_at, effect.text)
 
     async def delivered(self, delivery: Delivery) -> None:
         """Record that a delivery's replies reached the user."""

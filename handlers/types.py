@@ -40,6 +40,7 @@ class FlowState:
     # A complaint being taken down: the step ("type", "category", "description",
     # "details") and the answers so far.
     intake: tuple[tuple[str, str], ...] = ()
+    csat_for: str | None = None  # rated this ticket; the next message may be a comment
 
     @property
     def intake_step(self) -> str | None:
@@ -63,6 +64,7 @@ class FlowState:
                 raw.get("last_entry"),
                 raw.get("last_question"),
                 tuple((str(k), str(v)) for k, v in (raw.get("intake") or {}).items()),
+                raw.get("csat_for"),
             )
         except (ValueError, TypeError):
             return cls()  # a state we cannot read is a fresh start, not a crash
@@ -104,6 +106,44 @@ class TicketInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class MyTicket:
+    """The user's latest ticket, as the flow needs to know it."""
+
+    reference: str
+    status: str
+    answered: bool  # an agent has written to the user
+    awaiting_ack: bool  # the agent wrote last
+    done_at: datetime | None  # resolved or closed at
+    csat: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerReplyEffect:
+    """The user's message belongs to a ticket an agent is working."""
+
+    reference: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CsatEffect:
+    reference: str
+    score: int | None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenEffect:
+    reference: str
+    text: str
+
+
+Effect = (
+    FeedbackEffect | HandoffEffect | TicketEffect | CustomerReplyEffect | CsatEffect | ReopenEffect
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """A flow's result: replies, the next state, and what to record."""
 
@@ -112,5 +152,5 @@ class Step:
     kind: str = "text"  # how the inbound message was read: question, command, choice...
     entry_id: str | None = None  # the KB entry answered, if any
     score: float | None = None
-    effects: list[FeedbackEffect | HandoffEffect | TicketEffect] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
     ticket_reference: str | None = None  # set by the core once a ticket was opened

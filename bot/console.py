@@ -1,0 +1,231 @@
+"""The agents' web console: a page at /console and its JSON API under /api/console.
+
+Agents sign in with the token `helpdesk agents token ID` printed for them; the session is
+an HttpOnly cookie whose hash is stored, and it expires. Every action goes through the
+same desk as the Telegram commands, so it is audited the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import utc_now
+from escalation import notices
+from escalation.desk import Actor, BadInput, Desk, DeskError, NotFound, TicketRow
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "web" / "static"
+COOKIE = "helpdesk_console"
+_DUMPS = functools.partial(json.dumps, ensure_ascii=False)
+DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
+Handler = Callable[[web.Request, Actor], Awaitable[web.StreamResponse]]
+
+
+def _json(body: object, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=_DUMPS)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def ticket_json(row: TicketRow) -> dict[str, Any]:
+    return {
+        "reference": row.reference,
+        "status": row.status,
+        "status_name": row.status_name,
+        "type": row.type,
+        "category": row.category,
+        "priority": row.priority,
+        "assignee": row.assignee,
+        "summary": row.summary,
+        "opened_at": _iso(row.opened_at),
+        "next_due": _iso(row.next_due),
+        "next_clock": row.next_clock,
+        "clock_name": notices.CLOCK_NAMES.get(row.next_clock) if row.next_clock else None,
+        "state": row.state,
+    }
+
+
+def _signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        cookie = request.cookies.get(COOKIE)
+        found = await request.app[DESK].session(cookie, utc_now()) if cookie else None
+        if found is None:
+            return _json({"error": "登录已过期，请重新登录。"}, 401)
+        return await handler(request, found[0])
+
+    return wrapper
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.body_exists:
+        return {}
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text=_DUMPS({"error": '请求格式不正确：请发送 JSON，例如 {"text": "…"}。'}),
+            content_type="application/json",
+        ) from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text=_DUMPS({"error": "请求需要是一个 JSON 对象。"}), content_type="application/json"
+        )
+    return body
+
+
+async def _page(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "console.html")
+
+
+async def _login(request: web.Request) -> web.Response:
+    body = await _body(request)
+    token = body.get("token")
+    if not isinstance(token, str) or not token.strip():
+        return _json({"error": "请输入登录令牌（由主管执行 helpdesk agents token 生成）。"}, 400)
+    found = await request.app[DESK].login(token.strip(), utc_now())
+    if found is None:
+        log.warning("console: a sign-in with an unknown token from %s", request.remote)
+        return _json({"error": "令牌无效或已被更换，请向主管索取新令牌。"}, 401)
+    cookie, actor, expires = found
+    response = _json({"name": actor.name, "role": actor.role, "expires_at": _iso(expires)})
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        httponly=True,
+        samesite="Strict",
+        max_age=int((expires - utc_now()).total_seconds()),
+        path="/",
+    )
+    return response
+
+
+async def _logout(request: web.Request) -> web.Response:
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        await request.app[DESK].logout(cookie)
+    response = _json({"ok": True})
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def _me(request: web.Request) -> web.Response:
+    cookie = request.cookies.get(COOKIE)
+    found = await request.app[DESK].session(cookie, utc_now()) if cookie else None
+    if found is None:
+        return _json({"error": "未登录或登录已过期。"}, 401)
+    actor, expires = found
+    return _json({"name": actor.name, "role": actor.role, "expires_at": _iso(expires)})
+
+
+@_signed_in
+async def _queue(request: web.Request, actor: Actor) -> web.Response:
+    now = utc_now()
+    scope = request.query.get("scope", "all")
+    if scope not in ("all", "mine"):
+        return _json({"error": "scope 只能是 all 或 mine。"}, 400)
+    rows = await request.app[DESK].queue(
+        now, assignee=actor.name if scope == "mine" else None, limit=200
+    )
+    return _json({"now": now.isoformat(), "tickets": [ticket_json(r) for r in rows]})
+
+
+@_signed_in
+async def _detail(request: web.Request, actor: Actor) -> web.Response:
+    try:
+        d = await request.app[DESK].detail(request.match_info["ref"], utc_now())
+    except DeskError as exc:
+        return _json({"error": str(exc)}, 404)
+    ticket = ticket_json(d.row) | {
+        "order_no": d.row.order_no,
+        "merchant_name": d.row.merchant_name,
+        "contact_phone": d.row.contact_phone,
+        "csat": d.row.csat,
+        "channel": d.row.channel,
+    }
+    return _json(
+        {
+            "ticket": ticket,
+            "thread": [
+                {"kind": k, "author": a, "text": t, "at": _iso(at)} for k, a, t, at in d.thread
+            ],
+            "clocks": [
+                {
+                    "clock": c.clock,
+                    "clock_name": notices.CLOCK_NAMES.get(c.clock, c.clock),
+                    "cycle": c.cycle,
+                    "due_at": _iso(c.due_at),
+                    "state": c.state,
+                    "result": c.result,
+                    "used_minutes": c.used_minutes,
+                }
+                for c in d.clocks
+            ],
+        }
+    )
+
+
+@_signed_in
+async def _action(request: web.Request, actor: Actor) -> web.Response:
+    desk = request.app[DESK]
+    ref, action = request.match_info["ref"], request.match_info["action"]
+    body = await _body(request)
+    text = body.get("text")
+    if text is not None and not isinstance(text, str):
+        return _json({"error": '"text" 需要是字符串。'}, 400)
+    now = utc_now()
+    try:
+        if action == "claim":
+            row = await desk.claim(ref, actor, now)
+        elif action == "reply":
+            row = await desk.reply(ref, actor, text or "", now)
+        elif action == "note":
+            row = await desk.note(ref, actor, text or "", now)
+        elif action == "pending":
+            row = await desk.pending(ref, actor, text, now)
+        elif action == "close":
+            row = await desk.close(ref, actor, text or "", now)
+        elif action == "reopen":
+            row = await desk.reopen(ref, actor, now)
+        else:
+            return _json({"error": f"没有这个操作：{action}。"}, 404)
+    except DeskError as exc:
+        status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, BadInput) else 409
+        return _json({"error": str(exc)}, status)
+    return _json({"ok": True, "ticket": ticket_json(row)})
+
+
+@_signed_in
+async def _supervisor(request: web.Request, actor: Actor) -> web.Response:
+    if not actor.is_supervisor:
+        return _json({"error": "主管视图仅限主管使用。"}, 403)
+    soon, breached = await request.app[DESK].supervisor_view(utc_now())
+    return _json(
+        {
+            "due_within_hour": [ticket_json(r) for r in soon],
+            "breached_today": [ticket_json(r) for r in breached],
+        }
+    )
+
+
+def add_console_routes(app: web.Application, desk: Desk) -> None:
+    app[DESK] = desk
+    app.router.add_get("/console", _page)
+    app.router.add_post("/api/console/login", _login)
+    app.router.add_post("/api/console/logout", _logout)
+    app.router.add_get("/api/console/me", _me)
+    app.router.add_get("/api/console/queue", _queue)
+    app.router.add_get("/api/console/supervisor", _supervisor)
+    app.router.add_get("/api/console/tickets/{ref}", _detail)
+    app.router.add_post("/api/console/tickets/{ref}/{action}", _action)

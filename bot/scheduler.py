@@ -1,0 +1,72 @@
+"""Periodic jobs on APScheduler: the SLA sweep and the outbox.
+
+The jobs keep no state of their own: deadlines, the notification ledger and the outbox
+live in the database, so a restart loses nothing and several instances share the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import Runtime
+from bot.clock import utc_now
+from bot.monitoring import report
+
+log = logging.getLogger(__name__)
+# APScheduler logs every run of every job at INFO; a sweep each few seconds is not news.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception as exc:  # one failed run must not stop the next
+            log.warning("job %s failed; it runs again at its next interval", name)
+            report(exc)
+
+    return run
+
+
+class Jobs:
+    def __init__(self, runtime: Runtime, dispatch: Callable[[], Awaitable[int]] | None) -> None:
+        self.runtime = runtime
+        self.scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
+        settings = runtime.settings
+        now: datetime = utc_now()
+        self.scheduler.add_job(
+            _guarded("sla-sweep", self.sweep),
+            "interval",
+            seconds=settings.sla_sweep_seconds,
+            id="sla-sweep",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=now,
+        )
+        if dispatch is not None:
+            self.scheduler.add_job(
+                _guarded("outbox", dispatch),
+                "interval",
+                seconds=settings.outbox_poll_seconds,
+                id="outbox",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=now,
+            )
+
+    async def sweep(self) -> int:
+        fired = await self.runtime.desk.sweep(utc_now())
+        if fired:
+            log.info("sla: %d notification(s) due", fired)
+        return fired
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

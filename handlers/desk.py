@@ -1,0 +1,210 @@
+"""The agents' side of a chat: desk commands and buttons, whatever the channel.
+
+Every entry point takes the agent (None for someone not registered: refused, and the
+attempt logged) and returns what to show them; the ticket work is `escalation.desk`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from escalation import notices
+from escalation.desk import Actor, Desk, DeskError, TicketRow
+from knowledge.engine import Engine
+from knowledge.kb import Audience
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    "/claim",
+    "/note",
+    "/pending",
+    "/close",
+    "/reopen",
+    "/queue",
+    "/mine",
+    "/ticket",
+    "/kb",
+)
+REFUSED = "仅限登记的客服人员操作。如需开通，请联系主管执行 helpdesk agents add。"
+USAGE = (
+    "客服指令：\n"
+    "/queue 待办队列（按 SLA 紧急程度）　/mine 我的工单\n"
+    "/ticket 工单号 查看详情　/claim 工单号 认领\n"
+    "/note 工单号 内容 内部备注（不发给客户）\n"
+    "/pending 工单号 [需要客户补充的内容] 等待客户\n"
+    "/close 工单号 处理结果 办结　/reopen 工单号 重新打开\n"
+    "/kb [工单号] 关键词 查找知识库答案，一键发给客户\n"
+    "回复工单卡片或工单消息，即把回复发给客户。"
+)
+KB_RESULTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class DeskReply:
+    text: str
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
+    changed: str | None = None  # the reference of a ticket this changed
+
+
+def _split(text: str) -> tuple[str, str]:
+    parts = text.strip().split(maxsplit=1)
+    if not parts:
+        return "", ""
+    return parts[0], (parts[1] if len(parts) > 1 else "")
+
+
+def _looks_like_ref(word: str) -> bool:
+    return len(word) == 14 and word[0] in "Tt" and word[9] == "-"
+
+
+def _line(i: int, row: TicketRow, now: datetime) -> str:
+    if row.next_due is not None:
+        clock = notices.CLOCK_NAMES.get(row.next_clock or "", "")
+        timing = f"{clock}{notices.left(row.next_due, now)}"
+    else:
+        timing = notices.STATE_NAMES.get(row.state, row.state)
+    return (
+        f"{i}. {row.reference} {row.priority} {row.type}·{row.category} "
+        f"{row.status_name} {row.assignee or '未认领'} {timing}"
+    )
+
+
+class DeskFlow:
+    def __init__(self, desk: Desk, engine: Engine) -> None:
+        self.desk = desk
+        self.engine = engine
+
+    async def command(
+        self,
+        actor: Actor | None,
+        who: str,
+        text: str,
+        now: datetime,
+        *,
+        about: str | None = None,
+    ) -> DeskReply:
+        """Run one desk command. `about` is the ticket a replied-to message was about."""
+        word, rest = _split(text)
+        command = word.split("@")[0].lower()
+        if actor is None:
+            log.warning("desk: refused %s from unregistered %s", command, who)
+            return DeskReply(REFUSED)
+        ref = about
+        first, tail = _split(rest)
+        if _looks_like_ref(first):
+            ref, rest = first.upper(), tail
+        try:
+            return await self._run(actor, command, ref, rest.strip(), now)
+        except DeskError as exc:
+            return DeskReply(str(exc))
+
+    async def _run(
+        self, actor: Actor, command: str, ref: str | None, rest: str, now: datetime
+    ) -> DeskReply:
+        if command == "/queue":
+            return self._list("待办队列", await self.desk.queue(now, limit=15), now)
+        if command == "/mine":
+            return self._list("我的工单", await self.desk.queue(now, assignee=actor.name), now)
+        if command == "/kb":
+            return self._kb(ref, rest)
+        if ref is None:
+            return DeskReply(f"请写上工单号，例如 {command} T20250602-0042。\n\n{USAGE}")
+        if command == "/ticket":
+            return await self._detail(ref, now)
+        if command == "/claim":
+            row = await self.desk.claim(ref, actor, now)
+            return DeskReply(f"已认领工单 {row.reference}。", changed=row.reference)
+        if command == "/note":
+            row = await self.desk.note(ref, actor, rest, now)
+            return DeskReply(f"已为工单 {row.reference} 添加内部备注。", changed=row.reference)
+        if command == "/pending":
+            row = await self.desk.pending(ref, actor, rest or None, now)
+            return DeskReply(
+                f"工单 {row.reference} 已改为等待客户，SLA 计时暂停。", changed=row.reference
+            )
+        if command == "/close":
+            row = await self.desk.close(ref, actor, rest, now)
+            return DeskReply(
+                f"工单 {row.reference} 已办结，处理结果已发给客户。", changed=row.reference
+            )
+        if command == "/reopen":
+            row = await self.desk.reopen(ref, actor, now)
+            return DeskReply(f"工单 {row.reference} 已重新打开。", changed=row.reference)
+        return DeskReply(f"没有这个指令。\n\n{USAGE}")
+
+    def _list(self, title: str, rows: list[TicketRow], now: datetime) -> DeskReply:
+        if not rows:
+            return DeskReply(f"{title}：暂无未办结的工单。")
+        lines = [f"{title}（{len(rows)}）："] + [_line(i, r, now) for i, r in enumerate(rows, 1)]
+        return DeskReply("\n".join(lines))
+
+    async def _detail(self, ref: str, now: datetime) -> DeskReply:
+        d = await self.desk.detail(ref, now)
+        r = d.row
+        lines = [
+            f"工单 {r.reference} · {r.priority} · {r.type}·{r.category}",
+            f"状态：{r.status_name}　处理人：{r.assignee or '未认领'}",
+        ]
+        for c in d.clocks:
+            name = notices.CLOCK_NAMES.get(c.clock, c.clock)
+            if c.result is not None:
+                used = f"，用时 {c.used_minutes:g} 工作分钟" if c.used_minutes is not None else ""
+                lines.append(f"· {name}：{notices.RESULT_NAMES.get(c.result, c.result)}{used}")
+            else:
+                state = notices.STATE_NAMES.get(c.state, c.state)
+                lines.append(f"· {name}：{state}，截止 {notices.local(c.due_at)}")
+        lines.append("记录：")
+        for kind, author, text, _at in d.thread[-10:]:
+            lines.append(notices.thread_line(kind, author, text[:300]))
+        return DeskReply("\n".join(lines))
+
+    def _kb(self, ref: str | None, words: str) -> DeskReply:
+        if not words:
+            return DeskReply("请写上关键词，例如 /kb T20250602-0042 退款。")
+        result = self.engine.answer(words, Audience.ALL)
+        ranked = [entry_id for entry_id, _ in result.ranked[:KB_RESULTS]]
+        if not ranked:
+            return DeskReply("知识库里没有找到相关条目，换个关键词试试。")
+        lines = [f"知识库（{words}）："]
+        buttons = []
+        index = {e.id: i for i, e in enumerate(self.engine.kb.entries)}
+        for n, entry_id in enumerate(ranked, 1):
+            entry = self.engine.kb.entry(entry_id)
+            lines.append(f"{n}. {entry.questions[0]}\n   {entry.answer[:120]}")
+            if ref is not None:
+                buttons.append((f"发送第 {n} 条给客户", f"d:kb:{ref}:{index[entry_id]}"))
+        if ref is None:
+            lines.append("（带上工单号，或回复工单消息使用 /kb，可一键发给客户）")
+        return DeskReply("\n".join(lines), buttons)
+
+    async def button(self, actor: Actor | None, who: str, data: str, now: datetime) -> DeskReply:
+        """A press on a desk button: d:claim|escalate|close:REF, d:kb:REF:INDEX."""
+        parts = data.split(":")
+        if actor is None:
+            log.warning("desk: refused button %s from unregistered %s", data, who)
+            return DeskReply(REFUSED)
+        try:
+            if len(parts) == 3 and parts[1] == "claim":
+                row = await self.desk.claim(parts[2], actor, now)
+                return DeskReply(f"已认领 {row.reference}", changed=row.reference)
+            if len(parts) == 3 and parts[1] == "escalate":
+                row = await self.desk.escalate(parts[2], actor, now)
+                return DeskReply(
+                    f"已升级 {row.reference} 为 {row.priority}", changed=row.reference
+                )
+            if len(parts) == 3 and parts[1] == "close":
+                row = await self.desk.close(parts[2], actor, "客服已处理完毕。", now)
+                return DeskReply(f"已办结 {row.reference}", changed=row.reference)
+            if len(parts) == 4 and parts[1] == "kb" and parts[3].isdigit():
+                entries = self.engine.kb.entries
+                i = int(parts[3])
+                if i >= len(entries):
+                    return DeskReply("这个知识库条目已不存在，请重新 /kb 查找。")
+                row = await self.desk.reply(parts[2], actor, entries[i].answer, now)
+                return DeskReply(f"已发送给客户（{row.reference}）", changed=row.reference)
+        except DeskError as exc:
+            return DeskReply(str(exc))
+        return DeskReply("这个按钮已失效。")
