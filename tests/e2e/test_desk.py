@@ -249,7 +249,7 @@ async def test_sla_warning_then_breach_reach_the_chats_once_each(
 ) -> None:
     srv = await desk_server(database_url, emulator, sla_file(tmp_path, first="0.05m"))
     try:
-        agents_group, supervisors = groups(emulator)
+        groups(emulator)  # the bot is a member of both chats
         consumer = emulator.private_chat(user_id=5515)
         ref = await complain(consumer)
 
@@ -272,6 +272,5 @@ async def test_sla_warning_then_breach_reach_the_chats_once_each(
         detail = await srv.runtime.desk.detail(ref, utc_now())
         first = next(c for c in detail.clocks if c.clock == "first_response")
         assert first.state == "breached"
-        del supervisors
     finally:
         await srv.stop()
