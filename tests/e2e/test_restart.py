@@ -17,7 +17,10 @@ from tests.e2e.emulator import BotApiEmulator
 USERS = 12
 
 
-async def _start_bot(emu: BotApiEmulator, database_url: str) -> asyncio.subprocess.Process:
+async def start_bot(
+    emu: BotApiEmulator, database_url: str, **extra: str
+) -> asyncio.subprocess.Process:
+    """`helpdesk serve` in its own process, polling the emulator; `extra` adds settings."""
     env = {
         **os.environ,
         "HELPDESK_TELEGRAM_TOKEN": TELEGRAM_TOKEN,
@@ -26,6 +29,7 @@ async def _start_bot(emu: BotApiEmulator, database_url: str) -> asyncio.subproce
         "HELPDESK_KB_PATH": str(BUNDLED_KB),
         "HELPDESK_WEB_PORT": "0",
         "HELPDESK_LOG_LEVEL": "WARNING",
+        **extra,
     }
     polls = len(emu.calls_to("getUpdates"))
     proc = await asyncio.create_subprocess_exec(
@@ -53,7 +57,7 @@ async def test_sigkill_mid_burst_then_restart_answers_every_update_once(
     if "postgresql" in database_url:
         pytest.skip("one restart run, on SQLite, is enough; storage runs on both elsewhere")
     chats = [emulator.private_chat(user_id=3000 + i) for i in range(USERS)]
-    bot = await _start_bot(emulator, database_url)
+    bot = await start_bot(emulator, database_url)
     try:
         # Half the users finish a first exchange normally.
         for chat in chats[: USERS // 2]:
@@ -79,7 +83,7 @@ async def test_sigkill_mid_burst_then_restart_answers_every_update_once(
             bot.kill()
             await bot.wait()
     emulator.release()
-    bot = await _start_bot(emulator, database_url)
+    bot = await start_bot(emulator, database_url)
     try:
         for chat in chats:
             await chat.send("退款以后补贴还在吗")

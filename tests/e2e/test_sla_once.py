@@ -1,0 +1,124 @@
+"""SLA notifications fire once per clock and stage: across a SIGKILL and a restart, and
+with two instances working one PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+
+from bot.serve import Server
+from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
+from tests.e2e.emulator import BotApiEmulator
+from tests.e2e.test_desk import AGENTS_CHAT, SUPERVISORS_CHAT, complain, groups, sla_file
+from tests.e2e.test_restart import start_bot
+
+
+def _notices(emu: BotApiEmulator, chat: int, mark: str, ref: str) -> list[str]:
+    return [
+        m.text or ""
+        for m in emu.sent_messages(chat)
+        if (m.text or "").startswith(mark) and ref in (m.text or "")
+    ]
+
+
+async def test_a_restart_between_warning_and_breach_doubles_and_loses_nothing(
+    emulator: BotApiEmulator, database_url: str, tmp_path: Path
+) -> None:
+    if "postgresql" in database_url:
+        pytest.skip("one restart run, on SQLite; the two-instance test covers PostgreSQL")
+    groups(emulator)
+    settings = {
+        "HELPDESK_AGENT_CHAT_ID": str(AGENTS_CHAT),
+        "HELPDESK_SUPERVISOR_CHAT_ID": str(SUPERVISORS_CHAT),
+        "HELPDESK_SLA_PATH": str(sla_file(tmp_path, first="0.15m")),  # 9 s, warning at 4.5 s
+        "HELPDESK_SLA_SWEEP_SECONDS": "0.2",
+        "HELPDESK_OUTBOX_POLL_SECONDS": "0.1",
+    }
+    consumer = emulator.private_chat(user_id=6001)
+    bot = await start_bot(emulator, database_url, **settings)
+    try:
+        ref = await complain(consumer)
+        await emulator.wait_until(
+            lambda: bool(_notices(emulator, AGENTS_CHAT, "⚠️", ref)), 15, "the warning"
+        )
+        bot.kill()  # SIGKILL: no clean shutdown
+        await bot.wait()
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+    bot = await start_bot(emulator, database_url, **settings)
+    try:
+        await emulator.wait_until(
+            lambda: bool(_notices(emulator, SUPERVISORS_CHAT, "🚨", ref)), 20, "the breach"
+        )
+        await asyncio.sleep(1.5)  # several more sweeps
+    finally:
+        bot.terminate()
+        await bot.wait()
+    assert len(_notices(emulator, AGENTS_CHAT, "⚠️", ref)) == 1
+    assert len(_notices(emulator, AGENTS_CHAT, "🚨", ref)) == 1
+    assert len(_notices(emulator, SUPERVISORS_CHAT, "🚨", ref)) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_two_instances_on_one_postgresql_notify_once(
+    emulator: BotApiEmulator, database_url: str, tmp_path: Path
+) -> None:
+    if "postgresql" not in database_url:
+        pytest.skip("several instances share a PostgreSQL database, not an SQLite file")
+    groups(emulator)
+    sla = sla_file(tmp_path, first="0.05m")
+    servers = []
+    for _ in range(2):
+        port = _free_port()
+        servers.append(
+            Server(
+                make_settings(
+                    database_url,
+                    web_port=port,
+                    telegram_token=TELEGRAM_TOKEN,
+                    telegram_base_url=emulator.base_url,
+                    webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
+                    webhook_secret="shared-secret",
+                    agent_chat_id=AGENTS_CHAT,
+                    supervisor_chat_id=SUPERVISORS_CHAT,
+                    sla_path=sla,
+                    sla_sweep_seconds=0.1,
+                    outbox_poll_seconds=0.05,
+                )
+            )
+        )
+    for srv in servers:
+        await srv.start()
+    try:
+        consumers = [emulator.private_chat(user_id=6100 + i) for i in range(4)]
+        refs = await asyncio.gather(*(complain(c) for c in consumers))
+        for ref in refs:
+            await emulator.wait_until(
+                lambda ref=ref: bool(_notices(emulator, SUPERVISORS_CHAT, "🚨", ref)),
+                15,
+                f"the breach of {ref}",
+            )
+        await asyncio.sleep(1.0)
+    finally:
+        for srv in servers:
+            await srv.stop()
+    for ref in refs:
+        assert len(_notices(emulator, AGENTS_CHAT, "⚠️", ref)) == 1, ref
+        assert len(_notices(emulator, AGENTS_CHAT, "🚨", ref)) == 1, ref
+        assert len(_notices(emulator, SUPERVISORS_CHAT, "🚨", ref)) == 1, ref
+        cards = [
+            m
+            for m in emulator.sent_messages(AGENTS_CHAT)
+            if (m.text or "").startswith("📋") and ref in (m.text or "")
+        ]
+        assert len(cards) == 1, ref
