@@ -222,18 +222,31 @@ def used(
     return calendar.between(started, now) - _paused(calendar, pauses, started, now)
 
 
+def _merged(pauses: Sequence[Pause]) -> list[Pause]:
+    out: list[Pause] = []
+    for a, b in sorted(p for p in pauses if p[1] > p[0]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def deadline(
     calendar: WorkingCalendar, started: datetime, within: timedelta, pauses: Sequence[Pause] = ()
 ) -> datetime:
     """Return when a clock started at `started` runs out, pushed back by its pauses."""
-    due = calendar.add(started, within)
-    for _ in range(len(pauses) + 1):
-        extra = _paused(calendar, pauses, started, due)
-        pushed = calendar.add(started, within + extra)
-        if pushed == due:
-            break
-        due = pushed
-    return due
+    left, cursor = within, started
+    for a, b in _merged(pauses):
+        if b <= cursor:
+            continue
+        if a > cursor:
+            run = calendar.between(cursor, a)
+            if run >= left:
+                return calendar.add(cursor, left)
+            left -= run
+        cursor = max(cursor, b)
+    return calendar.add(cursor, left)
 
 
 def warning_at(

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -6,10 +6,14 @@ from handlers import texts
 from handlers.conversation import respond
 from handlers.intake import parse_details
 from handlers.types import (
+    CsatEffect,
+    CustomerReplyEffect,
     FeedbackEffect,
     FlowState,
     HandoffEffect,
     Incoming,
+    MyTicket,
+    ReopenEffect,
     TicketEffect,
     TicketInfo,
 )
@@ -179,3 +183,46 @@ def test_details_are_parsed_from_one_message() -> None:
         "13812345678",
     )
     assert parse_details("就是那家店") == (None, "就是那家店", None)
+
+
+# ---------------------------------------------------------------- the user's own ticket
+def _mine(status: str, *, answered: bool = True, ack: bool = True, days: float = 1) -> MyTicket:
+    done = NOW - timedelta(days=days) if status in ("closed", "resolved") else None
+    return MyTicket("T20250601-0001", status, answered, ack, done, None)
+
+
+def test_a_message_during_a_worked_ticket_goes_to_the_agent(answering: Engine) -> None:
+    step = respond(msg("补充一下订单号"), CONSUMER, answering, None, _mine("assigned"))
+    assert step.effects == [CustomerReplyEffect("T20250601-0001", "补充一下订单号")]
+    assert [r.text for r in step.replies] == [texts.SENT_TO_AGENT.format(ref="T20250601-0001")]
+    quiet = respond(msg("还有一点"), CONSUMER, answering, None, _mine("waiting", ack=False))
+    assert quiet.replies == [] and isinstance(quiet.effects[0], CustomerReplyEffect)
+
+
+def test_before_any_agent_wrote_the_bot_still_answers(answering: Engine) -> None:
+    step = respond(msg("补贴怎么领"), CONSUMER, answering, None, _mine("new", answered=False))
+    assert step.entry_id is not None and not step.effects
+
+
+def test_a_rating_then_an_optional_comment(answering: Engine) -> None:
+    rated = respond(msg("4"), CONSUMER, answering, None, _mine("closed"))
+    assert rated.effects == [CsatEffect("T20250601-0001", 4)]
+    assert rated.state.csat_for == "T20250601-0001"
+    comment = respond(msg("态度很好"), rated.state, answering, None, _mine("closed"))
+    assert comment.effects == [CsatEffect("T20250601-0001", None, "态度很好")]
+    assert comment.state.csat_for is None
+    skipped = respond(msg(texts.CHOICE_SKIP), rated.state, answering)
+    assert not skipped.effects and skipped.state.csat_for is None
+
+
+def test_not_solved_reopens_within_seven_days_and_starts_anew_after(answering: Engine) -> None:
+    recent = respond(msg("问题没解决"), CONSUMER, answering, None, _mine("closed", days=6.9))
+    assert recent.effects == [ReopenEffect("T20250601-0001", "问题没解决")]
+    late = respond(msg("问题没解决"), CONSUMER, answering, None, _mine("closed", days=7.1))
+    assert not late.effects and late.state.intake_step == "type"
+    assert texts.REOPEN_TOO_LATE.format(ref="T20250601-0001") == late.replies[0].text
+
+
+def test_desk_commands_are_refused_to_customers(answering: Engine) -> None:
+    step = respond(msg("/close T20250601-0001 好了"), CONSUMER, answering)
+    assert [r.text for r in step.replies] == [texts.DESK_ONLY] and not step.effects

@@ -463,6 +463,44 @@
     }
   }
 
+  // ---- replies from a person ----
+  // An agent working this user's ticket writes from the console or the agents' chat; the
+  // page asks every few seconds for what arrived and shows it like any bot reply.
+
+  const PUSH_INTERVAL_MS = 4000;
+
+  async function pollPushed() {
+    if (document.hidden) {
+      return;
+    }
+    try {
+      const response = await fetchWithTimeout(
+        "/api/messages?session=" + encodeURIComponent(sessionId),
+        { headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin" }
+      );
+      if (!response.ok) {
+        return;
+      }
+      const data = await readJson(response);
+      if (!data || !Array.isArray(data.replies)) {
+        return;
+      }
+      data.replies.forEach(function (reply) {
+        const replyText = reply && reply.text ? String(reply.text) : "";
+        const choices = normaliseChoices(reply && reply.choices);
+        if (replyText === "" && choices.length === 0) {
+          return;
+        }
+        appendBotBubble(replyText, choices, true);
+        remember({ who: "bot", text: replyText, choices: choices });
+      });
+    } catch (err) {
+      // The next poll tries again.
+    }
+  }
+
+  setInterval(pollPushed, PUSH_INTERVAL_MS);
+
   // ---- start ----
 
   campaignEl.textContent = DEFAULT_TITLE;

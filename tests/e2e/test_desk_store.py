@@ -1,0 +1,121 @@
+"""The desk against a real database with the shipped calendar and SLA policy: deadlines
+in working time, pauses while waiting on the customer, notifications held outside hours."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import make_engine, make_sessions, upgrade
+from escalation.desk import Actor, Desk, Routes
+from escalation.models import Outbox, SlaEvent
+from escalation.sla import load_policy
+from escalation.store import AgentStore, ConversationStore, Exchange, TicketStore
+
+TZ = ZoneInfo("Asia/Shanghai")
+AGENT = Actor("agent:7001", "小王", "agent")
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+@pytest.fixture
+async def desk(database_url: str) -> AsyncIterator[Desk]:
+    await asyncio.to_thread(upgrade, database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessions(engine)
+    store = ConversationStore(sessions)
+    await store.record(
+        Exchange(
+            "web",
+            "web:u1",
+            local("2025-06-06T17:00"),
+            "商家不让用补贴",
+            "text",
+            None,
+            "consumer",
+            "{}",
+            [],
+        )
+    )
+    tickets = TicketStore(sessions, TZ)
+    try:
+        yield Desk(sessions, tickets, AgentStore(sessions), load_policy(), Routes(-1, -2))
+    finally:
+        await engine.dispose()
+
+
+async def _open(desk: Desk, at: datetime, source: str | None = None) -> str:
+    view = await desk.open(
+        at=at,
+        sender="web:u1",
+        channel="web",
+        ticket_type="投诉",
+        category="商户拒用补贴",
+        summary="门店不让用补贴",
+        source=source,
+    )
+    return view.reference
+
+
+async def test_deadlines_run_in_working_time_and_pause_while_waiting(desk: Desk) -> None:
+    # A P3 complaint has 4 working hours for a first response. Opened Friday 17:30
+    # (2025-06-06): half an hour on Friday, then Monday 09:00-12:00 and 13:30-14:00.
+    ref = await _open(desk, local("2025-06-06T17:30"))
+    clocks = {c.clock: c for c in (await desk.detail(ref, local("2025-06-06T17:30"))).clocks}
+    assert clocks["first_response"].due_at == local("2025-06-09T14:00")
+    # Warning at 80 % (3.2 h): Friday 0.5 h + Monday 2.7 h -> 11:42.
+    assert clocks["first_response"].warn_at == local("2025-06-09T11:42")
+
+    assert await desk.sweep(local("2025-06-07T10:00")) == 0  # Saturday: nothing is due
+    assert await desk.sweep(local("2025-06-09T11:43")) == 1  # the warning
+    assert await desk.sweep(local("2025-06-09T11:44")) == 0  # and only once
+
+    # Waiting on the customer from Monday 12:00 to Tuesday 09:00 pauses the clock for the
+    # 4.5 working hours in between (13:30-18:00), so the deadline moves to Tuesday 09:30.
+    await desk.pending(ref, AGENT, None, local("2025-06-09T12:00"))
+    assert await desk.sweep(local("2025-06-09T15:00")) == 0
+    await desk.customer_message(ref, "web:u1", "小票已找到", local("2025-06-10T09:00"))
+    detail = await desk.detail(ref, local("2025-06-10T09:00"))
+    first = next(c for c in detail.clocks if c.clock == "first_response")
+    assert first.due_at == local("2025-06-10T09:30") and first.state == "due_soon"
+    assert detail.row.status == "assigned"
+
+    await desk.reply(ref, AGENT, "已联系商户。", local("2025-06-10T09:20"))
+    detail = await desk.detail(ref, local("2025-06-10T09:20"))
+    first = next(c for c in detail.clocks if c.clock == "first_response")
+    # Used: Fri 0.5 h + Mon 09:00-12:00 3 h + Tue 20 min = 230 working minutes.
+    assert first.result == "met" and first.used_minutes == 230
+
+
+async def test_a_breach_found_after_hours_is_held_until_the_next_working_morning(
+    desk: Desk,
+) -> None:
+    ref = await _open(desk, local("2025-06-10T14:00"))  # due Tuesday 18:00
+    assert await desk.sweep(local("2025-06-10T18:20")) == 1
+    async with desk._sessions() as s:
+        rows = (await s.execute(select(Outbox).where(Outbox.purpose == "sla"))).scalars().all()
+        events = (await s.execute(select(SlaEvent))).scalars().all()
+    assert {r.chat_id for r in rows} == {-1, -2}  # agents and supervisors
+    assert all(r.not_before == local("2025-06-11T09:00") for r in rows)
+    assert [e.stage for e in events] == ["breach"]  # a warning that is overdue is skipped
+    assert ref in rows[0].text
+    # Nothing goes out before then (the ticket's card went at once), and then it does.
+    early = await desk.claim_outbox(local("2025-06-11T08:59"))
+    assert [i.purpose for i in early] == ["card"]
+    morning = await desk.claim_outbox(local("2025-06-11T09:00"))
+    assert sorted(i.purpose for i in morning) == ["sla", "sla"]
+
+
+async def test_the_same_channel_message_opens_one_ticket(desk: Desk) -> None:
+    first = await _open(desk, local("2025-06-10T10:00"), source="telegram:812")
+    again = await _open(desk, local("2025-06-10T10:00"), source="telegram:812")
+    assert first == again
+    rows = await desk.queue(local("2025-06-10T10:00"))
+    assert [r.reference for r in rows] == [first]
