@@ -230,8 +230,13 @@ def _on_question(text: str, state: FlowState, engine: Engine) -> Step:
     assert state.role is not None
     result = engine.answer(text, state.role)
     asked = replace(state, last_question=mask_pii(text)[:500], offered=(), last_entry=None)
+    complaint = intake.reads_like_complaint(text)
     if result.kind == Kind.ANSWER and result.entry_id:
-        return _answer_entry(result.entry_id, result.score, asked, engine, kind="question")
+        step = _answer_entry(result.entry_id, result.score, asked, engine, kind="question")
+        if complaint:  # the answer may help; registering a complaint stays one press away
+            offer = Reply(texts.OFFER_COMPLAINT, texts.OFFER_CHOICES)
+            return replace(step, replies=[*step.replies, offer])
+        return step
     if result.kind == Kind.SMALLTALK and result.answer:
         return Step([Reply(result.answer)], state, kind="smalltalk")
     if result.kind == Kind.EMPTY:
@@ -241,6 +246,13 @@ def _on_question(text: str, state: FlowState, engine: Engine) -> Step:
         return Step(
             [Reply(texts.DID_YOU_MEAN, (*questions, texts.NONE_OF_THESE))],
             replace(asked, offered=result.suggestions),
+            kind="question",
+            score=result.score,
+        )
+    if complaint:
+        return Step(
+            [Reply(texts.OFFER_COMPLAINT, texts.OFFER_CHOICES)],
+            asked,
             kind="question",
             score=result.score,
         )

@@ -13,6 +13,23 @@ _MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(1[3-9]\d[ -]?\d{4}[ -]?\d{4})(?!\d
 _ORDER = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z-]{8,40})(?![0-9A-Za-z])")
 _LABELS = re.compile(r"(订单号|订单|商户名称|商户|商家|店名|联系电话|电话|手机号|手机)[:：]?")
 MIN_DESCRIPTION = 6
+# A message that reads like a complaint: the bot offers to register one instead of
+# opening it silently. Words of grievance in this domain, not questions about the rules.
+_GRIEVANCE = re.compile(
+    r"投诉|举报|维权|曝光|12345|市监|消协|"
+    r"(?:不让|不给|拒绝|拒收|不肯|不能)(?:用|使用|核销)|"
+    r"(?:骗|坑|欺诈|套路|乱收费|多扣|扣错|少退|不退|拖着不)|"
+    r"(?:太差|态度差|恶劣|离谱|过分|气死|凭什么)"
+)
+_JUST_ASKING = re.compile(r"(怎么|如何|哪里|在哪|是否|可以|能不能|吗[？?]?$).{0,6}(投诉|举报)")
+
+
+def reads_like_complaint(text: str) -> bool:
+    """Return whether a message complains about something (not just asks how to)."""
+    if _JUST_ASKING.search(text):
+        return False
+    return bool(_GRIEVANCE.search(text))
+
 
 TYPE_CHOICES = (*TICKET_TYPES, texts.CHOICE_CANCEL)
 CATEGORY_CHOICES = (*DEFAULT_CATEGORIES, texts.CHOICE_CANCEL)

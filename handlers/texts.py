@@ -84,3 +84,5 @@ REOPEN_TOO_LATE = "工单 {ref} 办结已超过 7 天，不能重新打开。请
 NOT_SOLVED_WORDS = ("问题没解决", "没解决", "还没解决", "没有解决", "问题未解决")
 CSAT_CHOICES = ("1", "2", "3", "4", "5")
 DESK_ONLY = "这个指令只供登记的客服人员使用。需要帮助请直接输入问题，或回复“转人工”。"
+OFFER_COMPLAINT = "看起来您遇到了麻烦。要提交投诉吗？登记后客服会跟进处理，并给您工单号查询进度。"
+OFFER_CHOICES = (CHOICE_COMPLAIN, CHOICE_HUMAN)

@@ -4,7 +4,7 @@ import pytest
 
 from handlers import texts
 from handlers.conversation import respond
-from handlers.intake import parse_details
+from handlers.intake import parse_details, reads_like_complaint
 from handlers.types import (
     CsatEffect,
     CustomerReplyEffect,
@@ -226,3 +226,31 @@ def test_not_solved_reopens_within_seven_days_and_starts_anew_after(answering: E
 def test_desk_commands_are_refused_to_customers(answering: Engine) -> None:
     step = respond(msg("/close T20250601-0001 好了"), CONSUMER, answering)
     assert [r.text for r in step.replies] == [texts.DESK_ONLY] and not step.effects
+
+
+def test_a_message_that_reads_like_a_complaint_gets_an_offer(
+    answering: Engine, abstaining: Engine
+) -> None:
+    text = "商家不让用补贴，态度太差了"
+    offered = respond(msg(text), CONSUMER, abstaining)
+    assert [r.text for r in offered.replies] == [texts.OFFER_COMPLAINT]
+    assert offered.replies[0].choices == texts.OFFER_CHOICES and not offered.effects
+    answered = respond(msg(text), CONSUMER, answering)
+    assert answered.replies[-1].text == texts.OFFER_COMPLAINT and answered.entry_id
+    asking = respond(msg("补贴的问题在哪里投诉"), CONSUMER, abstaining)
+    assert asking.replies[0].text == texts.NO_ANSWER
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("店员拒绝使用补贴", True),
+        ("被坑了，补贴多扣了", True),
+        ("我要去12345反映", True),
+        ("怎么投诉商家", False),
+        ("补贴怎么领", False),
+        ("以旧换新可以用几次", False),
+    ],
+)
+def test_reads_like_complaint(text: str, expected: bool) -> None:
+    assert reads_like_complaint(text) is expected
