@@ -439,6 +439,8 @@
     if (t.summary) {
       row.appendChild(span("summary", t.summary));
     }
+    // The countdown was painted before it had a row: colour the row now.
+    paintCountdown(top.querySelector(".countdown"), serverNow());
 
     row.addEventListener("click", function () {
       openTicket(String(t.reference));
@@ -486,7 +488,7 @@
     const sent = Date.now();
     let data;
     try {
-      data = await api("GET", "/api/console/queue?scope=all");
+      data = await api("GET", "/api/console/queue?scope=" + wanted);
     } catch (err) {
       if (gen === generation && seq === queueSeq) {
         handleBackgroundError(err);
