@@ -39,6 +39,7 @@ from bot.clock import utc_now
 from bot.config import Settings
 from bot.monitoring import report
 from escalation.desk import Actor, DeskError, agent_actor
+from escalation.desk import update_key as desk_update_key
 from handlers import texts
 from handlers.core import Core, Delivery
 from handlers.desk import COMMANDS as DESK_COMMANDS
@@ -219,7 +220,11 @@ class TelegramChannel:
             return
         word = _command_word(msg.text or "")
         if word in DESK_COMMANDS or msg.chat_id in self.desk_chats:
-            await self._on_desk_message(msg, user, word)
+            token = desk_update_key.set(f"telegram:{update.update_id}")
+            try:
+                await self._on_desk_message(msg, user, word)
+            finally:
+                desk_update_key.reset(token)
             return
         incoming = Incoming(
             channel="telegram",
@@ -237,9 +242,13 @@ class TelegramChannel:
             return
         if query.data and query.data.startswith("d:"):
             actor = await self._actor(user)
-            result = await self.desk_flow.button(
-                actor, f"telegram:{user.id}", query.data, utc_now()
-            )
+            token = desk_update_key.set(f"telegram:{update.update_id}")
+            try:
+                result = await self.desk_flow.button(
+                    actor, f"telegram:{user.id}", query.data, utc_now()
+                )
+            finally:
+                desk_update_key.reset(token)
             await query.answer(result.text[:190], show_alert=actor is None)
             return
         text = _pressed_text(query)

@@ -15,6 +15,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from escalation import notices
 from escalation.models import (
     Agent,
     ConsoleSession,
+    DeskUpdate,
     Message,
     Outbox,
     SlaEvent,
@@ -70,6 +72,15 @@ class NotFound(DeskError):
 
 class BadInput(DeskError):
     """Something required is missing, such as the text of a reply."""
+
+
+class AlreadyDone(DeskError):
+    """The channel delivered this command before, and it was carried out then."""
+
+
+# The channel's id of the message being handled (e.g. "telegram:8812"), set by a channel
+# that may redeliver: the change it makes is recorded with it, once.
+update_key: ContextVar[str | None] = ContextVar("desk_update_key", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +461,14 @@ class Desk:
             ).scalar_one_or_none()
             if t is None:
                 raise NotFound(f"没有找到工单 {reference}，请核对工单号。")
+            key = update_key.get()
+            if key is not None:
+                seen = (
+                    await s.execute(select(DeskUpdate.id).where(DeskUpdate.key == key))
+                ).scalar_one_or_none()
+                if seen is not None:
+                    raise AlreadyDone("这条指令已经处理过了。")
+                s.add(DeskUpdate(key=key, at=datetime.now(UTC)))
             yield s, t
 
     async def _changed(self, reference: str) -> None:
@@ -1213,6 +1232,7 @@ __all__ = [
     "REOPEN_WINDOW",
     "SYSTEM",
     "Actor",
+    "AlreadyDone",
     "BadInput",
     "Card",
     "CustomerTicket",

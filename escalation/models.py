@@ -280,3 +280,14 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     tg_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeskUpdate(Base):
+    """A channel message that changed a ticket (a Telegram update id): a redelivered
+    update finds its row and changes nothing twice."""
+
+    __tablename__ = "desk_update"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    at: Mapped[datetime]

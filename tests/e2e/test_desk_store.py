@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import make_engine, make_sessions, upgrade
-from escalation.desk import Actor, Desk, Routes
+from escalation.desk import Actor, AlreadyDone, Desk, Routes, update_key
 from escalation.models import Outbox, SlaEvent
 from escalation.sla import load_policy
 from escalation.store import AgentStore, ConversationStore, Exchange, TicketStore
@@ -119,3 +119,17 @@ async def test_the_same_channel_message_opens_one_ticket(desk: Desk) -> None:
     assert first == again
     rows = await desk.queue(local("2025-06-10T10:00"))
     assert [r.reference for r in rows] == [first]
+
+
+async def test_a_redelivered_desk_command_changes_nothing_twice(desk: Desk) -> None:
+    ref = await _open(desk, local("2025-06-10T10:00"))
+    token = update_key.set("telegram:4242")
+    try:
+        await desk.note(ref, AGENT, "已电话联系", local("2025-06-10T10:05"))
+        with pytest.raises(AlreadyDone):
+            await desk.note(ref, AGENT, "已电话联系", local("2025-06-10T10:05"))
+    finally:
+        update_key.reset(token)
+    await desk.note(ref, AGENT, "另一条备注", local("2025-06-10T10:06"))  # a new message
+    detail = await desk.detail(ref, local("2025-06-10T10:06"))
+    assert [t for k, _, t, _ in detail.thread if k == "note"] == ["已电话联系", "另一条备注"]
