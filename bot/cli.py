@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from bot.config import ConfigError, load_settings
 from escalation.calendar import CalendarError
+from escalation.sla import SlaError
 from knowledge.kb import Audience, KbError, KnowledgeBase, load_kb
 
 EXIT_USAGE = 2
@@ -165,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _eval(args)
         if args.command == "kb":
             return _kb(args, parser)
-    except (KbError, ConfigError, CalendarError) as exc:
+    except (KbError, ConfigError, CalendarError, SlaError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.print_help()
@@ -195,8 +196,11 @@ def _serve() -> int:
     from bot.monitoring import init_sentry, setup_logging
     from bot.serve import serve_forever
 
+    from bot.app import policy_from
+
     settings = load_settings()
     load_kb(settings.kb_path)  # a broken KB stops start-up with file/entry/field
+    policy_from(settings)  # so does a broken SLA policy or calendar
     setup_logging(settings.log_level)
     init_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None)
     asyncio.run(serve_forever(settings))

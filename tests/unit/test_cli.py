@@ -153,3 +153,29 @@ def test_kb_calibrate_refuses_too_few_queries(
     queries.write_text('{"query": "补贴", "audience": "consumer", "expected": null}\n', "utf-8")
     assert main(["kb", "calibrate", "--kb", str(MINI_KB), "--queries", str(queries)]) == 2
     assert "too few" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_broken_sla_policy_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sla = tmp_path / "sla.yaml"
+    sla.write_text("rules:\n  - match: {}\n    first_response: soon\n", encoding="utf-8")
+    monkeypatch.setenv("HELPDESK_SLA_PATH", str(sla))
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "sla.yaml" in err and "first_response" in err and "30m" in err
+    assert not (tmp_path / "x.db").exists()  # nothing started
+
+
+def test_agents_token_needs_a_registered_agent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+    assert main(["agents", "token", "7001"]) == 1
+    assert "helpdesk agents add" in capsys.readouterr().err
+    assert main(["agents", "add", "7001", "--name", "小王"]) == 0
+    capsys.readouterr()
+    assert main(["agents", "token", "7001"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert len(token) >= 30
