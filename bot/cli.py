@@ -193,10 +193,9 @@ def _engine(kb: KnowledgeBase, model_path: Path | None = None) -> Any:
 
 
 def _serve() -> int:
+    from bot.app import policy_from
     from bot.monitoring import init_sentry, setup_logging
     from bot.serve import serve_forever
-
-    from bot.app import policy_from
 
     settings = load_settings()
     load_kb(settings.kb_path)  # a broken KB stops start-up with file/entry/field
