@@ -1,7 +1,9 @@
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from escalation.calendar import load_calendar
 from escalation.sla import (
@@ -103,3 +105,33 @@ def test_durations() -> None:
     assert parse_duration("90m", timedelta(hours=8), "x") == timedelta(minutes=90)
     assert parse_duration("1.5h", timedelta(hours=8), "x") == timedelta(minutes=90)
     assert parse_duration("2d", timedelta(hours=8), "x") == timedelta(hours=16)
+
+
+_CAL = CAL
+_moments = st.datetimes(
+    min_value=datetime(2024, 1, 1), max_value=datetime(2026, 11, 30), timezones=st.just(UTC)
+)
+_minutes = st.integers(min_value=1, max_value=40 * 60).map(lambda m: timedelta(minutes=m))
+_gaps = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=72 * 60), st.integers(min_value=1, max_value=72 * 60)
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_moments, _minutes, _gaps)
+def test_a_deadline_uses_exactly_the_allowed_time_whatever_the_pauses(
+    start: datetime, within: timedelta, gaps: list[tuple[int, int]]
+) -> None:
+    # Pauses one after another in wall time, each after a gap: they never overlap.
+    pauses, cursor = [], start
+    for gap, length in gaps:
+        a = cursor + timedelta(minutes=gap)
+        b = a + timedelta(minutes=length)
+        pauses.append((a, b))
+        cursor = b
+    due = deadline(_CAL, start, within, pauses)
+    assert used(_CAL, start, due, pauses) == within
+    assert not any(a < due < b for a, b in pauses)  # a clock never runs out while paused
