@@ -109,7 +109,9 @@ def test_durations() -> None:
 
 _CAL = CAL
 _moments = st.datetimes(
-    min_value=datetime(2024, 1, 1), max_value=datetime(2026, 11, 30), timezones=st.just(UTC)
+    min_value=datetime(2024, 1, 1),  # noqa: DTZ001 - hypothesis wants naive bounds
+    max_value=datetime(2026, 11, 30),  # noqa: DTZ001
+    timezones=st.just(UTC),
 )
 _minutes = st.integers(min_value=1, max_value=40 * 60).map(lambda m: timedelta(minutes=m))
 _gaps = st.lists(
