@@ -85,13 +85,63 @@ update_key: ContextVar[str | None] = ContextVar("desk_update_key", default=None)
 
 @dataclass(frozen=True, slots=True)
 class Routes:
-    """Where desk notifications go: chat ids by name."""
+    """Where notifications go: chat ids by name ("oncall" is the agents' chat), or a
+    registered person as "person:<telegram user id>" (their private chat)."""
 
     agents: int | None = None
     supervisors: int | None = None
+    leadership: int | None = None
+    bureau: int | None = None
 
     def chat(self, name: str) -> int | None:
-        return {"agents": self.agents, "supervisors": self.supervisors}.get(name)
+        if name.startswith("person:") and name[7:].isdigit():
+            return int(name[7:])
+        return {
+            "agents": self.agents,
+            "oncall": self.agents,
+            "supervisors": self.supervisors,
+            "leadership": self.leadership,
+            "bureau": self.bureau,
+        }.get(name)
+
+
+def queue_message(
+    s: AsyncSession,
+    routes: Routes,
+    chat: str | int,
+    text: str,
+    purpose: str,
+    at: datetime,
+    *,
+    ticket_id: int | None = None,
+    incident_id: int | None = None,
+    buttons: Sequence[tuple[str, str]] = (),
+    key: str | None = None,
+    reply_to_card: bool = False,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a message for a chat (by name or id) in the outbox; False if no such chat."""
+    chat_id = routes.chat(chat) if isinstance(chat, str) else chat
+    if chat_id is None:
+        log.info("no chat configured for %s; %s message not sent", chat, purpose)
+        return False
+    s.add(
+        Outbox(
+            key=key,
+            channel="telegram",
+            chat_id=chat_id,
+            purpose=purpose,
+            text=text,
+            buttons=json.dumps([list(b) for b in buttons], ensure_ascii=False),
+            ticket_id=ticket_id,
+            incident_id=incident_id,
+            reply_to_card=int(reply_to_card),
+            created_at=at,
+            not_before=not_before or at,
+            attempts=0,
+        )
+    )
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,24 +437,18 @@ class Desk:
         reply_to_card: bool = False,
         not_before: datetime | None = None,
     ) -> None:
-        chat_id = self.routes.chat(chat) if isinstance(chat, str) else chat
-        if chat_id is None:
-            log.info("desk: no chat configured for %s; %s notice not sent", chat, purpose)
-            return
-        s.add(
-            Outbox(
-                key=key,
-                channel="telegram",
-                chat_id=chat_id,
-                purpose=purpose,
-                text=text,
-                buttons=json.dumps([list(b) for b in buttons], ensure_ascii=False),
-                ticket_id=t.id if t is not None else None,
-                reply_to_card=int(reply_to_card),
-                created_at=at,
-                not_before=not_before or at,
-                attempts=0,
-            )
+        queue_message(
+            s,
+            self.routes,
+            chat,
+            text,
+            purpose,
+            at,
+            ticket_id=t.id if t is not None else None,
+            buttons=buttons,
+            key=key,
+            reply_to_card=reply_to_card,
+            not_before=not_before,
         )
 
     async def _push_customer(

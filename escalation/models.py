@@ -85,6 +85,8 @@ class Message(Base):
     score: Mapped[float | None] = mapped_column(Float)
     sent: Mapped[int] = mapped_column(Integer, default=0)  # outbound: delivered to channel
     created_at: Mapped[datetime]
+    # An inbound message about a known incident (answered with its notice).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
 
 
 class Feedback(Base):
@@ -163,6 +165,7 @@ class Ticket(Base):
     csat_score: Mapped[int | None] = mapped_column(Integer)
     csat_comment: Mapped[str | None] = mapped_column(Text)  # masked
     updated_at: Mapped[datetime | None]
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
 
 
 class TicketAudit(Base):
@@ -271,6 +274,7 @@ class Outbox(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[text, data], ...]
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # customer copy
     reply_to_card: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
@@ -290,4 +294,106 @@ class DeskUpdate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)
+    at: Mapped[datetime]
+
+
+class Incident(Base):
+    """An incident handled by the emergency plan (应急预案)."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)  # e.g. I20250602-01
+    level: Mapped[str] = mapped_column(String(4))  # I, II, III, IV
+    title: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(32))
+    merchant: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))  # declared | detected | alert
+    status: Mapped[str] = mapped_column(String(16))  # open, acknowledged, mitigated, resolved
+    detail: Mapped[str] = mapped_column(Text, default="")  # masked
+    cause: Mapped[str | None] = mapped_column(Text)
+    eta: Mapped[datetime | None]
+    # Set while the incident is not resolved: one open incident per signal key, so
+    # new signals attach to it, even from two instances at once.
+    open_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    opened_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))
+    mitigated_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class IncidentEvent(Base):
+    """The incident's timeline: every signal, notification, change and report."""
+
+    __tablename__ = "incident_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class IncidentTimer(Base):
+    """A durable step of the plan: a chain notification, a reminder, a report deadline.
+
+    The sweep fires each once (fired_at, under a row lock); acknowledging cancels the
+    chain's rows in the same transaction."""
+
+    __tablename__ = "incident_timer"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "kind", "seq", name="uq_incident_timer"),
+        Index("ix_incident_timer_due", "fired_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # chain, reminder, first, follow_up, final
+    seq: Mapped[int] = mapped_column(Integer)
+    target: Mapped[str | None] = mapped_column(String(40))  # chain: whom to notify
+    due_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentReport(Base):
+    """A report to the bureau: 初报, 续报 or 终报, drafted, approved, sent."""
+
+    __tablename__ = "incident_report"
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "seq", name="uq_incident_report"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # first | follow_up | final
+    seq: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # draft | sent
+    approved_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class IncidentSignal(Base):
+    """One observation that may add up to an incident: a ticket of a category, a ticket
+    about a merchant, a message with a high-risk phrase."""
+
+    __tablename__ = "incident_signal"
+    __table_args__ = (Index("ix_incident_signal_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160))  # category:系统故障, merchant:某某, phrase:外挂
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime]
+
+
+class AlertNonce(Base):
+    """Signatures of external alerts already accepted: a replay is refused."""
+
+    __tablename__ = "alert_nonce"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature: Mapped[str] = mapped_column(String(64), unique=True)
     at: Mapped[datetime]

@@ -312,6 +312,8 @@ class TicketView:
     assignee: str | None
     opened_at: datetime
     thread: tuple[tuple[str, str, str], ...] = ()  # (kind, author, text)
+    id: int = 0
+    merchant_name: str | None = None
 
 
 def _view(t: Ticket, entries: Sequence[TicketEntry] = ()) -> TicketView:
@@ -325,6 +327,8 @@ def _view(t: Ticket, entries: Sequence[TicketEntry] = ()) -> TicketView:
         t.assignee,
         t.opened_at,
         tuple((e.kind, e.author, e.text) for e in entries),
+        t.id,
+        t.merchant_name,
     )
 
 
