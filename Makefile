@@ -30,10 +30,12 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-# PostgreSQL joins the throughput run when HELPDESK_BENCH_POSTGRES names a server URL.
+# PostgreSQL joins the throughput and ticket runs when HELPDESK_BENCH_POSTGRES names a
+# server URL.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.retrieval
 	$(BIN)/python -m benchmarks.throughput $(if $(HELPDESK_BENCH_POSTGRES),--postgres $(HELPDESK_BENCH_POSTGRES))
+	$(BIN)/python -m benchmarks.tickets $(if $(HELPDESK_BENCH_POSTGRES),--postgres $(HELPDESK_BENCH_POSTGRES))
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -13,6 +13,8 @@ from bot.config import Settings
 from bot.db import make_engine, make_sessions, upgrade
 from escalation.calendar import load_calendar
 from escalation.desk import Desk, Routes
+from escalation.incidents import Incidents
+from escalation.plan import load_plan
 from escalation.sla import SlaPolicy, load_policy
 from escalation.store import AgentStore, ConversationStore, TicketStore
 from handlers.core import Core
@@ -29,6 +31,7 @@ class Runtime:
     desk: Desk
     agents: AgentStore
     tickets: TicketStore
+    incidents: Incidents
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -44,15 +47,25 @@ async def build_runtime(settings: Settings) -> Runtime:
     store = ConversationStore(sessions)
     tickets = TicketStore(sessions, ZoneInfo("Asia/Shanghai"))
     agents = AgentStore(sessions)
+    routes = Routes(
+        settings.agent_chat_id,
+        settings.supervisor_chat_id,
+        settings.leadership_chat_id,
+        settings.bureau_chat_id,
+    )
     desk = Desk(
         sessions,
         tickets,
         agents,
         policy_from(settings),
-        Routes(settings.agent_chat_id, settings.supervisor_chat_id),
+        routes,
         session_ttl=timedelta(minutes=settings.console_session_minutes),
     )
-    return Runtime(settings, db, store, Core(engine, store, desk), desk, agents, tickets)
+    incidents = Incidents(
+        sessions, load_plan(settings.plan_path), routes, contact=settings.incident_contact
+    )
+    core = Core(engine, store, desk, incidents)
+    return Runtime(settings, db, store, core, desk, agents, tickets, incidents)
 
 
 def policy_from(settings: Settings) -> SlaPolicy:

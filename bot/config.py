@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from escalation.plan import DEFAULT_PLAN
 from escalation.sla import DEFAULT_SLA
 from knowledge.kb import BUNDLED_KB
 
@@ -51,6 +52,19 @@ class Settings(BaseSettings):
     )
     outbox_poll_seconds: float = Field(
         default=1.0, gt=0, description="how often queued messages go out"
+    )
+    leadership_chat_id: int | None = Field(
+        default=None, description="Telegram chat of the platform's leadership (emergency plan)"
+    )
+    bureau_chat_id: int | None = Field(
+        default=None, description="Telegram chat of the bureau: reports only, never raw data"
+    )
+    plan_path: Path = Field(default=DEFAULT_PLAN, description="emergency plan YAML")
+    alert_secret: SecretStr | None = Field(
+        default=None, description="HMAC secret of POST /api/alerts (off when unset)"
+    )
+    incident_contact: str = Field(
+        default="平台客服值班室", description="contact named in reports to the bureau"
     )
     console_session_minutes: int = Field(
         default=480, gt=0, description="web console sign-in lifetime"

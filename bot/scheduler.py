@@ -59,10 +59,14 @@ class Jobs:
             )
 
     async def sweep(self) -> int:
-        fired = await self.runtime.desk.sweep(utc_now())
+        now = utc_now()
+        fired = await self.runtime.desk.sweep(now)
         if fired:
             log.info("sla: %d notification(s) due", fired)
-        return fired
+        steps = await self.runtime.incidents.sweep(now)
+        if steps:
+            log.info("incidents: %d plan step(s) fired", steps)
+        return fired + steps
 
     def start(self) -> None:
         self.scheduler.start()

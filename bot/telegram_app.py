@@ -138,11 +138,19 @@ class TelegramChannel:
         self.app.add_handler(MessageHandler(filters.ALL, self._on_message))
         self.app.add_error_handler(self._on_error)
         self.desk = core.desk
-        self.desk_flow = DeskFlow(core.desk, core.engine)
+        self.desk_flow = DeskFlow(core.desk, core.engine, core.incidents)
         self.desk_chats = {
-            c for c in (settings.agent_chat_id, settings.supervisor_chat_id) if c is not None
+            c
+            for c in (
+                settings.agent_chat_id,
+                settings.supervisor_chat_id,
+                settings.leadership_chat_id,
+            )
+            if c is not None
         }
+        self.bureau_chat = settings.bureau_chat_id
         core.desk.listeners.append(self.refresh_card)
+        core.incidents.listeners.append(self.refresh_incident_cards)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.webhook_secret = (
@@ -219,6 +227,8 @@ class TelegramChannel:
         if msg is None or user is None:
             return
         word = _command_word(msg.text or "")
+        if msg.chat_id == self.bureau_chat:
+            return  # the bureau's chat receives reports; nothing there is for the bot
         if word in DESK_COMMANDS or msg.chat_id in self.desk_chats:
             token = desk_update_key.set(f"telegram:{update.update_id}")
             try:
@@ -240,13 +250,14 @@ class TelegramChannel:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
-        if query.data and query.data.startswith("d:"):
+        if query.data and query.data[:2] in ("d:", "i:"):
             actor = await self._actor(user)
             token = desk_update_key.set(f"telegram:{update.update_id}")
+            press = (
+                self.desk_flow.button if query.data[0] == "d" else self.desk_flow.incident_button
+            )
             try:
-                result = await self.desk_flow.button(
-                    actor, f"telegram:{user.id}", query.data, utc_now()
-                )
+                result = await press(actor, f"telegram:{user.id}", query.data, utc_now())
             finally:
                 desk_update_key.reset(token)
             await query.answer(result.text[:190], show_alert=actor is None)
@@ -284,10 +295,18 @@ class TelegramChannel:
             and replied.from_user.id == self.app.bot.id
         ):
             about = await self.desk.ticket_for_message(msg.chat_id, replied.message_id)
+            if about is None:
+                about = await self.core.incidents.incident_for_message(
+                    msg.chat_id, replied.message_id
+                )
         who = f"telegram:{user.id}"
         if word in DESK_COMMANDS:
             actor = await self._actor(user)
             result = await self.desk_flow.command(actor, who, text, now, about=about)
+        elif about is not None and about.startswith("I") and text.strip():
+            # A reply to an incident card: a progress update on its timeline.
+            actor = await self._actor(user)
+            result = await self.desk_flow.command(actor, who, f"/update {about} {text}", now)
         elif about is not None and text.strip():
             actor = await self._actor(user)
             if actor is None:
@@ -328,6 +347,22 @@ class TelegramChannel:
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 log.warning("telegram: could not edit the card of %s: %s", reference, exc)
+
+    async def refresh_incident_cards(self, reference: str) -> None:
+        """Edit every card of an incident; a resolved one loses its buttons."""
+        for chat_id, message_id, text, buttons in await self.core.incidents.cards(
+            reference, utc_now()
+        ):
+            try:
+                await self.app.bot.edit_message_text(
+                    text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    reply_markup=buttons_markup(buttons),
+                )
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    log.warning("telegram: could not edit a card of %s: %s", reference, exc)
 
     async def dispatch_outbox(self) -> int:
         """Send what the desk owes the chats (cards, SLA notices, replies to customers)."""

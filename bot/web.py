@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.alerts import add_alert_routes
 from bot.app import Runtime
 from bot.clock import utc_now
 from bot.console import add_console_routes
@@ -122,6 +123,8 @@ def build_web_app(
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/api/messages", _pushed)
     add_console_routes(app, runtime.desk)
+    secret = runtime.settings.alert_secret
+    add_alert_routes(app, runtime.incidents, secret.get_secret_value() if secret else None)
     app.router.add_get("/healthz", _health)
     if telegram_webhook is not None:
         app.router.add_post("/telegram/webhook", telegram_webhook)

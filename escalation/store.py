@@ -64,6 +64,7 @@ class Exchange:
     score: float | None = None
     feedback: Sequence[tuple[str, bool]] = ()  # (entry id, helpful)
     handoffs: Sequence[tuple[str, str | None]] = ()  # (reason, last question)
+    incident_id: int | None = None  # the open incident the message was about
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +194,7 @@ class ConversationStore:
                     text=mask_pii(ex.text),
                     external_id=ex.external_id,
                     created_at=ex.at,
+                    incident_id=ex.incident_id,
                 )
                 s.add(inbound)
                 await s.flush()

@@ -17,6 +17,8 @@ from handlers.types import (
     FeedbackEffect,
     FlowState,
     HandoffEffect,
+    IncidentLinkEffect,
+    IncidentNotice,
     Incoming,
     MyTicket,
     ReopenEffect,
@@ -63,11 +65,12 @@ def respond(
     engine: Engine,
     ticket: TicketInfo | None = None,
     mine: MyTicket | None = None,
+    incident: IncidentNotice | None = None,
 ) -> Step:
     """Return the replies to one message, the next state and what to record.
 
     `ticket` is what the core found for a ticket reference quoted in the message; `mine`
-    is the user's latest ticket, if any.
+    is the user's latest ticket, if any; `incident` an open incident the message is about.
     """
     if msg.kind in NON_TEXT_KINDS:
         return Step([Reply(texts.NON_TEXT, (texts.CHOICE_HUMAN,))], state, kind=msg.kind)
@@ -117,6 +120,13 @@ def respond(
             return _answer_entry(picked, None, replace(state, offered=()), engine, kind="choice")
     if len(text) > MAX_TEXT:
         return Step([Reply(texts.TOO_LONG)], state, kind="too_long")
+    if incident is not None:  # a known problem: say so rather than a generic answer
+        return Step(
+            [Reply(incident.text, (texts.CHOICE_COMPLAIN, texts.CHOICE_HUMAN))],
+            replace(state, last_question=mask_pii(text)[:500], offered=(), last_entry=None),
+            kind="incident",
+            effects=[IncidentLinkEffect(incident.incident_id)],
+        )
     return _on_question(text, state, engine)
 
 

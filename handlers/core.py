@@ -8,6 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from escalation.desk import Actor, Desk
+from escalation.incidents import Incidents
 from escalation.store import ConversationStore, Exchange, Outbound, StoredReply
 from handlers.conversation import respond
 from handlers.types import (
@@ -16,6 +17,8 @@ from handlers.types import (
     FeedbackEffect,
     FlowState,
     HandoffEffect,
+    IncidentLinkEffect,
+    IncidentNotice,
     Incoming,
     MyTicket,
     ReopenEffect,
@@ -45,11 +48,14 @@ _REFERENCE = re.compile(r"\b(T\d{8}-\d{4})\b", re.IGNORECASE)
 
 
 class Core:
-    def __init__(self, engine: Engine, store: ConversationStore, desk: Desk) -> None:
+    def __init__(
+        self, engine: Engine, store: ConversationStore, desk: Desk, incidents: Incidents
+    ) -> None:
         self.engine = engine
         self.store = store
         self.desk = desk
         self.tickets = desk.tickets
+        self.incidents = incidents
         self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
 
     def _lock(self, sender: str) -> asyncio.Lock:
@@ -80,6 +86,7 @@ class Core:
                 return Delivery([r for r in found.replies if not r.sent], duplicate=True)
             state = FlowState.from_json(stored_state.state_json)
             mine = await self.desk.customer_ticket(msg.sender)
+            notice = await self.incidents.notice_for(msg.text) if msg.text else None
             step = respond(
                 msg,
                 state,
@@ -95,9 +102,11 @@ class Core:
                 )
                 if mine is not None
                 else None,
+                IncidentNotice(notice.incident_id, notice.text) if notice else None,
             )
             step = await self._open_tickets(msg, step)
             await self._ticket_effects(msg, step)
+            await self.incidents.observe(self.incidents.keys_for_text(msg.text), msg.received_at)
             exchange = Exchange(
                 channel=msg.channel,
                 sender=msg.sender,
@@ -118,6 +127,10 @@ class Core:
                     for e in step.effects
                     if isinstance(e, HandoffEffect)
                 ],
+                incident_id=next(
+                    (e.incident_id for e in step.effects if isinstance(e, IncidentLinkEffect)),
+                    None,
+                ),
             )
             stored = await self.store.record(exchange, sent=delivered_now)
             replies = (
@@ -151,6 +164,11 @@ class Core:
                 order_no=effect.order_no,
                 merchant_name=effect.merchant_name,
                 contact_phone=effect.contact_phone,
+            )
+            await self.incidents.observe(
+                self.incidents.keys_for_ticket(effect.category, effect.merchant_name),
+                msg.received_at,
+                ticket_id=ticket.id,
             )
             replies = [
                 Reply(r.text.replace("{ref}", ticket.reference), r.choices) for r in step.replies

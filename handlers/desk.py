@@ -12,12 +12,13 @@ from datetime import datetime
 
 from escalation import notices
 from escalation.desk import Actor, Desk, DeskError, TicketRow
+from escalation.incidents import IncidentError, Incidents
 from knowledge.engine import Engine
 from knowledge.kb import Audience
 
 log = logging.getLogger(__name__)
 
-COMMANDS = (
+TICKET_COMMANDS = (
     "/claim",
     "/note",
     "/pending",
@@ -28,6 +29,8 @@ COMMANDS = (
     "/ticket",
     "/kb",
 )
+INCIDENT_COMMANDS = ("/incident", "/incidents", "/eta", "/update", "/resolve", "/approve")
+COMMANDS = TICKET_COMMANDS + INCIDENT_COMMANDS
 REFUSED = "仅限登记的客服人员操作。如需开通，请联系主管执行 helpdesk agents add。"
 USAGE = (
     "客服指令：\n"
@@ -37,7 +40,10 @@ USAGE = (
     "/pending 工单号 [需要客户补充的内容] 等待客户\n"
     "/close 工单号 处理结果 办结　/reopen 工单号 重新打开\n"
     "/kb [工单号] 关键词 查找知识库答案，一键发给客户\n"
-    "回复工单卡片或工单消息，即把回复发给客户。"
+    "回复工单卡片或工单消息，即把回复发给客户。\n"
+    "应急事件：/incident 级别 标题 上报（级别 Ⅰ/Ⅱ/Ⅲ/Ⅳ）　/incidents 处置中的事件\n"
+    "/update 事件号 进展　/eta 事件号 18:30 预计恢复　/resolve 事件号 [原因]\n"
+    "/approve 事件号 审核并报送初报/终报（主管）"
 )
 KB_RESULTS = 5
 
@@ -60,6 +66,10 @@ def _looks_like_ref(word: str) -> bool:
     return len(word) == 14 and word[0] in "Tt" and word[9] == "-"
 
 
+def _looks_like_incident(word: str) -> bool:
+    return len(word) == 12 and word[0] in "Ii" and word[9] == "-"
+
+
 def _line(i: int, row: TicketRow, now: datetime) -> str:
     if row.next_due is not None:
         clock = notices.CLOCK_NAMES.get(row.next_clock or "", "")
@@ -73,9 +83,10 @@ def _line(i: int, row: TicketRow, now: datetime) -> str:
 
 
 class DeskFlow:
-    def __init__(self, desk: Desk, engine: Engine) -> None:
+    def __init__(self, desk: Desk, engine: Engine, incidents: Incidents) -> None:
         self.desk = desk
         self.engine = engine
+        self.incidents = incidents
 
     async def command(
         self,
@@ -92,6 +103,11 @@ class DeskFlow:
         if actor is None:
             log.warning("desk: refused %s from unregistered %s", command, who)
             return DeskReply(REFUSED)
+        if command in INCIDENT_COMMANDS:
+            try:
+                return await self._incident(actor, command, rest.strip(), now, about)
+            except IncidentError as exc:
+                return DeskReply(str(exc))
         ref = about
         first, tail = _split(rest)
         if _looks_like_ref(first):
@@ -100,6 +116,57 @@ class DeskFlow:
             return await self._run(actor, command, ref, rest.strip(), now)
         except DeskError as exc:
             return DeskReply(str(exc))
+
+    async def _incident(
+        self, actor: Actor, command: str, rest: str, now: datetime, about: str | None
+    ) -> DeskReply:
+        if command == "/incident":
+            level, title = _split(rest)
+            if not level:
+                return DeskReply("请写级别和标题，例如 /incident Ⅲ 平台无法领取补贴。")
+            view = await self.incidents.declare(level, title, actor, now)
+            return DeskReply(
+                f"已上报{view.label}事件 {view.reference}：{view.title}。"
+                "已按应急预案通知值班人员。"
+            )
+        if command == "/incidents":
+            active = await self.incidents.active()
+            if not active:
+                return DeskReply("目前没有处置中的应急事件。")
+            lines = [f"处置中的事件（{len(active)}）："] + [
+                f"{n}. {v.reference} {v.label} {v.status_name} {v.title}"
+                for n, v in enumerate(active, 1)
+            ]
+            return DeskReply("\n".join(lines))
+        ref = about if about and _looks_like_incident(about) else None
+        first, tail = _split(rest)
+        if _looks_like_incident(first):
+            ref, rest = first.upper(), tail
+        if ref is None:
+            return DeskReply(f"请写上事件编号，例如 {command} I20250602-01。")
+        action = {"/eta": "eta", "/update": "note", "/resolve": "resolve"}.get(command)
+        if command == "/approve":
+            view = await self.incidents.approve(ref, actor, now)
+            return DeskReply(f"已审核，事件 {view.reference} 的报告已报送主管部门。")
+        assert action is not None
+        view = await self.incidents.act(ref, action, actor, now, rest)
+        return DeskReply(f"事件 {view.reference}：{view.status_name}，已记录。")
+
+    async def incident_button(
+        self, actor: Actor | None, who: str, data: str, now: datetime
+    ) -> DeskReply:
+        """A press on an incident card: i:ack|mitigate|resolve|up|down:REF."""
+        parts = data.split(":")
+        if actor is None:
+            log.warning("incident: refused button %s from unregistered %s", data, who)
+            return DeskReply(REFUSED)
+        if len(parts) != 3:
+            return DeskReply("这个按钮已失效。")
+        try:
+            view = await self.incidents.act(parts[2], parts[1], actor, now)
+        except IncidentError as exc:
+            return DeskReply(str(exc))
+        return DeskReply(f"{view.reference}：{view.status_name}（{view.label}）")
 
     async def _run(
         self, actor: Actor, command: str, ref: str | None, rest: str, now: datetime

@@ -118,6 +118,19 @@ class MyTicket:
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentNotice:
+    """An open incident the message is about, and what users asking about it are told."""
+
+    incident_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentLinkEffect:
+    incident_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerReplyEffect:
     """The user's message belongs to a ticket an agent is working."""
 
@@ -139,7 +152,13 @@ class ReopenEffect:
 
 
 Effect = (
-    FeedbackEffect | HandoffEffect | TicketEffect | CustomerReplyEffect | CsatEffect | ReopenEffect
+    FeedbackEffect
+    | HandoffEffect
+    | TicketEffect
+    | CustomerReplyEffect
+    | CsatEffect
+    | ReopenEffect
+    | IncidentLinkEffect
 )
 
 
