@@ -1056,6 +1056,9 @@ class Desk:
                     .where(
                         TicketClock.stopped_at.is_(None),
                         TicketClock.paused_since.is_(None),
+                        # warn_at <= due_at always: this bounds the scan by the index on
+                        # (stopped_at, warn_at), so an idle sweep reads almost nothing.
+                        TicketClock.warn_at <= now,
                         or_(
                             and_(TicketClock.warned == 0, TicketClock.warn_at <= now),
                             and_(TicketClock.breached == 0, TicketClock.due_at <= now),

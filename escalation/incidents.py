@@ -448,7 +448,10 @@ class Incidents:
                         await s.execute(
                             select(func.count())
                             .select_from(Incident)
-                            .where(Incident.reference.like(prefix + "%"))
+                            .where(
+                                Incident.reference >= prefix,
+                                Incident.reference < prefix[:-1] + ".",
+                            )
                         )
                     ).scalar_one()
                     i = Incident(

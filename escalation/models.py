@@ -228,6 +228,7 @@ class TicketClock(Base):
     __table_args__ = (
         UniqueConstraint("ticket_id", "clock", "cycle", name="uq_ticket_clock"),
         Index("ix_ticket_clock_open_due", "stopped_at", "due_at"),
+        Index("ix_ticket_clock_open_warn", "stopped_at", "warn_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import json
 import logging
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,6 +83,7 @@ class StoredExchange:
     duplicate: bool = False  # the channel delivered this message before
 
 
+ALLOCATE_TRIES = 30  # attempts at a free daily reference under concurrent openings
 # A database that is away for a moment (failover, restart) gets this many tries.
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
 P = ParamSpec("P")
@@ -367,7 +369,9 @@ class TicketStore:
             raise TicketError(f"unknown ticket type {ticket_type!r}")
         day = at.astimezone(self._tz).date()
         prefix = reference_for(day, 0)[:-4]
-        for _ in range(5):
+        for attempt in range(ALLOCATE_TRIES):
+            if attempt:  # two openings took the same number: back off a random moment
+                await asyncio.sleep(random.uniform(0.005, 0.05) * min(attempt, 5))
             if source is not None:
                 async with self._sessions() as s:
                     known = (
@@ -386,7 +390,11 @@ class TicketStore:
                         await s.execute(
                             select(func.count())
                             .select_from(Ticket)
-                            .where(Ticket.reference.like(prefix + "%"))
+                            # A range, not LIKE: it uses the unique index on both
+                            # databases ("." sorts right after "-").
+                            .where(
+                                Ticket.reference >= prefix, Ticket.reference < prefix[:-1] + "."
+                            )
                         )
                     ).scalar_one()
                     ticket = Ticket(
