@@ -14,7 +14,7 @@ open tickets.
 3. Times `desk.queue(NOW, limit=50)` (median of 3), the first `desk.sweep(NOW, batch=500)`
    with the peak RSS growth over it, the sweeps until one returns 0 (the drain), and the
    idle sweep (median of 3; nothing due: what runs every 30 s), and checks that the idle
-   sweep's plan uses ix_ticket_clock_open_due. Then the notices are undone and one more
+   sweep's plan uses ix_ticket_clock_open_warn. Then the notices are undone and one more
    500-clock sweep runs under tracemalloc (its Python heap peak, "traced").
 4. Opens `--late` more tickets on the full database: opening counts the day's tickets,
    which should not get slower as the table grows.
@@ -65,7 +65,7 @@ FILL_DAYS = 60  # filled tickets were opened over the 60 days before NOW's day
 DUE_SHARE = 0.01  # of the filled clocks, due for a warning or a breach at NOW
 AGENTS_CHAT = -100123
 SUPERVISORS_CHAT = -100456
-SWEEP_INDEX = "ix_ticket_clock_open_due"
+SWEEP_INDEX = "ix_ticket_clock_open_warn"
 SUMMARIES = (
     "门店不让用补贴，说活动已经结束了",
     "下单时领了补贴，付款后没有减免",
