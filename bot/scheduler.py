@@ -6,6 +6,7 @@ live in the database, so a restart loses nothing and several instances share the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -21,13 +22,21 @@ log = logging.getLogger(__name__)
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
-def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+def _guarded(
+    name: str, job: Callable[[], Awaitable[object]], running: set[asyncio.Task[object]]
+) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
         try:
             await job()
         except Exception as exc:  # one failed run must not stop the next
             log.warning("job %s failed; it runs again at its next interval", name)
             report(exc)
+        finally:
+            if task is not None:
+                running.discard(task)
 
     return run
 
@@ -35,11 +44,12 @@ def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Aw
 class Jobs:
     def __init__(self, runtime: Runtime, dispatch: Callable[[], Awaitable[int]] | None) -> None:
         self.runtime = runtime
+        self.running: set[asyncio.Task[object]] = set()
         self.scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
         settings = runtime.settings
         now: datetime = utc_now()
         self.scheduler.add_job(
-            _guarded("sla-sweep", self.sweep),
+            _guarded("sla-sweep", self.sweep, self.running),
             "interval",
             seconds=settings.sla_sweep_seconds,
             id="sla-sweep",
@@ -49,7 +59,7 @@ class Jobs:
         )
         if dispatch is not None:
             self.scheduler.add_job(
-                _guarded("outbox", dispatch),
+                _guarded("outbox", dispatch, self.running),
                 "interval",
                 seconds=settings.outbox_poll_seconds,
                 id="outbox",
@@ -71,6 +81,13 @@ class Jobs:
     def start(self) -> None:
         self.scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop scheduling, and stop a job that is still running (its work is in the
+        database: the next start picks up where it left off)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        tasks = list(self.running)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)

@@ -53,7 +53,7 @@ class Server:
 
     async def stop(self) -> None:
         if self.jobs is not None:
-            self.jobs.stop()
+            await self.jobs.stop()
         if self.telegram is not None:
             await self.telegram.stop()
         if self._runner is not None:
