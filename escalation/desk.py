@@ -40,7 +40,7 @@ from escalation.models import (
 )
 from escalation.sla import Pause, SlaPolicy, Targets, deadline, used, warning_at
 from escalation.store import AgentStore, TicketStore, TicketView, retrying
-from escalation.tickets import can_move
+from escalation.tickets import apply_status, can_move
 from knowledge.masking import mask_pii
 
 log = logging.getLogger(__name__)
@@ -403,12 +403,7 @@ class Desk:
                 f"工单 {t.reference} 当前为“{notices.STATUS_NAMES[t.status.value]}”，"
                 f"不能改为“{notices.STATUS_NAMES[target.value]}”。"
             )
-        before = t.status
-        t.status = target
-        if target is TicketStatus.RESOLVED:
-            t.resolved_at = at
-        if target is TicketStatus.CLOSED:
-            t.closed_at = at
+        before = apply_status(t, target, at)
         self._audit(s, t, actor, "status", at, "status", before.value, target.value)
 
     @staticmethod

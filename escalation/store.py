@@ -29,7 +29,13 @@ from escalation.models import (
     TicketStatus,
     User,
 )
-from escalation.tickets import TICKET_TYPES, can_move, priority_for, reference_for
+from escalation.tickets import (
+    TICKET_TYPES,
+    apply_status,
+    can_move,
+    priority_for,
+    reference_for,
+)
 from knowledge.masking import mask_pii
 
 log = logging.getLogger(__name__)
@@ -475,12 +481,7 @@ class TicketStore:
                 raise TicketError(
                     f"工单 {reference} 当前状态为 {t.status.value}，不能改为 {target.value}。"
                 )
-            before = t.status
-            t.status = target
-            if target is TicketStatus.RESOLVED:
-                t.resolved_at = at
-            if target is TicketStatus.CLOSED:
-                t.closed_at = at
+            before = apply_status(t, target, at)
             s.add(
                 TicketAudit(
                     ticket_id=t.id,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from escalation.models import TicketStatus
+from escalation.models import Ticket, TicketStatus
 
 # The 12345 hotline's kinds of request.
 TICKET_TYPES = ("咨询", "求助", "建议", "投诉", "举报")
@@ -60,3 +60,15 @@ def reference_for(day: date, number: int) -> str:
 def can_move(current: TicketStatus, target: TicketStatus) -> bool:
     """Return whether a ticket may go from one status to another."""
     return target in _ALLOWED[current]
+
+
+def apply_status(ticket: Ticket, target: TicketStatus, at: datetime) -> TicketStatus:
+    """Move a ticket (already checked with `can_move`) and stamp when it was resolved or
+    closed; return the status it had."""
+    before = ticket.status
+    ticket.status = target
+    if target is TicketStatus.RESOLVED:
+        ticket.resolved_at = at
+    if target is TicketStatus.CLOSED:
+        ticket.closed_at = at
+    return before
