@@ -84,7 +84,9 @@ async def tg_desk(
 
 
 async def complain(
-    chat: ChatHandle, description: str = "6月2日在某某电器店买冰箱，店员不让用补贴"
+    chat: ChatHandle,
+    description: str = "6月2日在某某电器店买冰箱，店员不让用补贴",
+    category: str = "商户拒用补贴",
 ) -> str:
     """Take a complaint down in a private chat; return its reference."""
     await chat.send(texts.CHOICE_CONSUMER)
@@ -94,7 +96,7 @@ async def complain(
     await chat.next_reply()
     await chat.press("投诉")
     await chat.next_reply()
-    await chat.press("商户拒用补贴")
+    await chat.press(category)
     await chat.next_reply()
     await chat.send(description)
     await chat.next_reply()

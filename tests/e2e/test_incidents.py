@@ -1,0 +1,294 @@
+"""Incidents under the emergency plan end to end, with the plan's durations compressed to
+seconds: complaints open a Ⅲ incident, the chain tells on-call then the supervisors, an
+acknowledgement stops it, the bureau gets 初报, 续报 and 终报, and users asking meanwhile
+get the incident's notice."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from bot.clock import utc_now
+from bot.db import make_sessions
+from bot.serve import Server
+from escalation.models import Incident, IncidentTimer, Message
+from escalation.plan import DEFAULT_PLAN
+from handlers import texts
+from handlers.desk import REFUSED
+from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
+from tests.e2e.emulator import BotApiEmulator, ChatHandle
+from tests.e2e.test_desk import AGENT_ID, AGENTS_CHAT, SUPERVISOR_ID, SUPERVISORS_CHAT, complain
+
+LEADERSHIP_CHAT = -1001000000003
+BUREAU_CHAT = -1001000000004
+_INCIDENT = re.compile(r"I\d{8}-\d{2}")
+PHONE = "13812345678"
+
+
+def fast_plan(tmp_path: Path, **level_iii: Any) -> Path:
+    """The shipped plan with level Ⅲ's minutes turned into seconds (0.05m = 3 s)."""
+    plan = yaml.safe_load(DEFAULT_PLAN.read_text(encoding="utf-8"))
+    iii = plan["levels"]["III"]
+    iii["deadlines"] = {
+        "acknowledge": "0.1m",  # also the pause before the chain runs again
+        "first_report": "2m",
+        "follow_up": "0.1m",
+        "final_report": "0.05m",
+        "reminder": "10m",
+    }
+    iii["chain"] = [{"notify": "oncall", "wait": "0.04m"}, {"notify": "supervisors"}]
+    iii.update(level_iii)
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def plan_chats(emu: BotApiEmulator) -> None:
+    """The bot is a member of every chat the plan notifies."""
+    emu.group(AGENTS_CHAT, "客服组")
+    emu.group(SUPERVISORS_CHAT, "主管组")
+    emu.group(LEADERSHIP_CHAT, "平台领导")
+    emu.group(BUREAU_CHAT, "区商务局")
+
+
+def plan_settings(plan: Path) -> dict[str, object]:
+    return {
+        "agent_chat_id": AGENTS_CHAT,
+        "supervisor_chat_id": SUPERVISORS_CHAT,
+        "leadership_chat_id": LEADERSHIP_CHAT,
+        "bureau_chat_id": BUREAU_CHAT,
+        "plan_path": plan,
+        "sla_sweep_seconds": 0.2,
+        "outbox_poll_seconds": 0.1,
+    }
+
+
+async def incident_server(
+    database_url: str, emulator: BotApiEmulator, plan: Path, **extra: object
+) -> Server:
+    srv = Server(
+        make_settings(
+            database_url,
+            telegram_token=TELEGRAM_TOKEN,
+            telegram_base_url=emulator.base_url,
+            **{**plan_settings(plan), **extra},
+        )
+    )
+    await srv.start()
+    assert srv.runtime is not None
+    at = utc_now()
+    await srv.runtime.agents.add(AGENT_ID, "小王", "agent", at)
+    await srv.runtime.agents.add(SUPERVISOR_ID, "李主管", "supervisor", at)
+    return srv
+
+
+@pytest.fixture
+async def tg_incidents(
+    database_url: str, emulator: BotApiEmulator, tmp_path: Path
+) -> AsyncIterator[Server]:
+    plan_chats(emulator)
+    srv = await incident_server(database_url, emulator, fast_plan(tmp_path))
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+def cards(emu: BotApiEmulator, chat: int, ref: str) -> list[str]:
+    return [
+        m.text or ""
+        for m in emu.sent_messages(chat)
+        if (m.text or "").startswith("🚨 事件") and ref in (m.text or "")
+    ]
+
+
+async def answer_to(emu: BotApiEmulator, chat: int, sent: Any) -> str:
+    """The bot's reply to one message of ours (the chat has other traffic too)."""
+
+    def found() -> list[str]:
+        return [
+            m.text or ""
+            for m in emu.sent_messages(chat)
+            if m.raw.get("reply_to_message", {}).get("message_id") == sent.message_id
+        ]
+
+    await emu.wait_until(lambda: bool(found()), 5, f"the answer to {sent.message_id}")
+    return found()[0]
+
+
+def reports(emu: BotApiEmulator, name: str) -> list[str]:
+    return [m.text or "" for m in emu.sent_messages(BUREAU_CHAT) if f"的{name}" in (m.text or "")]
+
+
+async def test_complaints_open_an_incident_that_runs_through_the_plan(
+    tg_incidents: Server, emulator: BotApiEmulator
+) -> None:
+    runtime = tg_incidents.runtime
+    assert runtime is not None
+    consumers = [emulator.private_chat(user_id=9000 + n) for n in range(20)]
+    refs = await asyncio.gather(
+        *(
+            complain(c, f"APP一直打不开，领不了补贴券，电话{PHONE}", category="系统故障")
+            for c in consumers
+        )
+    )
+    assert len(set(refs)) == 20
+
+    await emulator.wait_until(
+        lambda: (
+            bool(emulator.sent_messages(AGENTS_CHAT))
+            and any(_INCIDENT.search(m.text or "") for m in emulator.sent_messages(AGENTS_CHAT))
+        ),
+        10,
+        "the incident card in the on-call chat",
+    )
+    active = await runtime.incidents.active()
+    assert len(active) == 1
+    incident = active[0]
+    ref = incident.reference
+    assert incident.level == "III" and incident.source == "detected"
+    assert incident.category == "系统故障"
+    assert len(cards(emulator, AGENTS_CHAT, ref)) == 1
+    assert not cards(emulator, SUPERVISORS_CHAT, ref)
+
+    # Nobody acknowledges: after the first step's wait the supervisors are told.
+    await emulator.wait_until(
+        lambda: bool(cards(emulator, SUPERVISORS_CHAT, ref)), 10, "the supervisors' card"
+    )
+    card = next(
+        m
+        for m in emulator.sent_messages(AGENTS_CHAT)
+        if (m.text or "").startswith("🚨 事件") and ref in (m.text or "")
+    )
+    assert card.buttons == ["确认", "已缓解", "已解决", "升级", "降级"]
+
+    # A user asking meanwhile gets the incident's notice, and the message is linked to it.
+    asker = emulator.private_chat(user_id=9100)
+    await asker.send(texts.CHOICE_CONSUMER)
+    await asker.next_reply()
+    await asker.send("领券页面打不开，一直转圈怎么办")
+    notice = await asker.next_reply()
+    assert (notice.text or "").startswith("【已知问题】") and "正在紧急处理" in (notice.text or "")
+
+    # A stranger's press is refused; the on-call agent's acknowledges and stops the chain.
+    stranger = emulator.group(AGENTS_CHAT, "客服组").member(8888, "路人")
+    refused = await (await stranger.press("确认", message_id=card.message_id)).wait_answer()
+    assert refused.get("text") == REFUSED[:190]
+    agent = emulator.group(AGENTS_CHAT, "客服组").member(AGENT_ID, "小王")
+    await (await agent.press("确认", message_id=card.message_id)).wait_answer()
+    acked = await runtime.incidents.detail(ref)
+    assert acked.view.status == "acknowledged"
+    await emulator.wait_until(
+        lambda: (
+            "已确认（小王）" in (emulator.sent_messages(AGENTS_CHAT)[-1].text or "")
+            or any("已确认（小王）" in (m.text or "") for m in emulator.sent_messages(AGENTS_CHAT))
+        ),
+        5,
+        "the card edited to acknowledged",
+    )
+    # Past the moment the chain would have run again (open + 2.4 s + 6 s): nothing more.
+    await asyncio.sleep(max(0.0, 9.5 - (utc_now() - incident.opened_at).total_seconds()))
+    assert len(cards(emulator, AGENTS_CHAT, ref)) == 1
+    assert len(cards(emulator, SUPERVISORS_CHAT, ref)) == 1
+    assert not cards(emulator, LEADERSHIP_CHAT, ref)
+
+    # 初报: drafted at opening, sent to the bureau once a supervisor approves it.
+    supervisor = emulator.group(SUPERVISORS_CHAT, "主管组").member(SUPERVISOR_ID, "李主管")
+    sent = await agent.send(f"/update {ref} 已联系用户{PHONE}，正在重启领券服务")
+    assert "已记录" in await answer_to(emulator, AGENTS_CHAT, sent)
+    sent = await supervisor.send(f"/approve {ref}")
+    assert "已报送" in await answer_to(emulator, SUPERVISORS_CHAT, sent)
+    await emulator.wait_until(lambda: bool(reports(emulator, "初报")), 5, "the 初报")
+    first = reports(emulator, "初报")[0]
+    assert ref in first and "Ⅲ级（较大）" in first and "涉及工单20件" in first
+    within = utc_now() - incident.opened_at
+    assert within.total_seconds() < 120  # the level's first_report deadline
+
+    # 续报 at the follow-up interval, with what changed since the 初报.
+    await emulator.wait_until(lambda: bool(reports(emulator, "续报")), 15, "the 续报")
+    sent = await agent.send(f"/resolve {ref} 领券服务节点宕机，已扩容恢复")
+    assert "已解决" in await answer_to(emulator, AGENTS_CHAT, sent)
+    # 终报 at the final-report deadline after resolution (the plan sends it by itself).
+    await emulator.wait_until(lambda: bool(reports(emulator, "终报")), 15, "the 终报")
+    final = reports(emulator, "终报")[0]
+    assert "领券服务节点宕机" in final and "持续时间" in final
+    await asyncio.sleep(1.0)  # more sweeps: nothing is sent twice
+    assert len(reports(emulator, "初报")) == 1
+    assert len(reports(emulator, "终报")) == 1
+    follow_ups = len(reports(emulator, "续报"))
+    assert follow_ups >= 1
+
+    bureau = [m.text or "" for m in emulator.sent_messages(BUREAU_CHAT)]
+    assert len(bureau) == 2 + follow_ups  # reports only
+    assert all(t.startswith("关于") for t in bureau)
+    assert not any(PHONE in t for t in bureau)
+
+    detail = await runtime.incidents.detail(ref)
+    kinds = [e[0] for e in detail.events]
+    for expected in ("open", "notify", "ack", "note", "report", "resolve"):
+        assert expected in kinds, kinds
+    assert detail.view.status == "resolved"
+    assert detail.tickets == 20 and detail.messages >= 1
+    async with make_sessions(runtime.db)() as s:
+        linked = (
+            await s.execute(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.incident_id == detail.view.id, Message.direction == "in")
+            )
+        ).scalar_one()
+        pending = (
+            await s.execute(
+                select(func.count())
+                .select_from(IncidentTimer)
+                .where(
+                    IncidentTimer.incident_id == detail.view.id,
+                    IncidentTimer.fired_at.is_(None),
+                    IncidentTimer.cancelled == 0,
+                )
+            )
+        ).scalar_one()
+    assert linked >= 1
+    assert pending == 0  # nothing left to fire after the 终报
+
+
+async def test_incident_commands_refuse_strangers_and_unknown_levels(
+    tg_incidents: Server, emulator: BotApiEmulator
+) -> None:
+    runtime = tg_incidents.runtime
+    assert runtime is not None
+    group = emulator.group(AGENTS_CHAT, "客服组")
+    stranger = group.member(8888, "路人")
+    await stranger.send("/incident Ⅲ 平台无法领取补贴")
+    assert (await group.next_reply()).text == REFUSED
+    consumer: ChatHandle = emulator.private_chat(user_id=9200)
+    await consumer.send("/incident Ⅰ 我也要上报")
+    assert (await consumer.next_reply()).text == REFUSED
+
+    agent = group.member(AGENT_ID, "小王")
+    await agent.send("/incident Ⅸ 平台无法领取补贴")
+    unknown = (await group.next_reply()).text or ""
+    assert "Ⅸ" in unknown and "Ⅲ" in unknown  # names the level and the ones there are
+    await agent.send("/incident")
+    assert "例如 /incident Ⅲ" in ((await group.next_reply()).text or "")
+    await agent.send("/resolve I20990101-01 没有这个事件")
+    assert "没有找到事件" in ((await group.next_reply()).text or "")
+    async with make_sessions(runtime.db)() as s:
+        assert (await s.execute(select(func.count()).select_from(Incident))).scalar_one() == 0
+
+    # An agent's declaration opens one; a supervisor-only step is refused to the agent.
+    await agent.send("/incident Ⅲ 部分用户领券失败")
+    declared = (await group.next_reply()).text or ""
+    found = _INCIDENT.search(declared)
+    assert found and "Ⅲ级（较大）" in declared
+    await agent.send(f"/approve {found.group(0)}")
+    assert "主管" in ((await group.next_reply()).text or "")
+    detail = await runtime.incidents.detail(found.group(0))
+    assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "draft")]

@@ -1,0 +1,192 @@
+"""Every step of the emergency plan fires once: across a SIGKILL and a restart, and with two
+instances working one PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.serve import Server
+from escalation.incidents import sign
+from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
+from tests.e2e.emulator import BotApiEmulator
+from tests.e2e.test_desk import AGENTS_CHAT, SUPERVISORS_CHAT
+from tests.e2e.test_incidents import (
+    BUREAU_CHAT,
+    LEADERSHIP_CHAT,
+    cards,
+    fast_plan,
+    plan_chats,
+    plan_settings,
+)
+from tests.e2e.test_restart import start_bot
+
+SECRET = "alert-secret-for-tests"
+_REPORT = re.compile(r"的(初报|续报|终报)（第(\d+)号）")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _alert(port: int, title: str) -> str:
+    raw = json.dumps(
+        {"title": title, "level": "Ⅲ", "category": "系统故障", "detail": "监控告警"},
+        ensure_ascii=False,
+    ).encode()
+    stamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-Helpdesk-Timestamp": stamp,
+        "X-Helpdesk-Signature": sign(SECRET, stamp, raw),
+    }
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"http://127.0.0.1:{port}/api/alerts", data=raw, headers=headers) as r,
+    ):
+        assert r.status == 201, await r.text()
+        return str((await r.json())["incident"])
+
+
+def _reports(emu: BotApiEmulator) -> Counter[tuple[str, str]]:
+    """(report name, number) for every report the bureau received, with how often."""
+    found: Counter[tuple[str, str]] = Counter()
+    for m in emu.sent_messages(BUREAU_CHAT):
+        hit = _REPORT.search(m.text or "")
+        if hit:
+            found[(hit.group(1), hit.group(2))] += 1
+    return found
+
+
+def _auto_plan(tmp_path: Path) -> Path:
+    """Ⅲ with the 初报 sent by itself at 4.8 s, 续报 every 4.8 s, one run of the chain."""
+    return fast_plan(
+        tmp_path,
+        auto_report=True,
+        repeat=0,
+        deadlines={
+            "acknowledge": "0.5m",
+            "first_report": "0.08m",
+            "follow_up": "0.08m",
+            "final_report": "1m",
+            "reminder": "10m",
+        },
+    )
+
+
+async def test_a_restart_mid_chain_fires_every_step_and_report_once(
+    emulator: BotApiEmulator, database_url: str, tmp_path: Path
+) -> None:
+    if "postgresql" in database_url:
+        pytest.skip("one restart run, on SQLite; the two-instance test covers PostgreSQL")
+    plan_chats(emulator)
+    port = _free_port()
+    env = {f"HELPDESK_{k.upper()}": str(v) for k, v in plan_settings(_auto_plan(tmp_path)).items()}
+    env.update({"HELPDESK_ALERT_SECRET": SECRET, "HELPDESK_WEB_PORT": str(port)})
+    bot = await start_bot(emulator, database_url, **env)
+    try:
+        await emulator.wait_until(lambda: _port_open(port), 20, "the web server")
+        ref = await _alert(port, "领券接口大量超时")
+        await emulator.wait_until(
+            lambda: bool(cards(emulator, AGENTS_CHAT, ref)), 10, "the on-call card"
+        )
+        bot.kill()  # SIGKILL between the on-call step and the supervisors' step
+        await bot.wait()
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+    assert not cards(emulator, SUPERVISORS_CHAT, ref)
+    bot = await start_bot(emulator, database_url, **env)
+    try:
+        await emulator.wait_until(
+            lambda: bool(cards(emulator, SUPERVISORS_CHAT, ref)), 20, "the supervisors' card"
+        )
+        await emulator.wait_until(
+            lambda: ("续报", "2") in _reports(emulator), 30, "the 初报 and two 续报"
+        )
+        await asyncio.sleep(1.0)  # more sweeps
+    finally:
+        bot.terminate()
+        await bot.wait()
+    assert len(cards(emulator, AGENTS_CHAT, ref)) == 1
+    assert len(cards(emulator, SUPERVISORS_CHAT, ref)) == 1
+    assert not cards(emulator, LEADERSHIP_CHAT, ref)  # Ⅲ's chain ends at the supervisors
+    sent = _reports(emulator)
+    assert sent[("初报", "1")] == 1 and sent[("续报", "1")] == 1 and sent[("续报", "2")] == 1
+    assert set(sent.values()) == {1}, sent
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def test_two_instances_on_one_postgresql_fire_each_step_once(
+    emulator: BotApiEmulator, database_url: str, tmp_path: Path
+) -> None:
+    if "postgresql" not in database_url:
+        pytest.skip("several instances share a PostgreSQL database, not an SQLite file")
+    plan_chats(emulator)
+    plan = _auto_plan(tmp_path)
+    ports = [_free_port(), _free_port()]
+    servers = [
+        Server(
+            make_settings(
+                database_url,
+                web_port=port,
+                telegram_token=TELEGRAM_TOKEN,
+                telegram_base_url=emulator.base_url,
+                webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
+                webhook_secret="shared-secret",
+                alert_secret=SECRET,
+                **{**plan_settings(plan), "sla_sweep_seconds": 0.1, "outbox_poll_seconds": 0.05},
+            )
+        )
+        for port in ports
+    ]
+    for srv in servers:
+        await srv.start()
+    try:
+        refs = [await _alert(ports[0], "领券接口大量超时")]
+        # The same category again, at the other instance: it attaches, opens nothing.
+        raw = json.dumps({"title": "领券接口仍超时", "category": "系统故障"}).encode()
+        stamp = str(int(time.time()))
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"http://127.0.0.1:{ports[1]}/api/alerts",
+                data=raw,
+                headers={
+                    "X-Helpdesk-Timestamp": stamp,
+                    "X-Helpdesk-Signature": sign(SECRET, stamp, raw),
+                },
+            ) as r,
+        ):
+            assert r.status == 200 and (await r.json())["incident"] == refs[0]
+        ref = refs[0]
+        await emulator.wait_until(
+            lambda: bool(cards(emulator, SUPERVISORS_CHAT, ref)), 15, "the supervisors' card"
+        )
+        await emulator.wait_until(
+            lambda: ("续报", "2") in _reports(emulator), 30, "the 初报 and two 续报"
+        )
+        await asyncio.sleep(1.0)
+    finally:
+        for srv in servers:
+            await srv.stop()
+    assert len(cards(emulator, AGENTS_CHAT, ref)) == 1
+    assert len(cards(emulator, SUPERVISORS_CHAT, ref)) == 1
+    sent = _reports(emulator)
+    assert sent[("初报", "1")] == 1 and sent[("续报", "1")] == 1 and sent[("续报", "2")] == 1
+    assert set(sent.values()) == {1}, sent
