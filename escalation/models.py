@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -87,6 +88,10 @@ class Message(Base):
     created_at: Mapped[datetime]
     # An inbound message about a known incident (answered with its notice).
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    # The risk scorer's verdict on an inbound message; digests count them by level and tag.
+    risk_level: Mapped[str | None] = mapped_column(String(8))  # low | medium | high
+    risk_score: Mapped[float | None] = mapped_column(Float)
+    risk_tags: Mapped[str | None] = mapped_column(String(200))  # comma-joined tags
 
 
 class Feedback(Base):
@@ -398,3 +403,27 @@ class AlertNonce(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     signature: Mapped[str] = mapped_column(String(64), unique=True)
     at: Mapped[datetime]
+
+
+class SubsidyStat(Base):
+    """One day and industry of the platform's T+1 subsidy export (the helpdesk issues none).
+
+    A re-import of the same day and industry replaces the row."""
+
+    __tablename__ = "subsidy_stat"
+    __table_args__ = (UniqueConstraint("day", "industry", name="uq_subsidy_stat_day_industry"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # Asia/Shanghai calendar day
+    industry: Mapped[str] = mapped_column(String(32))
+    quotas_issued: Mapped[int] = mapped_column(BigInteger)
+    amount_issued: Mapped[int] = mapped_column(BigInteger)  # money in fen (0.01 yuan): exact sums
+    users_claiming: Mapped[int] = mapped_column(BigInteger)
+    users_using: Mapped[int] = mapped_column(BigInteger)
+    uses: Mapped[int] = mapped_column(BigInteger)
+    amount_used: Mapped[int] = mapped_column(BigInteger)
+    matching_discount: Mapped[int] = mapped_column(BigInteger)  # merchants' own discount
+    refund_amount: Mapped[int] = mapped_column(BigInteger)
+    merchants: Mapped[int] = mapped_column(BigInteger)
+    driven_sales: Mapped[int] = mapped_column(BigInteger)
+    imported_at: Mapped[datetime]
