@@ -20,6 +20,14 @@ from aiohttp import web
 from bot.clock import utc_now
 from escalation import notices
 from escalation.desk import Actor, BadInput, Desk, DeskError, NotFound, TicketRow
+from escalation.incidents import (
+    IncidentError,
+    IncidentForbidden,
+    IncidentNotFound,
+    Incidents,
+    IncidentView,
+)
+from escalation.plan import LEVEL_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +35,9 @@ STATIC = Path(__file__).parent / "web" / "static"
 COOKIE = "helpdesk_console"
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False)
 DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
+INCIDENTS: web.AppKey[Incidents] = web.AppKey("console_incidents", Incidents)
+# The actions an incident card offers, plus the console's own: progress, ETA, approval.
+INCIDENT_ACTIONS = ("ack", "mitigate", "resolve", "up", "down", "note", "eta", "approve")
 Handler = Callable[[web.Request, Actor], Awaitable[web.StreamResponse]]
 
 
@@ -219,8 +230,113 @@ async def _supervisor(request: web.Request, actor: Actor) -> web.Response:
     )
 
 
-def add_console_routes(app: web.Application, desk: Desk) -> None:
+def incident_json(view: IncidentView) -> dict[str, Any]:
+    return {
+        "reference": view.reference,
+        "level": view.level,
+        "label": view.label,
+        "title": view.title,
+        "category": view.category,
+        "status": view.status,
+        "status_name": view.status_name,
+        "source": view.source,
+        "opened_at": _iso(view.opened_at),
+        "acknowledged_at": _iso(view.acknowledged_at),
+        "resolved_at": _iso(view.resolved_at),
+        "eta": _iso(view.eta),
+    }
+
+
+@_signed_in
+async def _incidents(request: web.Request, actor: Actor) -> web.Response:
+    incidents = request.app[INCIDENTS]
+    levels = [
+        {
+            "key": k,
+            "label": incidents.plan.levels[k].label,
+            "criteria": incidents.plan.levels[k].criteria,
+        }
+        for k in LEVEL_KEYS
+    ]
+    active = await incidents.active()
+    return _json({"incidents": [incident_json(v) for v in active], "levels": levels})
+
+
+@_signed_in
+async def _declare(request: web.Request, actor: Actor) -> web.Response:
+    body = await _body(request)
+    level, title = body.get("level"), body.get("title")
+    category, detail = body.get("category"), body.get("detail")
+    if not isinstance(level, str) or not isinstance(title, str):
+        return _json(
+            {"error": '请填写级别和标题，例如 {"level": "Ⅲ", "title": "平台无法领取补贴"}。'}, 400
+        )
+    if category is not None and not isinstance(category, str):
+        return _json({"error": '"category" 需要是字符串。'}, 400)
+    if detail is not None and not isinstance(detail, str):
+        return _json({"error": '"detail" 需要是字符串。'}, 400)
+    try:
+        view = await request.app[INCIDENTS].declare(
+            level, title, actor, utc_now(), category=category or None, detail=detail or ""
+        )
+    except IncidentError as exc:
+        return _json({"error": str(exc)}, 400)
+    return _json({"ok": True, "incident": incident_json(view)}, 201)
+
+
+@_signed_in
+async def _incident_detail(request: web.Request, actor: Actor) -> web.Response:
+    try:
+        d = await request.app[INCIDENTS].detail(request.match_info["ref"])
+    except IncidentError as exc:
+        return _json({"error": str(exc)}, 404)
+    return _json(
+        {
+            "incident": incident_json(d.view),
+            "timeline": [
+                {"kind": k, "actor": a, "detail": t, "at": _iso(at)} for k, a, t, at in d.events
+            ],
+            "reports": [
+                {"kind": k, "seq": n, "status": st, "text": t} for k, n, st, t in d.reports
+            ],
+            "tickets": d.tickets,
+            "users": d.users,
+            "messages": d.messages,
+        }
+    )
+
+
+@_signed_in
+async def _incident_action(request: web.Request, actor: Actor) -> web.Response:
+    incidents = request.app[INCIDENTS]
+    ref, action = request.match_info["ref"], request.match_info["action"]
+    if action not in INCIDENT_ACTIONS:
+        return _json({"error": f"没有这个操作：{action}。"}, 404)
+    body = await _body(request)
+    text = body.get("text", "")
+    if not isinstance(text, str):
+        return _json({"error": '"text" 需要是字符串。'}, 400)
+    now = utc_now()
+    try:
+        if action == "approve":
+            view = await incidents.approve(ref, actor, now)
+        else:
+            view = await incidents.act(ref, action, actor, now, text)
+    except IncidentError as exc:
+        status = (
+            404
+            if isinstance(exc, IncidentNotFound)
+            else 403
+            if isinstance(exc, IncidentForbidden)
+            else 409
+        )
+        return _json({"error": str(exc)}, status)
+    return _json({"ok": True, "incident": incident_json(view)})
+
+
+def add_console_routes(app: web.Application, desk: Desk, incidents: Incidents) -> None:
     app[DESK] = desk
+    app[INCIDENTS] = incidents
     app.router.add_get("/console", _page)
     app.router.add_post("/api/console/login", _login)
     app.router.add_post("/api/console/logout", _logout)
@@ -229,3 +345,7 @@ def add_console_routes(app: web.Application, desk: Desk) -> None:
     app.router.add_get("/api/console/supervisor", _supervisor)
     app.router.add_get("/api/console/tickets/{ref}", _detail)
     app.router.add_post("/api/console/tickets/{ref}/{action}", _action)
+    app.router.add_get("/api/console/incidents", _incidents)
+    app.router.add_post("/api/console/incidents", _declare)
+    app.router.add_get("/api/console/incidents/{ref}", _incident_detail)
+    app.router.add_post("/api/console/incidents/{ref}/{action}", _incident_action)

@@ -122,7 +122,7 @@ def build_web_app(
     app.router.add_get("/api/info", _info)
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/api/messages", _pushed)
-    add_console_routes(app, runtime.desk)
+    add_console_routes(app, runtime.desk, runtime.incidents)
     secret = runtime.settings.alert_secret
     add_alert_routes(app, runtime.incidents, secret.get_secret_value() if secret else None)
     app.router.add_get("/healthz", _health)

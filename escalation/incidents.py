@@ -64,6 +64,14 @@ class IncidentError(ValueError):
     """An incident action that cannot be done; the message (Chinese) says why."""
 
 
+class IncidentNotFound(IncidentError):
+    """No incident has that reference."""
+
+
+class IncidentForbidden(IncidentError):
+    """The actor may not do this (a report needs a supervisor)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentView:
     id: int
@@ -229,7 +237,7 @@ class Incidents:
             )
         ).scalar_one_or_none()
         if i is None:
-            raise IncidentError(f"没有找到事件 {reference}，请核对编号。")
+            raise IncidentNotFound(f"没有找到事件 {reference}，请核对编号。")
         return i
 
     def _timer(
@@ -779,7 +787,7 @@ class Incidents:
         async with self._sessions.begin() as s:
             i = await self._get(s, reference)
             if not actor.is_supervisor:
-                raise IncidentError("报告需由主管审核发送。")
+                raise IncidentForbidden("报告需由主管审核发送。")
             kind = "final" if i.status == "resolved" else "first"
             if not await self._send_report(s, i, kind, at, actor.key):
                 raise IncidentError(f"事件 {i.reference} 的{REPORT_NAMES[kind]}已发送过。")
@@ -937,7 +945,7 @@ class Incidents:
                 await s.execute(select(Incident).where(Incident.reference == reference.upper()))
             ).scalar_one_or_none()
             if i is None:
-                raise IncidentError(f"没有找到事件 {reference}，请核对编号。")
+                raise IncidentNotFound(f"没有找到事件 {reference}，请核对编号。")
             facts = await self._facts(s, i, i.updated_at, None)
             events = (
                 await s.execute(
@@ -1056,6 +1064,8 @@ __all__ = [
     "ALERT_WINDOW",
     "IncidentDetail",
     "IncidentError",
+    "IncidentForbidden",
+    "IncidentNotFound",
     "IncidentView",
     "Incidents",
     "Notice",
