@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -290,6 +291,11 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     tg_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     error: Mapped[str | None] = mapped_column(Text)
+    # A digest's chart or file: sent with sendPhoto / sendDocument, the text as caption.
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment_name: Mapped[str | None] = mapped_column(String(120))
+    attachment_kind: Mapped[str | None] = mapped_column(String(8))  # photo | document
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digest.id"), index=True)
 
 
 class DeskUpdate(Base):
@@ -427,3 +433,40 @@ class SubsidyStat(Base):
     merchants: Mapped[int] = mapped_column(BigInteger)
     driven_sales: Mapped[int] = mapped_column(BigInteger)
     imported_at: Mapped[datetime]
+
+
+class Digest(Base):
+    """The ledger of scheduled digests: one row per (kind, period), written in the same
+    transaction as the messages it queues, so each period is reported once."""
+
+    __tablename__ = "digest"
+    __table_args__ = (UniqueConstraint("kind", "period_start", name="uq_digest_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # hourly | daily | weekly
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    label: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(8))  # queued | sent | empty (nothing to say)
+    queued_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """A digest owed to the bureau's webhook: retried with backoff until accepted; the
+    body is signed when it is sent, so a retry carries a fresh timestamp."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_pending", "delivered_at", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digest.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)  # JSON, masked
+    created_at: Mapped[datetime]
+    next_try_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)  # HTTP status of the last try
+    error: Mapped[str | None] = mapped_column(Text)
