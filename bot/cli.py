@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from bot.config import ConfigError, load_settings
 from escalation.calendar import CalendarError
+from escalation.plan import PlanError
 from escalation.sla import SlaError
 from knowledge.kb import Audience, KbError, KnowledgeBase, load_kb
 
@@ -179,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _kb(args, parser)
         if args.command == "plan":
             return _plan(args)
-    except (KbError, ConfigError, CalendarError, SlaError) as exc:
+    except (KbError, ConfigError, CalendarError, SlaError, PlanError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.print_help()
@@ -209,10 +210,12 @@ def _serve() -> int:
     from bot.app import policy_from
     from bot.monitoring import init_sentry, setup_logging
     from bot.serve import serve_forever
+    from escalation.plan import load_plan
 
     settings = load_settings()
     load_kb(settings.kb_path)  # a broken KB stops start-up with file/entry/field
     policy_from(settings)  # so does a broken SLA policy or calendar
+    load_plan(settings.plan_path)  # and a broken emergency plan
     setup_logging(settings.log_level)
     init_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None)
     asyncio.run(serve_forever(settings))
@@ -406,7 +409,7 @@ def _kb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from escalation.plan import LEVEL_KEYS, PlanError, load_plan, short_duration
+    from escalation.plan import LEVEL_KEYS, load_plan, short_duration
 
     if args.plan_command != "check":
         print("helpdesk plan needs a command: check.", file=sys.stderr)

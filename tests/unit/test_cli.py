@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from escalation.plan import DEFAULT_PLAN
 from tests.conftest import MINI_KB
 
 
@@ -165,6 +166,20 @@ def test_serve_refuses_a_broken_sla_policy_naming_the_field(
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert "sla.yaml" in err and "first_response" in err and "30m" in err
+    assert not (tmp_path / "x.db").exists()  # nothing started
+
+
+def test_serve_refuses_a_malformed_plan_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = tmp_path / "plan.yaml"
+    shipped = DEFAULT_PLAN.read_text(encoding="utf-8")
+    plan.write_text(shipped.replace("acknowledge: 15m", "acknowledge: soon"), encoding="utf-8")
+    monkeypatch.setenv("HELPDESK_PLAN_PATH", str(plan))
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "plan.yaml" in err and "acknowledge" in err and "30m" in err
     assert not (tmp_path / "x.db").exists()  # nothing started
 
 
