@@ -292,3 +292,60 @@ async def test_incident_commands_refuse_strangers_and_unknown_levels(
     assert "主管" in ((await group.next_reply()).text or "")
     detail = await runtime.incidents.detail(found.group(0))
     assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "draft")]
+
+
+async def test_a_quiet_acknowledged_incident_is_reminded_and_its_level_moves(
+    database_url: str, emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    plan_chats(emulator)
+    plan = fast_plan(
+        tmp_path,
+        deadlines={
+            "acknowledge": "1m",
+            "first_report": "10m",
+            "follow_up": "10m",
+            "final_report": "10m",
+            "reminder": "0.05m",  # 3 s without an update after the acknowledgement
+        },
+    )
+    srv = await incident_server(database_url, emulator, plan)
+    try:
+        runtime = srv.runtime
+        assert runtime is not None
+        group = emulator.group(AGENTS_CHAT, "客服组")
+        agent = group.member(AGENT_ID, "小王")
+        sent = await agent.send("/incident Ⅲ 部分用户领券失败")
+        found = _INCIDENT.search(await answer_to(emulator, AGENTS_CHAT, sent))
+        assert found
+        ref = found.group(0)
+        await emulator.wait_until(lambda: bool(cards(emulator, AGENTS_CHAT, ref)), 5, "the card")
+        card = next(
+            m for m in emulator.sent_messages(AGENTS_CHAT) if (m.text or "").startswith("🚨 事件")
+        )
+        for label in ("确认", "升级", "降级"):  # back at Ⅲ, whose reminder is 3 s
+            await (await agent.press(label, message_id=card.message_id)).wait_answer()
+
+        def reminders() -> list[str]:
+            return [
+                m.text or ""
+                for m in emulator.sent_messages(AGENTS_CHAT)
+                if (m.text or "").startswith("⏰") and ref in (m.text or "")
+            ]
+
+        # The level changes count as updates: the reminder comes 3 s after the last one.
+        await emulator.wait_until(lambda: bool(reminders()), 10, "the no-update reminder")
+        assert "没有进展更新" in reminders()[0]
+        sent = await agent.send(f"/update {ref} 已定位到领券接口超时")
+        assert "已记录" in await answer_to(emulator, AGENTS_CHAT, sent)
+        await asyncio.sleep(1.5)  # under the reminder interval since the update
+        assert len(reminders()) == 1
+        detail = await runtime.incidents.detail(ref)
+        levels = [d for k, _, d, _ in detail.events if k == "level"]
+        assert len(levels) == 2, levels
+        assert "调整为Ⅱ级（重大）" in levels[0] and "调整为Ⅲ级（较大）" in levels[1]
+        assert detail.view.level == "III"
+        assert any(
+            "Ⅱ级（重大）" in (m.text or "") for m in emulator.sent_messages(SUPERVISORS_CHAT)
+        )
+    finally:
+        await srv.stop()
