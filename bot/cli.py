@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.config import ConfigError, load_settings
+from bot.reports_cli import add_parsers as add_report_parsers
+from bot.reports_cli import run_report, run_stats
 from escalation.calendar import CalendarError
 from escalation.plan import PlanError
 from escalation.sla import SlaError
+from escalation.stats import StatsError
 from knowledge.kb import Audience, KbError, KnowledgeBase, load_kb
 
 EXIT_USAGE = 2
@@ -147,6 +150,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "naming the file and field when it cannot be used.",
     )
     plan_check.add_argument("file", type=Path)
+    add_report_parsers(sub)
     return p
 
 
@@ -180,7 +184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _kb(args, parser)
         if args.command == "plan":
             return _plan(args)
-    except (KbError, ConfigError, CalendarError, SlaError, PlanError) as exc:
+        if args.command == "stats":
+            return asyncio.run(run_stats(args))
+        if args.command == "report":
+            return asyncio.run(run_report(args))
+    except (KbError, ConfigError, CalendarError, SlaError, PlanError, StatsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.print_help()

@@ -1,0 +1,142 @@
+"""`helpdesk stats import` and `helpdesk report daily|weekly`: the T+1 subsidy statistics in,
+the bureau's reports out, for audits and the bureau's own archive."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import load_settings
+
+FORMATS = ("md", "html", "csv", "png", "json")
+MAX_PERIODS = 400  # a little over a year of days: a typo in --to should not run for hours
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the stats and report commands to the CLI."""
+    stats = sub.add_parser("stats", help="T+1 subsidy statistics: import the platform's CSV")
+    stats_sub = stats.add_subparsers(dest="stats_command", metavar="STATS_COMMAND")
+    imp = stats_sub.add_parser(
+        "import",
+        help="load a daily export (one row per day and industry); nothing loads from a bad file",
+    )
+    imp.add_argument("file", type=Path)
+    report = sub.add_parser("report", help="write the daily or weekly report to files")
+    report.add_argument("kind", choices=("daily", "weekly"))
+    report.add_argument(
+        "--date",
+        required=True,
+        type=date.fromisoformat,
+        help="YYYY-MM-DD: the day (daily) or any day of the week (weekly)",
+    )
+    report.add_argument(
+        "--to", type=date.fromisoformat, help="YYYY-MM-DD: write every period up to this one"
+    )
+    report.add_argument("--format", choices=FORMATS, default="md")
+    report.add_argument("--out", type=Path, default=Path("."), help="directory for the files")
+
+
+def periods(kind: str, first: date, last: date | None) -> list[date]:
+    """Return the first days of the periods a report command covers, oldest first."""
+    step = timedelta(days=1 if kind == "daily" else 7)
+    if kind == "weekly":
+        first -= timedelta(days=first.weekday())
+        if last is not None:
+            last -= timedelta(days=last.weekday())
+    last = first if last is None else last
+    if last < first:
+        raise ValueError(f"--to {last} is before --date {first}.")
+    days = [first + step * n for n in range((last - first) // step + 1)]
+    if len(days) > MAX_PERIODS:
+        raise ValueError(f"{len(days)} periods asked for; write at most {MAX_PERIODS} at once.")
+    return days
+
+
+def progress(done: int, total: int, name: str, out: TextIO) -> None:
+    """Draw a one-line progress bar on stderr."""
+    width = 30
+    filled = width * done // total
+    end = "\n" if done == total else ""
+    out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name}{end}")
+    out.flush()
+
+
+async def run_stats(args: argparse.Namespace) -> int:
+    from bot.clock import utc_now
+    from bot.db import make_engine, make_sessions, upgrade
+    from escalation.stats import import_stats, read_stats_file
+
+    if args.stats_command != "import":
+        print("helpdesk stats needs a command: import FILE.", file=sys.stderr)
+        return 2
+    rows = read_stats_file(args.file)  # StatsError names row and column; nothing is written
+    settings = load_settings()
+    await asyncio.to_thread(upgrade, settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        per_day = await import_stats(make_sessions(engine), rows, utc_now())
+    finally:
+        await engine.dispose()
+    for day, count in per_day.items():
+        print(f"{day}: {count} 个行业")
+    print(f"已导入 {sum(per_day.values())} 行（{len(per_day)} 天）。")
+    return 0
+
+
+async def run_report(args: argparse.Namespace) -> int:
+    from bot.db import make_engine, make_sessions, upgrade
+    from escalation.digest import Period, build_report, daily_period, weekly_period
+    from escalation.digest_render import (
+        render_chart,
+        render_csv,
+        render_html,
+        render_markdown,
+        report_json,
+    )
+    from escalation.plan import load_plan
+    from knowledge.kb import load_kb
+
+    try:
+        days = periods(args.kind, args.date, args.to)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    categories = {e.id: e.category for e in load_kb(settings.kb_path).entries}
+    plan = load_plan(settings.plan_path)
+    make: Callable[[date], Period] = daily_period if args.kind == "daily" else weekly_period
+    args.out.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(upgrade, settings.database_url)
+    engine = make_engine(settings.database_url)
+    written: list[Path] = []
+    try:
+        sessions = make_sessions(engine)
+        for n, day in enumerate(days, 1):
+            report = await build_report(sessions, make(day), categories=categories, plan=plan)
+            path = args.out / f"{args.kind}-{day.isoformat()}.{args.format}"
+            if args.format == "png":
+                path.write_bytes(render_chart(report))
+            elif args.format == "json":
+                import json
+
+                path.write_text(
+                    json.dumps(report_json(report), ensure_ascii=False, indent=2), "utf-8"
+                )
+            else:
+                render = {"md": render_markdown, "html": render_html, "csv": render_csv}
+                # Excel opens a CSV as UTF-8 only when it starts with a byte-order mark.
+                encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+                path.write_text(render[args.format](report), encoding)
+            written.append(path)
+            if len(days) > 1:
+                progress(n, len(days), path.name, sys.stderr)
+    finally:
+        await engine.dispose()
+    for path in written:
+        print(path)
+    return 0
