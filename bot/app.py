@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.db import make_engine, make_sessions, upgrade
 from escalation.calendar import load_calendar
 from escalation.desk import Desk, Routes
+from escalation.digests import Digests, parse_cron
 from escalation.incidents import Incidents
 from escalation.plan import load_plan
 from escalation.sla import SlaPolicy, load_policy
@@ -32,6 +33,7 @@ class Runtime:
     agents: AgentStore
     tickets: TicketStore
     incidents: Incidents
+    digests: Digests
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -65,7 +67,24 @@ async def build_runtime(settings: Settings) -> Runtime:
         sessions, load_plan(settings.plan_path), routes, contact=settings.incident_contact
     )
     core = Core(engine, store, desk, incidents)
-    return Runtime(settings, db, store, core, desk, agents, tickets, incidents)
+    schedules = {
+        kind: parse_cron(expression)
+        for kind, expression in (
+            ("daily", settings.digest_daily_cron),
+            ("weekly", settings.digest_weekly_cron),
+            ("hourly", settings.digest_hourly_cron),
+        )
+        if expression
+    }
+    digests = Digests(
+        sessions,
+        routes,
+        schedules,
+        categories={e.id: e.category for e in kb.entries},
+        plan=incidents.plan,
+        webhook=settings.bureau_webhook_url is not None,
+    )
+    return Runtime(settings, db, store, core, desk, agents, tickets, incidents, digests)
 
 
 def policy_from(settings: Settings) -> SlaPolicy:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from escalation.digests import parse_cron
 from escalation.plan import DEFAULT_PLAN
 from escalation.sla import DEFAULT_SLA
 from knowledge.kb import BUNDLED_KB
@@ -69,6 +70,22 @@ class Settings(BaseSettings):
     console_session_minutes: int = Field(
         default=480, gt=0, description="web console sign-in lifetime"
     )
+    digest_daily_cron: str = Field(
+        default="0 9 * * *", description="T+1 daily report (yesterday); empty: off"
+    )
+    digest_weekly_cron: str = Field(
+        default="0 9 * * mon", description="weekly summary (last week); empty: off"
+    )
+    digest_hourly_cron: str = Field(
+        default="0 * * * *", description="risk summary of the last hour, when any; empty: off"
+    )
+    digest_check_seconds: float = Field(
+        default=30.0, gt=0, description="how often due digests and webhook retries are checked"
+    )
+    bureau_webhook_url: str | None = Field(
+        default=None, description="the bureau's system: digests as signed JSON"
+    )
+    bureau_webhook_secret: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +95,20 @@ class Settings(BaseSettings):
                 "use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
             )
         return value
+
+    @field_validator("digest_daily_cron", "digest_weekly_cron", "digest_hourly_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if value.strip():
+            parse_cron(value)  # CronError (a ValueError) says what is wrong
+        return value.strip()
+
+    @field_validator("bureau_webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("use an http:// or https:// URL")
+        return value or None
 
     @field_validator("log_level")
     @classmethod

@@ -14,6 +14,7 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Runtime
+from bot.bureau_webhook import deliver_webhooks
 from bot.clock import utc_now
 from bot.monitoring import report
 
@@ -42,8 +43,14 @@ def _guarded(
 
 
 class Jobs:
-    def __init__(self, runtime: Runtime, dispatch: Callable[[], Awaitable[int]] | None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        dispatch: Callable[[datetime], Awaitable[int]] | None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.runtime = runtime
+        self.clock = clock
         self.running: set[asyncio.Task[object]] = set()
         self.scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
         settings = runtime.settings
@@ -57,9 +64,20 @@ class Jobs:
             coalesce=True,
             next_run_time=now,
         )
+        # Due digests are computed from their cron expressions and the ledger, so a check
+        # every half minute sends each on time, and one at start-up sends what was missed.
+        self.scheduler.add_job(
+            _guarded("digests", self.digests, self.running),
+            "interval",
+            seconds=settings.digest_check_seconds,
+            id="digests",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=now,
+        )
         if dispatch is not None:
             self.scheduler.add_job(
-                _guarded("outbox", dispatch, self.running),
+                _guarded("outbox", lambda: dispatch(self.clock()), self.running),
                 "interval",
                 seconds=settings.outbox_poll_seconds,
                 id="outbox",
@@ -77,6 +95,20 @@ class Jobs:
         if steps:
             log.info("incidents: %d plan step(s) fired", steps)
         return fired + steps
+
+    async def digests(self) -> int:
+        """Queue the digests due now, and deliver what the bureau's webhook is owed."""
+        now = self.clock()
+        queued = await self.runtime.digests.run_due(now)
+        settings = self.runtime.settings
+        if settings.bureau_webhook_url and settings.bureau_webhook_secret is not None:
+            await deliver_webhooks(
+                self.runtime.digests,
+                settings.bureau_webhook_url,
+                settings.bureau_webhook_secret.get_secret_value(),
+                now,
+            )
+        return queued
 
     def start(self) -> None:
         self.scheduler.start()

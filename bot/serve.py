@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
+from datetime import datetime
 
 from aiohttp import web
 
 from bot.app import Runtime, build_runtime
+from bot.clock import utc_now
 from bot.config import Settings
 from bot.scheduler import Jobs
 from bot.telegram_app import TelegramChannel
@@ -21,8 +24,9 @@ log = logging.getLogger(__name__)
 class Server:
     """The running helpdesk: runtime, web site and optional Telegram channel."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
+        self.clock = clock  # what the scheduled digests read; tests pass one they can move
         self.runtime: Runtime | None = None
         self.telegram: TelegramChannel | None = None
         self._runner: web.AppRunner | None = None
@@ -44,7 +48,7 @@ class Server:
         if self.telegram is not None:
             await self.telegram.start()
         dispatch = self.telegram.dispatch_outbox if self.telegram is not None else None
-        self.jobs = Jobs(self.runtime, dispatch)
+        self.jobs = Jobs(self.runtime, dispatch, self.clock)
         self.jobs.start()
 
     @property

@@ -20,6 +20,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     ReplyParameters,
     Update,
@@ -38,7 +39,7 @@ from telegram.ext import (
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.monitoring import report
-from escalation.desk import Actor, DeskError, agent_actor
+from escalation.desk import Actor, DeskError, OutboxItem, agent_actor
 from escalation.desk import update_key as desk_update_key
 from handlers import texts
 from handlers.core import Core, Delivery
@@ -364,13 +365,17 @@ class TelegramChannel:
                 if "not modified" not in str(exc).lower():
                     log.warning("telegram: could not edit a card of %s: %s", reference, exc)
 
-    async def dispatch_outbox(self) -> int:
-        """Send what the desk owes the chats (cards, SLA notices, replies to customers)."""
-        items = await self.desk.claim_outbox(utc_now())
+    async def dispatch_outbox(self, now: datetime | None = None) -> int:
+        """Send what the desk owes the chats (cards, SLA notices, replies to customers,
+        digests) that is due at `now` (the wall clock unless the server runs on another)."""
+        items = await self.desk.claim_outbox(now or utc_now())
         for item in items:
             chunks = split_text(item.text)
             try:
                 first: Message | None = None
+                if item.attachment is not None:
+                    first = await self._send_attachment(item)
+                    chunks = []
                 for i, chunk in enumerate(chunks):
                     sent = await self.app.bot.send_message(
                         item.chat_id,
@@ -393,6 +398,19 @@ class TelegramChannel:
             except (RetryAfter, TimedOut, NetworkError) as exc:
                 await self.desk.outbox_failed(item.id, str(exc), utc_now())
         return len(items)
+
+    async def _send_attachment(self, item: OutboxItem) -> Message:
+        """Send a digest's chart (photo) or file (document), its text as the caption."""
+        assert item.attachment is not None
+        # Telegram caps captions at 1024 characters; the digest's own text goes separately.
+        caption = item.text[:1000] or None
+        upload = InputFile(item.attachment, filename=item.attachment_name)
+        sent: Message
+        if item.attachment_kind == "photo":
+            sent = await self.app.bot.send_photo(item.chat_id, upload, caption=caption)
+        else:
+            sent = await self.app.bot.send_document(item.chat_id, upload, caption=caption)
+        return sent
 
     async def _deliver(self, chat_id: int, delivery: Delivery) -> None:
         for reply in delivery.replies:

@@ -228,6 +228,9 @@ class OutboxItem:
     text: str
     buttons: list[tuple[str, str]]  # (text, callback data)
     reply_to: int | None  # message id in that chat to reply to
+    attachment: bytes | None = None  # a digest's chart or file; the text is its caption
+    attachment_name: str | None = None
+    attachment_kind: str | None = None  # photo | document
 
 
 @dataclass(frozen=True, slots=True)
@@ -1153,6 +1156,9 @@ class Desk:
                         row.text,
                         [(str(a), str(b)) for a, b in json.loads(row.buttons)],
                         reply_to,
+                        row.attachment,
+                        row.attachment_name,
+                        row.attachment_kind,
                     )
                 )
         return items
