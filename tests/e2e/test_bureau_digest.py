@@ -168,3 +168,31 @@ async def test_the_0900_report_reaches_the_bureau_once_across_a_restart(
         assert PHONE not in out and ID_CARD not in out
     for blob in uploads:
         assert PHONE.encode() not in blob and ID_CARD.encode() not in blob
+
+
+async def test_two_instances_on_one_postgresql_send_each_digest_once(
+    database_url: str, emulator: BotApiEmulator, bureau_system: BureauSystem
+) -> None:
+    if "postgresql" not in database_url:
+        pytest.skip("several instances share a PostgreSQL database, not an SQLite file")
+    emulator.group(BUREAU_CHAT, "区商务局")
+    today = utc_now().astimezone(SHANGHAI).date()
+    clock = MovableClock(datetime(today.year, today.month, today.day, 9, 0, 5, tzinfo=SHANGHAI))
+    label = daily_period(today - timedelta(days=1)).label
+    # One instance polls Telegram and sends; both run the scheduled jobs on one database.
+    first = _server(database_url, emulator, clock, bureau_system.url)
+    second = Server(first.settings.model_copy(update={"telegram_token": None}), clock=clock)
+    servers = [first, second]
+    for srv in servers:
+        await srv.start()
+    try:
+        await emulator.wait_until(lambda: len(_about(emulator, label)) >= 3, 15, "the report")
+        await asyncio.sleep(1.5)  # many more checks by both instances
+    finally:
+        for srv in servers:
+            await srv.stop()
+    assert sorted(m.method for m in _about(emulator, label)) == [
+        "sendDocument",
+        "sendMessage",
+        "sendPhoto",
+    ]
