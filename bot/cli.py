@@ -455,6 +455,8 @@ def _plan(args: argparse.Namespace) -> int:
         else:
             noun = "ticket" if t.count == 1 else "tickets"
             what = f"{noun} of {t.category}" if t.category else noun.replace("ticket", "message")
+            if t.risk:
+                what = f"high-risk {what} tagged {'/'.join(t.risk)}"
             if t.phrases:
                 what += f" saying {'/'.join(t.phrases[:3])}" + ("/…" if len(t.phrases) > 3 else "")
         print(

@@ -34,7 +34,7 @@ from escalation.models import (
     Outbox,
     Ticket,
 )
-from escalation.plan import EmergencyPlan, Level, PlanError
+from escalation.plan import EmergencyPlan, Level, PlanError, Trigger
 from escalation.reports import REPORT_NAMES, IncidentFacts, render
 from escalation.store import retrying
 from knowledge.masking import mask_pii
@@ -624,6 +624,14 @@ class Incidents:
             keys.append(f"merchant:{merchant}")
         return keys
 
+    def keys_for_risk(self, tags: Sequence[str]) -> list[str]:
+        """Return the signal keys of a high-risk message with these tags."""
+        return [
+            f"risk:{n}"
+            for n, trigger in enumerate(self.plan.triggers)
+            if trigger.risk and set(trigger.risk) & set(tags)
+        ]
+
     def keys_for_text(self, text: str) -> list[str]:
         return [
             f"phrases:{n}"
@@ -1021,14 +1029,17 @@ def _numbered(facts: IncidentFacts, seq: int) -> IncidentFacts:
     return replace(facts, report_no=seq)
 
 
-def _trigger_key(n: int, trigger: object, keys: Sequence[str]) -> str | None:
+def _trigger_key(n: int, trigger: Trigger, keys: Sequence[str]) -> str | None:
     """Return which of the observed keys this trigger counts, if any."""
-    phrases = getattr(trigger, "phrases", ())
-    category = getattr(trigger, "category", None)
+    phrases = trigger.phrases
+    category = trigger.category
+    if trigger.risk:
+        key = f"risk:{n}"
+        return key if key in keys else None
     if phrases:
         key = f"phrases:{n}"
         return key if key in keys else None
-    if getattr(trigger, "merchant", False):
+    if trigger.merchant:
         return next((k for k in keys if k.startswith("merchant:")), None)
     if category:
         key = f"category:{category}"

@@ -62,7 +62,21 @@ _LEVEL_FIELDS = frozenset(
 _DEADLINES = ("acknowledge", "first_report", "follow_up", "final_report", "reminder")
 _STEP_FIELDS = frozenset({"notify", "wait"})
 _TRIGGER_FIELDS = frozenset(
-    {"name", "level", "count", "within", "category", "merchant", "phrases"}
+    {"name", "level", "count", "within", "category", "merchant", "phrases", "risk"}
+)
+
+
+# The risk scorer's tags (formats.md), which a trigger may count.
+RISK_TAGS = (
+    "media-exposure",
+    "escalation-threat",
+    "mass-complaint",
+    "funds-safety",
+    "fraud-cheating",
+    "system-failure",
+    "privacy-leak",
+    "safety-extreme",
+    "merchant-violation",
 )
 
 
@@ -112,6 +126,7 @@ class Trigger:
     category: str | None = None  # ticket category (e.g. 系统故障) to count
     merchant: bool = False  # count tickets per merchant name instead
     phrases: tuple[str, ...] = ()  # count messages containing any of these
+    risk: tuple[str, ...] = ()  # count high-risk messages with any of these risk tags
     name: str = ""  # for people, e.g. "系统故障集中投诉"
 
 
@@ -319,9 +334,19 @@ def _trigger(raw: Any, where: str, plan: EmergencyPlan) -> Trigger:
     if not isinstance(merchant, bool):
         raise PlanError(f"{where}.merchant: {merchant!r} must be true or false.")
     phrases = _texts(data["phrases"], f"{where}.phrases") if "phrases" in data else ()
-    if not (category or merchant or phrases):
+    risk = _texts(data["risk"], f"{where}.risk") if "risk" in data else ()
+    unknown = [t for t in risk if t not in RISK_TAGS]
+    if unknown:
         raise PlanError(
-            f"{where}: counts nothing; give one of category, merchant: true or phrases."
+            f"{where}.risk: {', '.join(unknown)} is not a risk tag; use "
+            + ", ".join(RISK_TAGS)
+            + "."
+        )
+    if risk and (category or merchant or phrases):
+        raise PlanError(f"{where}: risk counts high-risk messages; give it on its own.")
+    if not (category or merchant or phrases or risk):
+        raise PlanError(
+            f"{where}: counts nothing; give one of category, merchant: true, phrases or risk."
         )
     if merchant and (category or phrases):
         raise PlanError(
@@ -335,6 +360,7 @@ def _trigger(raw: Any, where: str, plan: EmergencyPlan) -> Trigger:
         category=category,
         merchant=merchant,
         phrases=phrases,
+        risk=risk,
         name=name,
     )
 

@@ -258,6 +258,23 @@ def test_triggers_count_exactly_one_thing(tmp_path: Path) -> None:
     assert "triggers #5.phrases: must be a non-empty list" in _error(path)
 
 
+def test_risk_triggers_count_tags_the_scorer_knows(tmp_path: Path) -> None:
+    shipped = {t.name: t for t in PLAN.triggers}["高风险舆情集中"]
+    assert "media-exposure" in shipped.risk and shipped.level == "III"
+    bad = {"level": "III", "count": 3, "within": "1h", "risk": ["media-exposur"]}
+    path = _write(tmp_path, _set("triggers", 0, value=bad))
+    assert "triggers #1.risk: media-exposur is not a risk tag" in _error(path)
+    mixed = {
+        "level": "III",
+        "count": 3,
+        "within": "1h",
+        "risk": ["privacy-leak"],
+        "phrases": ["泄露"],
+    }
+    path = _write(tmp_path, _set("triggers", 0, value=mixed))
+    assert "give it on its own" in _error(path)
+
+
 def test_templates_use_only_known_placeholders(tmp_path: Path) -> None:
     path = _write(tmp_path, _set("templates", "first", value="关于{title}的{report_nmae}"))
     message = _error(path)
@@ -291,7 +308,8 @@ def test_unreadable_files_name_the_file(tmp_path: Path) -> None:
 def test_plan_check_summarises_a_good_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "check", str(DEFAULT_PLAN)]) == 0
     out = capsys.readouterr().out
-    assert f"{DEFAULT_PLAN}: OK — 4 levels, 8 triggers" in out
+    assert f"{DEFAULT_PLAN}: OK — 4 levels, 9 triggers" in out
+    assert "5 high-risk messages tagged media-exposure" in out
     assert "Ⅰ级（特别重大）" in out and "Ⅳ级（一般）" in out
     assert "oncall 5m → supervisors 5m → leadership; repeat 2× after 5m" in out
     assert "系统故障集中投诉: 20 tickets of 系统故障 within 10m → Ⅲ级（较大）" in out
