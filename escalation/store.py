@@ -23,6 +23,7 @@ from escalation.models import (
     Feedback,
     Handoff,
     Message,
+    Outbox,
     Ticket,
     TicketAudit,
     TicketEntry,
@@ -72,6 +73,12 @@ class Exchange:
     feedback: Sequence[tuple[str, bool]] = ()  # (entry id, helpful)
     handoffs: Sequence[tuple[str, str | None]] = ()  # (reason, last question)
     incident_id: int | None = None  # the open incident the message was about
+    risk_level: str | None = None  # none | low | medium | high (text messages only)
+    risk_score: float | None = None
+    risk_tags: Sequence[str] = ()
+    # Telegram chats told about this message in the same transaction, exactly once:
+    # (chat id, text), e.g. the supervisors on a high-risk message.
+    alerts: Sequence[tuple[int, str]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +210,26 @@ class ConversationStore:
                     external_id=ex.external_id,
                     created_at=ex.at,
                     incident_id=ex.incident_id,
+                    risk_level=ex.risk_level,
+                    risk_score=ex.risk_score,
+                    risk_tags=",".join(ex.risk_tags)[:200] if ex.risk_tags else None,
                 )
                 s.add(inbound)
                 await s.flush()
+                s.add_all(
+                    Outbox(
+                        key=f"risk:{inbound.id}:{chat_id}",
+                        channel="telegram",
+                        chat_id=chat_id,
+                        purpose="risk",
+                        text=mask_pii(text),
+                        buttons="[]",
+                        created_at=ex.at,
+                        not_before=ex.at,
+                        attempts=0,
+                    )
+                    for chat_id, text in ex.alerts
+                )
                 out_rows = [
                     Message(
                         user_id=user.id,

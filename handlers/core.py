@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from escalation.desk import Actor, Desk
 from escalation.incidents import Incidents
 from escalation.store import ConversationStore, Exchange, Outbound, StoredReply
+from handlers import texts
 from handlers.conversation import respond
 from handlers.types import (
     CsatEffect,
@@ -32,6 +35,20 @@ from knowledge.engine import Engine
 _MAX_LOCKS = 10_000
 
 
+class RiskVerdict(Protocol):
+    """What the risk scorer says of one message (escalation.risk.RiskResult)."""
+
+    @property
+    def level(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+RiskScore = Callable[[str], RiskVerdict]
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """Replies to send for one inbound message; `duplicate` when it was seen before."""
@@ -49,9 +66,18 @@ _REFERENCE = re.compile(r"\b(T\d{8}-\d{4})\b", re.IGNORECASE)
 
 class Core:
     def __init__(
-        self, engine: Engine, store: ConversationStore, desk: Desk, incidents: Incidents
+        self,
+        engine: Engine,
+        store: ConversationStore,
+        desk: Desk,
+        incidents: Incidents,
+        *,
+        risk: RiskScore | None = None,
+        tag_names: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
+        self.risk = risk
+        self.tag_names = dict(tag_names or {})
         self.store = store
         self.desk = desk
         self.tickets = desk.tickets
@@ -85,6 +111,7 @@ class Core:
             if found is not None:
                 return Delivery([r for r in found.replies if not r.sent], duplicate=True)
             state = FlowState.from_json(stored_state.state_json)
+            verdict = self.risk(msg.text) if self.risk is not None and msg.text else None
             mine = await self.desk.customer_ticket(msg.sender)
             notice = await self.incidents.notice_for(msg.text) if msg.text else None
             step = respond(
@@ -104,9 +131,12 @@ class Core:
                 else None,
                 IncidentNotice(notice.incident_id, notice.text) if notice else None,
             )
-            step = await self._open_tickets(msg, step)
+            step = await self._open_tickets(msg, step, verdict.level if verdict else None)
             await self._ticket_effects(msg, step)
-            await self.incidents.observe(self.incidents.keys_for_text(msg.text), msg.received_at)
+            keys = self.incidents.keys_for_text(msg.text)
+            if verdict is not None and verdict.level == "high":
+                keys += self.incidents.keys_for_risk(verdict.tags)
+            await self.incidents.observe(keys, msg.received_at)
             exchange = Exchange(
                 channel=msg.channel,
                 sender=msg.sender,
@@ -131,12 +161,32 @@ class Core:
                     (e.incident_id for e in step.effects if isinstance(e, IncidentLinkEffect)),
                     None,
                 ),
+                risk_level=verdict.level if verdict else None,
+                risk_score=verdict.score if verdict else None,
+                risk_tags=verdict.tags if verdict else (),
+                alerts=self._risk_alerts(msg, verdict, mine.reference if mine else None),
             )
             stored = await self.store.record(exchange, sent=delivered_now)
             replies = (
                 [r for r in stored.replies if not r.sent] if stored.duplicate else stored.replies
             )
             return Delivery(replies, stored.duplicate)
+
+    def _risk_alerts(
+        self, msg: Incoming, verdict: RiskVerdict | None, ticket: str | None
+    ) -> Sequence[tuple[int, str]]:
+        """Tell the supervisors at once of a high-risk message (masked when stored)."""
+        chat = self.desk.routes.supervisors
+        if verdict is None or verdict.level != "high" or chat is None:
+            return ()
+        tags = "、".join(self.tag_names.get(t, t) for t in verdict.tags) or "—"
+        text = texts.RISK_ALERT.format(
+            user=msg.sender,
+            ticket=f"（工单 {ticket}）" if ticket else "",
+            tags=tags,
+            text=msg.text[:500],
+        )
+        return ((chat, text),)
 
     async def _lookup(self, text: str) -> TicketInfo | None:
         found = _REFERENCE.search(text)
@@ -148,8 +198,9 @@ class Core:
             return TicketInfo(reference, False)
         return TicketInfo(reference, True, ticket.status.value, ticket.type, ticket.category)
 
-    async def _open_tickets(self, msg: Incoming, step: Step) -> Step:
-        """Open the tickets a step asks for and put their references into its replies."""
+    async def _open_tickets(self, msg: Incoming, step: Step, risk: str | None) -> Step:
+        """Open the tickets a step asks for and put their references into its replies;
+        a high- or medium-risk description raises the ticket's priority."""
         for effect in step.effects:
             if not isinstance(effect, TicketEffect):
                 continue
@@ -164,6 +215,7 @@ class Core:
                 order_no=effect.order_no,
                 merchant_name=effect.merchant_name,
                 contact_phone=effect.contact_phone,
+                risk=risk,
             )
             await self.incidents.observe(
                 self.incidents.keys_for_ticket(effect.category, effect.merchant_name),

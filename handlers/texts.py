@@ -86,3 +86,9 @@ CSAT_CHOICES = ("1", "2", "3", "4", "5")
 DESK_ONLY = "这个指令只供登记的客服人员使用。需要帮助请直接输入问题，或回复“转人工”。"
 OFFER_COMPLAINT = "看起来您遇到了麻烦。要提交投诉吗？登记后客服会跟进处理，并给您工单号查询进度。"
 OFFER_CHOICES = (CHOICE_COMPLAIN, CHOICE_HUMAN)
+
+# To the supervisors' chat when a message scores high risk (舆情); the text is masked.
+RISK_ALERT = (
+    "🔴 高风险消息（舆情预警）\n用户：{user}{ticket}\n风险类型：{tags}\n内容：{text}\n"
+    "请尽快跟进；如属集中反映，可按应急预案上报事件。"
+)

@@ -67,6 +67,10 @@ def plan_settings(plan: Path) -> dict[str, object]:
         "plan_path": plan,
         "sla_sweep_seconds": 0.2,
         "outbox_poll_seconds": 0.1,
+        # The bureau's chat gets digests too; these tests count only incident reports.
+        "digest_daily_cron": "",
+        "digest_weekly_cron": "",
+        "digest_hourly_cron": "",
     }
 
 
