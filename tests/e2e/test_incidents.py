@@ -288,12 +288,13 @@ async def test_incident_commands_refuse_strangers_and_unknown_levels(
         assert (await s.execute(select(func.count()).select_from(Incident))).scalar_one() == 0
 
     # An agent's declaration opens one; a supervisor-only step is refused to the agent.
-    await agent.send("/incident Ⅲ 部分用户领券失败")
-    declared = (await group.next_reply()).text or ""
+    # The incident's card reaches this chat too, in no fixed order: read the answers.
+    sent = await agent.send("/incident Ⅲ 部分用户领券失败")
+    declared = await answer_to(emulator, AGENTS_CHAT, sent)
     found = _INCIDENT.search(declared)
     assert found and "Ⅲ级（较大）" in declared
-    await agent.send(f"/approve {found.group(0)}")
-    assert "主管" in ((await group.next_reply()).text or "")
+    sent = await agent.send(f"/approve {found.group(0)}")
+    assert "主管" in await answer_to(emulator, AGENTS_CHAT, sent)
     detail = await runtime.incidents.detail(found.group(0))
     assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "draft")]
 
