@@ -16,6 +16,7 @@ from escalation.desk import Desk, Routes
 from escalation.digests import Digests, parse_cron
 from escalation.incidents import Incidents
 from escalation.plan import load_plan
+from escalation.risk import TAG_NAMES, load_scorer
 from escalation.sla import SlaPolicy, load_policy
 from escalation.store import AgentStore, ConversationStore, TicketStore
 from handlers.core import Core
@@ -66,7 +67,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     incidents = Incidents(
         sessions, load_plan(settings.plan_path), routes, contact=settings.incident_contact
     )
-    core = Core(engine, store, desk, incidents)
+    scorer = load_scorer()
+    core = Core(engine, store, desk, incidents, risk=scorer.score, tag_names=TAG_NAMES)
     schedules = {
         kind: parse_cron(expression)
         for kind, expression in (

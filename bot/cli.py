@@ -14,6 +14,8 @@ from typing import Any, TextIO
 from bot.config import ConfigError, load_settings
 from bot.reports_cli import add_parsers as add_report_parsers
 from bot.reports_cli import run_report, run_stats
+from bot.risk_cli import add_parser as add_risk_parser
+from bot.risk_cli import run_risk
 from escalation.calendar import CalendarError
 from escalation.plan import PlanError
 from escalation.sla import SlaError
@@ -151,6 +153,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     plan_check.add_argument("file", type=Path)
     add_report_parsers(sub)
+    add_risk_parser(sub)
     return p
 
 
@@ -188,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_stats(args))
         if args.command == "report":
             return asyncio.run(run_report(args))
+        if args.command == "risk":
+            return run_risk(args)
     except (KbError, ConfigError, CalendarError, SlaError, PlanError, StatsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -43,6 +43,7 @@ from escalation.models import (
 )
 from escalation.plan import NUMERALS, EmergencyPlan
 from escalation.reports import REPORT_NAMES
+from escalation.risk.scorer import TAG_NAMES
 from escalation.stats import IndustryStat, industry_stats
 from knowledge.masking import mask_pii
 
@@ -635,7 +636,7 @@ async def _risk(
     )
     tag_names = sorted(set(now_tags) | set(before_tags), key=lambda t: (-now_tags[t], t))
     tag_lines = tuple(
-        CountTrend(t, mask_pii(t), now_tags.get(t, 0), before_tags.get(t, 0))
+        CountTrend(t, TAG_NAMES.get(t, mask_pii(t)), now_tags.get(t, 0), before_tags.get(t, 0))
         for t in tag_names[:TOP_TAGS]
     )
     return level_lines, tag_lines

@@ -47,6 +47,13 @@ class RiskVerdict(Protocol):
 
 
 RiskScore = Callable[[str], RiskVerdict]
+_RISK_ORDER = ("none", "low", "medium", "high")
+
+
+def _higher(a: str | None, b: str | None) -> str | None:
+    """The more urgent of two risk levels (None counts as no verdict)."""
+    ranked = [x for x in (a, b) if x in _RISK_ORDER]
+    return max(ranked, key=_RISK_ORDER.index) if ranked else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +211,9 @@ class Core:
         for effect in step.effects:
             if not isinstance(effect, TicketEffect):
                 continue
+            # The description was typed steps ago; its risk counts, not the last button's.
+            if self.risk is not None and effect.description:
+                risk = _higher(risk, self.risk(effect.description).level)
             ticket = await self.desk.open(
                 source=f"{msg.channel}:{msg.external_id}" if msg.external_id else None,
                 sender=msg.sender,

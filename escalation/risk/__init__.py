@@ -1,0 +1,29 @@
+"""Sentiment risk (舆情) on every message: level, score and tags (formats.md)."""
+
+from escalation.risk.evaluate import Labelled, RiskFileError, evaluate, measure, read_labelled
+from escalation.risk.scorer import (
+    LEVEL_NAMES,
+    LEVELS,
+    TAG_NAMES,
+    TAGS,
+    RiskResult,
+    RiskScorer,
+    load_scorer,
+    score,
+)
+
+__all__ = [
+    "LEVELS",
+    "LEVEL_NAMES",
+    "TAGS",
+    "TAG_NAMES",
+    "Labelled",
+    "RiskFileError",
+    "RiskResult",
+    "RiskScorer",
+    "evaluate",
+    "load_scorer",
+    "measure",
+    "read_labelled",
+    "score",
+]
