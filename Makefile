@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.throughput $(if $(HELPDESK_BENCH_POSTGRES),--postgres $(HELPDESK_BENCH_POSTGRES))
 	$(BIN)/python -m benchmarks.tickets $(if $(HELPDESK_BENCH_POSTGRES),--postgres $(HELPDESK_BENCH_POSTGRES))
 	$(BIN)/python -m benchmarks.incidents $(if $(HELPDESK_BENCH_POSTGRES),--postgres $(HELPDESK_BENCH_POSTGRES))
+	$(BIN)/python -m benchmarks.risk
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

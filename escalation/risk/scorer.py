@@ -117,7 +117,6 @@ class Lexicon:
         def rx(*names: str) -> re.Pattern[str]:
             return re.compile(_alt(w for n in names for w in data[n]))
 
-        self.words = {k: list(v) for k, v in data.items()}
         self.money = rx("money")
         self.media_terms = rx("media_terms")
         self.media_platforms = rx("media_platforms")
@@ -144,6 +143,12 @@ class Lexicon:
         self.safety_terms = rx("safety_terms")
         self.merchant_actor = rx("merchant_actor")
         self.merchant_terms = rx("merchant_terms")
+        # What a merchant is reported to have said: 店家说不收券, 4S店说补贴不能在他们家用.
+        self.merchant_said = re.compile(
+            _alt(data["merchant_actor"]) + r"[^,.!?]{0,4}(?:说|讲|告诉我|表示|称)[^.!?]{0,12}"
+            r"(?:用不了|不能.{0,6}用|不给.{0,4}用|不收|不参加|没参加|不让用|要另外|先付全款|先全款|"
+            r"不给办|不给补|不能补|是假的|不认)"
+        )
         self.anger_strong = rx("anger_strong")
         self.anger_mild = rx("anger_mild")
         self.negative_emoji = rx("negative_emoji")
@@ -178,7 +183,7 @@ def load_lexicon() -> Lexicon:
 _SUSPECT_FUNDS = re.compile(r"是不是算错|好像|一点点|还在核对|先跟你们说一声|不知道到没到")
 _WIDE_EXTRA = re.compile(r"都(?:打不开|进不去|登不上|核销不了|用不了)|全(?:是这样|都)")
 _MANY_DAYS_REPEAT = re.compile(
-    r"连续|每天|(?<![今明昨])天天|每次|[三四五六七八九十]次|好几次|[3-9]次"
+    r"连续|每天|(?<![今明昨])天天|每次|从.{0,6}(?:开始|起)就|[三四五六七八九十]次|好几次|[3-9]次"
 )
 _CONTACT_REPEAT = re.compile(
     r"第[二三四五六七八九十几0-9]+(?:次|遍)|[三四五六七八九十3-9](?:次|遍)|好几次|问了[三四五几3-9]个|又.{0,4}又"
@@ -193,20 +198,30 @@ _EXCLAIM = re.compile(r"!{2,}|\?{2,}|!\?|\?!")
 _LONG_WAIT = re.compile(r"一直|迟迟|始终|至今")
 _BUSINESS_FUNDS = re.compile(r"周转|倒闭|工资|发不出|资金链|垫付|供应商|扛不住")
 _FRAUD_SCALE = re.compile(
-    r"[0-9十百千]+多?(?:笔|单|台|部|个|张)|一伙|团伙|批量|大量|成批|一天就|几十台|好多张|发现有人"
+    r"[0-9十百千]+多?(?:笔|单|台|部|个|张)|一伙|团伙|批量|大量|成批|一天就|几十台|好多张|发现有人|"
+    r"串通|虚开|证据|截图|录音|录像|作证|两次|重复"
 )
 _PRIVACY_SUSPECT = re.compile(r"不会是|会不会|是不是|怀疑|该不会|可能")
 # Praise in quotation marks is sarcasm: 真是太"高效"了.
-_SARCASM = re.compile(r'"(?:高效|方便|贴心|快|负责|专业|便民|优惠|给力|省心|简单)"')
+_SARCASM = re.compile(
+    r'"(?:高效|方便|贴心|快|负责|专业|便民|惠民|优惠|给力|省心|简单|靠谱|良心)"'
+    r"|(?:没抢到|没到账|不了|没用)[^.!?]{0,12}(?:真是|太)?(?:太感谢|谢谢你们|感谢)"
+)
 _MERCHANT_SUSPECT = re.compile(r"是我看错|是不是我|好像|感觉|不知道是不是|可能是")
 # It worked in the end (刷新了好几次才进去): a nuisance, not an outage.
 _WORKED_IN_THE_END = re.compile(
-    r"才(?:进去|成功|好|过|行|上去|登上|传上去|领到)|又好了|就好了|进去了|又能用了|恢复了"
+    r"才(?:进去|成功|好|过|行|上去|登上|传上去|领到|出来|有)|又好了|就好了|就有了|进去了|"
+    r"又能用了|恢复了|重试就|最后还是|eventually"
 )
+# 打不开 / 领不了 hold a 不 that is a verb's complement, not a negation of what follows.
+_COMPLEMENT = re.compile(r"[\u4e00-\u9fff]不[了开到上去起动成好完住清出进]?[\u4e00-\u9fff]?$")
+_RHETORICAL_NOT = re.compile(r"不是[^,.!?]{0,10}吗|不就是")
 _DECISION_ASKED = re.compile(r"(?:要不要|能不能|可不可以|需不需要|用不用|该不该|可以)$")
 _DENIED_AFTER = re.compile(r".{0,3}(?:倒不至于|不至于|就算了|倒不必|倒不用)")
 _PAID_IN_THE_END = re.compile(r"才到(?!现在)|终于到|到是到了|已经到了|后来到了")
 _REPORTING = re.compile(r"了|过|被|没|不|都|已经|太|一直|还是|又|才|说|要去|要告|准备|打算")
+_WAITED = re.compile(r"[0-9一二两三四五六七八九十几半]+多?个?多?(?:天|周|星期|礼拜|月)了")
+_OWN_CASE = re.compile(r"我(?:们)?(?:也)?(?:要|就|会|已经|被|准备|打算|的)")
 _INTENT = re.compile(r"我(?:要|会|就|准备|打算|一定)|让他们|等着")
 _SAFETY_GUARD = re.compile(r"搞砸|砸了.{0,2}(?:锅|饭碗)")
 
@@ -331,11 +346,14 @@ class RiskScorer:
         for m in lx.funds_late.finditer(unasked):
             if not (has_money and self._near(lx.money, t, m.start(), m.end(), 20)):
                 continue
-            if _PAID_IN_THE_END.search(t):
-                continue
-            self._add(msg, "funds-safety", m, self._late_severity(t))
+            sev = 1 if _PAID_IN_THE_END.search(t) else self._late_severity(t)
+            self._add(msg, "funds-safety", m, sev)
         # 说好48小时到账，这都第三天了: a promised payment and the time since.
         elapsed = _ELAPSED.search(t)
+        # 验收完两个月了: a long wait for money, said as a fact.
+        waited = _WAITED.search(t)
+        if has_money and waited and longest_days(t) >= 7:
+            self._add(msg, "funds-safety", waited, 2)
         promised = lx.contrast.search(t) or re.search(r"还(?:没|是|在)", t)
         if elapsed and promised and re.search(r"到账|结算|退款|打款|补贴|回收款", t):
             self._add(msg, "funds-safety", elapsed, self._late_severity(t))
@@ -396,11 +414,7 @@ class RiskScorer:
             ):
                 continue
             self._add(msg, "merchant-violation", m, 2)
-        for m in re.finditer(
-            r"(?:商家|店家|店员|店长|老板|收银员|店里|这家店?|那家店?).{0,4}(?:说|讲|告诉我)"
-            r"[^.!?]{0,10}(?:用不了|不能用|不给用|不收|不参加|没参加|不让用|要另外|先付全款|先全款)",
-            t,
-        ):
+        for m in lx.merchant_said.finditer(t):
             self._add(msg, "merchant-violation", m, 2)
         if _MERCHANT_SUSPECT.search(t):
             for h in msg.hits:
@@ -466,8 +480,11 @@ class RiskScorer:
         # Denied just after: 曝光倒不至于.
         if _DENIED_AFTER.match(t, hit.end) and hit.tag in ("media-exposure", "escalation-threat"):
             return False
-        if lx.negated_before.search(before) and not lx.conditional.search(
-            t[max(a, hit.start - 8) : hit.end + 8]
+        if (
+            lx.negated_before.search(before)
+            and not _COMPLEMENT.search(before)
+            and not _RHETORICAL_NOT.search(t, a)
+            and not lx.conditional.search(t[max(a, hit.start - 8) : hit.end + 8])
         ):
             return False
         question = any(msg.questions) and not lx.rhetorical.search(t)
@@ -484,6 +501,7 @@ class RiskScorer:
         # A message that only asks (补贴比例一样吗, 手机号有没有被泄露): nothing is reported.
         if (
             question
+            and (msg.questions[ci] or lx.strict_hypothetical.search(msg.clause_text(ci)))
             and self._only_asks(msg)
             and not _INTENT.search(t)
             and not lx.anger_strong.search(t)
@@ -506,7 +524,7 @@ class RiskScorer:
         ):
             return False
         # Hearsay and news: 听说有黄牛, 新闻说有人用外挂被抓了.
-        if lx.hearsay.search(t) and not self._first_person(t):
+        if lx.hearsay.search(t) and not _OWN_CASE.search(t):
             return False
         # A past issue, resolved and thanked for.
         resolved = lx.resolved.search(t)
@@ -535,14 +553,6 @@ class RiskScorer:
                 continue
             return False
         return True
-
-    def _first_person(self, t: str) -> bool:
-        return bool(
-            re.search(
-                r"我(?:们)?(?:的|就|要|已经|被|刚|准备|会|家|店)|我(?!想问|想了解|想知道)", t
-            )
-            and (self._grievance(t) or self.lex.escalate_terms.search(t))
-        )
 
     def _happened(self, t: str) -> bool:
         """Something did happen (过去 / 已经 / 了), not only asked about."""

@@ -177,12 +177,20 @@ class Repairer:
                 window = "".join(out[start : start + n])
                 if window in self.terms:
                     continue
-                repaired = self._repair(window, n)
+                before = out[start - 1] if start else ""
+                after = out[start + n] if start + n < len(out) else ""
+                repaired = self._repair(window, n, before, after)
                 if repaired is not None:
                     out[start : start + n] = list(repaired)
         return "".join(out)
 
-    def _repair(self, window: str, n: int) -> str | None:
+    def _repair(self, window: str, n: int, before: str = "", after: str = "") -> str | None:
+        # A window whose edge makes a word with its neighbour is two words (活动结束 has no
+        # 冻结 in it): leave it.
+        if before and _word_freq(before + window[0]) >= _KNOWN_WORD_FREQ:
+            return None
+        if after and _word_freq(window[-1] + after) >= _KNOWN_WORD_FREQ:
+            return None
         for i in range(n):
             slip = window[i]
             if slip in _NOT_TYPOS:
