@@ -497,7 +497,10 @@ class Incidents:
                         return found
                 continue
             await self._changed(view.reference)
-            await self.sweep(at)  # the chain's first step goes out now, not at the next sweep
+            try:
+                await self.sweep(at)  # the chain's first step goes out now, not at the next sweep
+            except Exception:  # the scheduler's sweep sends it; the incident stands
+                log.exception("incidents: the sweep after opening %s failed", view.reference)
             return view
         raise IncidentError("无法生成事件编号，请重试。")
 
@@ -804,9 +807,22 @@ class Incidents:
         return view
 
     # ------------------------------------------------------------------ the sweep
-    @retrying
     async def sweep(self, now: datetime, batch: int = 200) -> int:
-        """Fire the plan's due steps once each; return how many fired."""
+        """Fire the plan's due steps once each; return how many fired.
+
+        PostgreSQL's SKIP LOCKED keeps two sweepers off one timer; SQLite has no row locks,
+        so two sweeps (the scheduler's and the one right after an incident opens) may pick
+        the same step. The outbox key is unique, so the later one fails as a whole and fires
+        nothing: the step went out once, and the rest of its batch waits for the next sweep.
+        """
+        try:
+            return await self._sweep(now, batch)
+        except IntegrityError:
+            log.info("incidents: another sweep fired these steps first")
+            return 0
+
+    @retrying
+    async def _sweep(self, now: datetime, batch: int) -> int:
         changed: set[str] = set()
         fired = 0
         async with self._sessions.begin() as s:

@@ -9,21 +9,29 @@ import re
 import socket
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
+from bot.clock import utc_now
+from bot.db import make_sessions
 from bot.serve import Server
+from escalation.desk import agent_actor
 from escalation.incidents import sign
+from escalation.models import Incident, IncidentTimer, Outbox
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator
 from tests.e2e.test_desk import AGENTS_CHAT, SUPERVISORS_CHAT
 from tests.e2e.test_incidents import (
+    AGENT_ID,
     BUREAU_CHAT,
     LEADERSHIP_CHAT,
     cards,
     fast_plan,
+    incident_server,
     plan_chats,
     plan_settings,
 )
@@ -190,3 +198,62 @@ async def test_two_instances_on_one_postgresql_fire_each_step_once(
     sent = _reports(emulator)
     assert sent[("初报", "1")] == 1 and sent[("续报", "1")] == 1 and sent[("续报", "2")] == 1
     assert set(sent.values()) == {1}, sent
+
+
+@pytest.fixture
+async def one_server(
+    database_url: str, emulator: BotApiEmulator, tmp_path: Path
+) -> AsyncIterator[Server]:
+    plan_chats(emulator)
+    srv = await incident_server(database_url, emulator, fast_plan(tmp_path))
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+async def test_a_sweep_that_loses_the_race_sends_nothing_twice_and_breaks_nothing(
+    one_server: Server, emulator: BotApiEmulator
+) -> None:
+    """SQLite has no row locks: a second sweep can pick a step another sweep has just sent.
+    Its unique outbox key makes it fail as a whole; that must not reach the user whose
+    message opened the incident, nor send the step again."""
+    runtime = one_server.runtime
+    assert runtime is not None
+    now = utc_now()
+    await runtime.agents.add(AGENT_ID, "小王", "agent", now)
+    agent = agent_actor(AGENT_ID, "小王", "agent")
+    view = await runtime.incidents.declare("Ⅲ", "部分用户领券失败", agent, now)
+    async with make_sessions(runtime.db).begin() as s:
+        timer = (
+            await s.execute(
+                select(IncidentTimer)
+                .join(Incident, Incident.id == IncidentTimer.incident_id)
+                .where(
+                    Incident.reference == view.reference,
+                    IncidentTimer.kind == "chain",
+                    IncidentTimer.fired_at.is_(None),
+                )
+                .order_by(IncidentTimer.due_at)
+                .limit(1)
+            )
+        ).scalar_one()
+        timer.due_at = now  # due now, and "another sweep" has queued its card already
+        s.add(
+            Outbox(
+                key=f"inc:{timer.id}",
+                channel="telegram",
+                chat_id=SUPERVISORS_CHAT,
+                purpose="incident_card",
+                text="(sent by the other sweep)",
+                buttons="[]",
+                reply_to_card=0,
+                created_at=now,
+                not_before=now,
+                attempts=0,
+            )
+        )
+    assert await runtime.incidents.sweep(utc_now()) == 0  # lost the race: nothing, no error
+    async with make_sessions(runtime.db)() as s:
+        keys = (await s.execute(select(Outbox.key).where(Outbox.key.like("inc:%")))).all()
+    assert len(keys) == len({k for (k,) in keys})
