@@ -20,7 +20,7 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 DEFAULT_FILES = tuple(
-    FIXTURES / f"risk-{name}.jsonl" for name in ("futian", "chengdu", "hangzhou")
+    FIXTURES / f"risk-{name}.jsonl" for name in ("futian", "chengdu", "hangzhou", "chongqing")
 )
 
 

@@ -180,7 +180,9 @@ def load_lexicon() -> Lexicon:
 
 
 # Suspicion, not report: the message guesses (感觉是不是有黄牛).
-_SUSPECT_FUNDS = re.compile(r"是不是算错|好像|一点点|还在核对|先跟你们说一声|不知道到没到")
+_SUSPECT_FUNDS = re.compile(
+    r"是不是算错|好像|一点点|还在核对|先跟你们说一声|不知道到没到|可能|也许|四舍五入|自己算错"
+)
 _WIDE_EXTRA = re.compile(r"都(?:打不开|进不去|登不上|核销不了|用不了)|全(?:是这样|都)")
 _MANY_DAYS_REPEAT = re.compile(
     r"连续|每天|(?<![今明昨])天天|每次|从.{0,6}(?:开始|起)就|[三四五六七八九十]次|好几次|[3-9]次"
@@ -199,7 +201,7 @@ _LONG_WAIT = re.compile(r"一直|迟迟|始终|至今")
 _BUSINESS_FUNDS = re.compile(r"周转|倒闭|工资|发不出|资金链|垫付|供应商|扛不住")
 _FRAUD_SCALE = re.compile(
     r"[0-9十百千]+多?(?:笔|单|台|部|个|张)|一伙|团伙|批量|大量|成批|一天就|几十台|好多张|发现有人|"
-    r"串通|虚开|证据|截图|录音|录像|作证|两次|重复"
+    r"串通|虚开|(?<!没有)(?<!没)证据|截图|录音|录像|作证|两次|重复"
 )
 _PRIVACY_SUSPECT = re.compile(r"不会是|会不会|是不是|怀疑|该不会|可能")
 # Praise in quotation marks is sarcasm: 真是太"高效"了.
@@ -214,7 +216,7 @@ _WORKED_IN_THE_END = re.compile(
     r"又能用了|恢复了|重试就|最后还是|eventually"
 )
 # 打不开 / 领不了 hold a 不 that is a verb's complement, not a negation of what follows.
-_COMPLEMENT = re.compile(r"[\u4e00-\u9fff]不[了开到上去起动成好完住清出进]?[\u4e00-\u9fff]?$")
+_COMPLEMENT = re.compile(r"[\u4e00-\u9fff]不[了开到上去起动成好完住清出进]$")
 _RHETORICAL_NOT = re.compile(r"不是[^,.!?]{0,10}吗|不就是")
 _DECISION_ASKED = re.compile(r"(?:要不要|能不能|可不可以|需不需要|用不用|该不该|可以)$")
 _DENIED_AFTER = re.compile(r".{0,3}(?:倒不至于|不至于|就算了|倒不必|倒不用)")
@@ -223,6 +225,7 @@ _REPORTING = re.compile(r"了|过|被|没|不|都|已经|太|一直|还是|又|�
 _WAITED = re.compile(r"[0-9一二两三四五六七八九十几半]+多?个?多?(?:天|周|星期|礼拜|月)了")
 _OWN_CASE = re.compile(r"我(?:们)?(?:也)?(?:要|就|会|已经|被|准备|打算|的)")
 _INTENT = re.compile(r"我(?:要|会|就|准备|打算|一定)|让他们|等着")
+_PRAISE = re.compile(r"点赞|划算|巴适|真香|省了|太好了|很方便|好评")
 _SAFETY_GUARD = re.compile(r"搞砸|砸了.{0,2}(?:锅|饭碗)")
 
 
@@ -322,7 +325,7 @@ class RiskScorer:
         for m in lx.institutions.finditer(t):
             a, b = m.start(), m.end()
             before = t[max(0, a - 6) : a]
-            after = t[b : b + 6]
+            after = t[b : b + 10]
             if lx.escalate_verbs.search(before) or lx.escalate_verbs.search(after):
                 if re.match(r"[的]?(?:电话|号码|热线)", after) and lx.information.search(t):
                     continue
@@ -340,6 +343,12 @@ class RiskScorer:
         ):
             self._add(msg, "funds-safety", m, 2)
         for m in lx.funds_wrong.finditer(unasked):
+            if m.group(0) in ("不见了", "没了", "消失") and _WORKED_IN_THE_END.search(t):
+                continue  # 券不见了，重新登录又出来了
+            if m.group(0) == "对不上" and "格式" in t:
+                continue
+            if _PRAISE.search(t) and not lx.anger_strong.search(t):
+                continue  # 用券吃火锅少了好几十，点赞
             if self._near(lx.money, t, m.start(), m.end(), 12) or largest_sum(t) > 0:
                 sev = 1 if _SUSPECT_FUNDS.search(t) else 2
                 self._add(msg, "funds-safety", m, sev)
@@ -392,11 +401,8 @@ class RiskScorer:
             if word == "发到群里" and not lx.privacy_nouns.search(t):
                 continue
             weak = word in ("泄露", "泄漏", "骚扰电话", "推销电话", "外泄")
-            sev = (
-                1
-                if weak and _PRIVACY_SUSPECT.search(t) and not re.search(r"报得出|都知道", t)
-                else 3
-            )
+            evidence = re.search(r"报得出|都知道|里面有|诈骗|却|已经|被人", t)
+            sev = 1 if weak and _PRIVACY_SUSPECT.search(t) and not evidence else 3
             self._add(msg, "privacy-leak", m, sev)
         for m in re.finditer(r"连.{1,14}都知道", t):
             self._add(msg, "privacy-leak", m, 3)
@@ -565,12 +571,18 @@ class RiskScorer:
         lx = self.lex
         t = self._unask(msg.text)
         points = 0
-        strong = {m.group(0) for m in lx.anger_strong.finditer(t)}
+        strong = {
+            m.group(0)
+            for m in lx.anger_strong.finditer(t)
+            if not lx.negated_before.search(t[max(0, m.start() - 6) : m.start()])
+        }
         strong |= {m.group(0) for m in _SARCASM.finditer(t)}
         points += 2 * min(len(strong), 2)
         points += min(2, len({m.group(0) for m in lx.anger_mild.finditer(t)}))
         if _MANY_TIMES.search(t):  # 第三次, 问了三遍: asked again and again
             points += 1
+        if longest_days(t) >= 14 and lx.negated_outcome.search(t):  # 一个多月还没审
+            points += 2
         for pattern in (
             lx.negative_emoji,
             lx.contrast,

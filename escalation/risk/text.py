@@ -90,6 +90,10 @@ _CANTONESE_RE = re.compile(
 # 關係 / 联系 keep their 係.
 _KEEP_XI = re.compile("(?<=[關关聯联干維维])係")
 
+# Southwestern Mandarin (四川话 / 重庆话) words with one plain reading, mapped everywhere.
+_SOUTHWEST = {"莫得": "没有", "啥子": "什么", "咋个": "怎么", "晓得": "知道", "要得": "好的"}
+_SOUTHWEST_RE = re.compile("|".join(_SOUTHWEST))
+
 # Variant spellings that are not typos (到帐 is old usage) and spacing inside numbers.
 _VARIANTS = (
     (re.compile("(?<=[到对结转])帐|帐(?=[户号单])"), "账"),
@@ -124,6 +128,7 @@ RISK_TERMS = (
     "市监局",
     "消委会",
     "跳楼",
+    "涨价",
 )
 # Characters a writer means as typed: negations, particles, pronouns.
 _NOT_TYPOS = frozenset("不没别未无非吗呢吧啊呀么嘛了的着过得地我你他她它们是在有和就都也还要")
@@ -225,6 +230,7 @@ def normalise(text: str) -> str:
         text = _CANTONESE_RE.sub(lambda m: _CANTONESE[m.group(0)], text)
         text = text.replace("\uffff", "係")
     text = _t2s().convert(text).lower()
+    text = _SOUTHWEST_RE.sub(lambda m: _SOUTHWEST[m.group(0)], text)
     for pattern, repl in _VARIANTS:
         text = pattern.sub(repl, text)
     text = text.replace("“", '"').replace("”", '"').replace("。", ".").replace("、", ",")

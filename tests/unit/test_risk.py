@@ -24,7 +24,7 @@ from escalation.risk.text import normalise
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 # Written for other districts' campaigns by people who had not seen the scorer's rules.
 FUTIAN = FIXTURES / "risk-futian.jsonl"
-SETS = ("risk-futian.jsonl", "risk-chengdu.jsonl", "risk-hangzhou.jsonl")
+SETS = ("risk-futian.jsonl", "risk-chengdu.jsonl", "risk-hangzhou.jsonl", "risk-chongqing.jsonl")
 
 
 def verdict(text: str) -> tuple[str, set[str]]:
