@@ -35,8 +35,6 @@ def run_risk(
     args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
     from escalation.risk import (
-        LEVEL_NAMES,
-        TAG_NAMES,
         RiskFileError,
         evaluate,
         load_scorer,
@@ -69,27 +67,21 @@ def run_risk(
                 print(f"{'messages':15} {len(rows)}", file=out)
             return 0
         if args.batch is not None:
-            rows = read_labelled(args.batch, need_labels=False)
-            for row in rows:
-                result = scorer.score(row.text)
-                if args.json:
-                    print(json.dumps(result.as_json(), ensure_ascii=False), file=out)
-                else:
-                    print(_line(result, LEVEL_NAMES, TAG_NAMES), file=out)
+            for row in read_labelled(args.batch, need_labels=False):
+                print(_show(scorer.score(row.text), args.json), file=out)
             return 0
     except RiskFileError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_USAGE
-    result = scorer.score(args.text)
-    if args.json:
-        print(json.dumps(result.as_json(), ensure_ascii=False), file=out)
-    else:
-        print(_line(result, LEVEL_NAMES, TAG_NAMES), file=out)
+    print(_show(scorer.score(args.text), args.json), file=out)
     return 0
 
 
-def _line(result: RiskResult, levels: dict[str, str], names: dict[str, str]) -> str:
-    level = result.level
-    tags = result.tags
-    shown = "、".join(names[t] for t in tags) or "无"
-    return f"{levels[level]}风险 ({level}, {result.score:.2f})  标签：{shown}"
+def _show(result: RiskResult, as_json: bool) -> str:
+    """One verdict: the JSON object, or a line in Chinese for people."""
+    from escalation.risk import LEVEL_NAMES, TAG_NAMES
+
+    if as_json:
+        return json.dumps(result.as_json(), ensure_ascii=False)
+    shown = "、".join(TAG_NAMES[t] for t in result.tags) or "无"
+    return f"{LEVEL_NAMES[result.level]}风险 ({result.level}, {result.score:.2f})  标签：{shown}"

@@ -43,7 +43,7 @@ from escalation.models import (
 )
 from escalation.plan import NUMERALS, EmergencyPlan
 from escalation.reports import REPORT_NAMES
-from escalation.risk.scorer import TAG_NAMES
+from escalation.risk_tags import TAG_NAMES
 from escalation.stats import IndustryStat, industry_stats
 from knowledge.masking import mask_pii
 

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from escalation.calendar import read_mapping
+from escalation.risk_tags import TAGS
 from escalation.sla import SlaError, parse_duration
 
 DEFAULT_PLAN = Path(__file__).parent / "data" / "plan.yaml"
@@ -67,17 +68,7 @@ _TRIGGER_FIELDS = frozenset(
 
 
 # The risk scorer's tags (formats.md), which a trigger may count.
-RISK_TAGS = (
-    "media-exposure",
-    "escalation-threat",
-    "mass-complaint",
-    "funds-safety",
-    "fraud-cheating",
-    "system-failure",
-    "privacy-leak",
-    "safety-extreme",
-    "merchant-violation",
-)
+RISK_TAGS = TAGS
 
 
 class PlanError(ValueError):

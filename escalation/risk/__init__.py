@@ -2,15 +2,12 @@
 
 from escalation.risk.evaluate import Labelled, RiskFileError, evaluate, measure, read_labelled
 from escalation.risk.scorer import (
-    LEVEL_NAMES,
-    LEVELS,
-    TAG_NAMES,
-    TAGS,
     RiskResult,
     RiskScorer,
     load_scorer,
     score,
 )
+from escalation.risk_tags import LEVEL_NAMES, LEVELS, TAG_NAMES, TAGS
 
 __all__ = [
     "LEVELS",

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from escalation.risk.scorer import LEVELS, TAGS, RiskResult
+from escalation.risk.scorer import RiskResult
+from escalation.risk_tags import LEVELS, TAGS
 
 
 class RiskFileError(ValueError):

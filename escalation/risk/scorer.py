@@ -26,34 +26,7 @@ import yaml
 
 from escalation.risk.numbers import largest_sum, longest_days
 from escalation.risk.text import normalise
-
-LEVELS = ("none", "low", "medium", "high")
-
-TAGS = (
-    "media-exposure",
-    "escalation-threat",
-    "mass-complaint",
-    "funds-safety",
-    "fraud-cheating",
-    "system-failure",
-    "privacy-leak",
-    "safety-extreme",
-    "merchant-violation",
-)
-
-# What supervisors read: the tags in Chinese.
-TAG_NAMES = {
-    "media-exposure": "媒体曝光",
-    "escalation-threat": "投诉升级",
-    "mass-complaint": "群体投诉",
-    "funds-safety": "资金安全",
-    "fraud-cheating": "作弊套利",
-    "system-failure": "系统故障",
-    "privacy-leak": "信息泄露",
-    "safety-extreme": "人身安全",
-    "merchant-violation": "商户违规",
-}
-LEVEL_NAMES = {"none": "无", "low": "低", "medium": "中", "high": "高"}
+from escalation.risk_tags import LEVELS, TAGS
 
 # Where each level's scores lie; the score moves inside its band with the evidence.
 _BAND = {0: (0.0, 0.2), 1: (0.25, 0.45), 2: (0.5, 0.7), 3: (0.75, 1.0)}
