@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from escalation.calendar import read_mapping
-from escalation.risk_tags import TAGS
+from escalation.risk_tags import TAGS as RISK_TAGS  # the tags a trigger may count
 from escalation.sla import SlaError, parse_duration
 
 DEFAULT_PLAN = Path(__file__).parent / "data" / "plan.yaml"
@@ -65,10 +65,6 @@ _STEP_FIELDS = frozenset({"notify", "wait"})
 _TRIGGER_FIELDS = frozenset(
     {"name", "level", "count", "within", "category", "merchant", "phrases", "risk"}
 )
-
-
-# The risk scorer's tags (formats.md), which a trigger may count.
-RISK_TAGS = TAGS
 
 
 class PlanError(ValueError):

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from escalation.desk import Actor, Desk
 from escalation.incidents import Incidents
+from escalation.risk_tags import LEVELS
 from escalation.store import ConversationStore, Exchange, Outbound, StoredReply
 from handlers import texts
 from handlers.conversation import respond
@@ -47,13 +48,12 @@ class RiskVerdict(Protocol):
 
 
 RiskScore = Callable[[str], RiskVerdict]
-_RISK_ORDER = ("none", "low", "medium", "high")
 
 
 def _higher(a: str | None, b: str | None) -> str | None:
     """The more urgent of two risk levels (None counts as no verdict)."""
-    ranked = [x for x in (a, b) if x in _RISK_ORDER]
-    return max(ranked, key=_RISK_ORDER.index) if ranked else None
+    ranked = [x for x in (a, b) if x in LEVELS]
+    return max(ranked, key=LEVELS.index) if ranked else None
 
 
 @dataclass(frozen=True, slots=True)

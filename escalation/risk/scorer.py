@@ -64,9 +64,29 @@ class _Hit:
 @dataclass(slots=True)
 class _Message:
     text: str
+    unasked: str  # the text with 有没有 / 能不能 / 是不是 blanked out, positions kept
     clauses: list[tuple[int, int]]
     questions: list[bool]
+    asking: bool  # some clause asks, and not rhetorically (凭什么, 合理吗)
     hits: list[_Hit] = field(default_factory=list)
+    # Read once per message, when a rule first needs them.
+    _days: float | None = None
+    _amount: float | None = None
+    _severity: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def days(self) -> float:
+        """The longest span of time the message names, in days."""
+        if self._days is None:
+            self._days = longest_days(self.text)
+        return self._days
+
+    @property
+    def amount(self) -> float:
+        """The largest sum of money the message names, in yuan."""
+        if self._amount is None:
+            self._amount = largest_sum(self.text)
+        return self._amount
 
     def clause_of(self, pos: int) -> int:
         for i, (a, b) in enumerate(self.clauses):
@@ -108,7 +128,6 @@ class Lexicon:
         self.system_terms = rx("system_terms")
         self.system_weak = rx("system_weak")
         self.system_nouns = rx("system_nouns")
-        self.system_repeat = rx("system_repeat")
         self.system_business = rx("system_business")
         self.system_wide = rx("system_wide")
         self.privacy_terms = rx("privacy_terms")
@@ -249,7 +268,8 @@ class RiskScorer:
             pos = nxt
         if not clauses:
             clauses, questions = [(0, len(text))], [False]
-        return _Message(text, clauses, questions)
+        asking = any(questions) and not self.lex.rhetorical.search(text)
+        return _Message(text, self._unask(text), clauses, questions, asking)
 
     def _unask(self, text: str) -> str:
         """The text with 有没有 / 能不能 / 是不是 blanked out, positions kept."""
@@ -263,8 +283,7 @@ class RiskScorer:
         return bool(pattern.search(text[max(0, a - span) : b + span]))
 
     def _find(self, msg: _Message) -> None:
-        lx, t = self.lex, msg.text
-        unasked = self._unask(t)
+        lx, t, unasked = self.lex, msg.text, msg.unasked
 
         # media-exposure
         for m in lx.media_terms.finditer(t):
@@ -309,7 +328,7 @@ class RiskScorer:
         for m in lx.funds_stolen.finditer(t):
             self._add(msg, "funds-safety", m, 3)
         for m in re.finditer(r"(?:驳回|不通过|被拒|拒绝了?)", unasked):
-            if has_money and largest_sum(t) > 0:
+            if has_money and msg.amount > 0:
                 self._add(msg, "funds-safety", m, 2)
         for m in re.finditer(
             r"(?:结算|补贴|款|钱|到账)[^,.!?]{0,3}(?:出了?)?(?:问题|差错|出错)", t
@@ -322,23 +341,23 @@ class RiskScorer:
                 continue
             if _PRAISE.search(t) and not lx.anger_strong.search(t):
                 continue  # 用券吃火锅少了好几十，点赞
-            if self._near(lx.money, t, m.start(), m.end(), 12) or largest_sum(t) > 0:
+            if self._near(lx.money, t, m.start(), m.end(), 12) or msg.amount > 0:
                 sev = 1 if _SUSPECT_FUNDS.search(t) else 2
                 self._add(msg, "funds-safety", m, sev)
         for m in lx.funds_late.finditer(unasked):
             if not (has_money and self._near(lx.money, t, m.start(), m.end(), 20)):
                 continue
-            sev = 1 if _PAID_IN_THE_END.search(t) else self._late_severity(t)
+            sev = 1 if _PAID_IN_THE_END.search(t) else self._late_severity(msg)
             self._add(msg, "funds-safety", m, sev)
         # 说好48小时到账，这都第三天了: a promised payment and the time since.
         elapsed = _ELAPSED.search(t)
         # 验收完两个月了: a long wait for money, said as a fact.
         waited = _WAITED.search(t)
-        if has_money and waited and longest_days(t) >= 7:
+        if has_money and waited and msg.days >= 7:
             self._add(msg, "funds-safety", waited, 2)
         promised = lx.contrast.search(t) or re.search(r"还(?:没|是|在)", t)
         if elapsed and promised and re.search(r"到账|结算|退款|打款|补贴|回收款", t):
-            self._add(msg, "funds-safety", elapsed, self._late_severity(t))
+            self._add(msg, "funds-safety", elapsed, self._late_severity(msg))
 
         # fraud-cheating
         for m in lx.fraud_terms.finditer(t):
@@ -352,17 +371,17 @@ class RiskScorer:
 
         # system-failure
         for m in lx.system_terms.finditer(unasked):
-            self._add(msg, "system-failure", m, self._system_severity(t))
+            self._add(msg, "system-failure", m, self._system_severity(msg))
         for m in lx.system_weak.finditer(unasked):
             a, b = msg.clauses[msg.clause_of(m.start())]
             if lx.system_nouns.search(t[a:b]):
-                self._add(msg, "system-failure", m, self._system_severity(t))
+                self._add(msg, "system-failure", m, self._system_severity(msg))
         if any(h.tag == "system-failure" and h.severity == 3 for h in msg.hits):
             wide = lx.system_wide.search(t)
             if wide:
                 self._add(msg, "mass-complaint", wide, 3)
         for m in re.finditer(r"显示.{0,3}过期|变成?了.{0,2}待确认|一直.{0,2}待确认", t):
-            self._add(msg, "system-failure", m, self._system_severity(t))
+            self._add(msg, "system-failure", m, self._system_severity(msg))
 
         # privacy-leak
         for m in lx.privacy_terms.finditer(t):
@@ -420,23 +439,28 @@ class RiskScorer:
             or re.search(r"骂|投诉|抢光|外挂|黄牛|拒收|不解决|没人管|消失", t)
         )
 
-    def _late_severity(self, t: str) -> int:
-        days = longest_days(t)
-        amount = largest_sum(t)
-        sev = 1
-        if days >= 7 or amount >= 500 or _BUSINESS_FUNDS.search(t) or _LONG_WAIT.search(t):
-            sev = 2
-        if self.lex.anger_strong.search(t) or _CONTACT_REPEAT.search(t):
-            sev = 2
-        return sev
+    def _late_severity(self, msg: _Message) -> int:
+        """How serious money not (yet) paid is: a week, 500 yuan, a business hurt, anger."""
+        if "late" not in msg._severity:
+            t = msg.text
+            long = msg.days >= 7 or msg.amount >= 500
+            long = long or bool(_BUSINESS_FUNDS.search(t) or _LONG_WAIT.search(t))
+            angry = self.lex.anger_strong.search(t) or _CONTACT_REPEAT.search(t)
+            msg._severity["late"] = 2 if long or angry else 1
+        return msg._severity["late"]
 
-    def _system_severity(self, t: str) -> int:
-        lx = self.lex
+    def _system_severity(self, msg: _Message) -> int:
+        """How serious a failure is: once, repeated or blocking a business, platform-wide."""
+        if "system" not in msg._severity:
+            msg._severity["system"] = self._system_level(msg)
+        return msg._severity["system"]
+
+    def _system_level(self, msg: _Message) -> int:
+        lx, t = self.lex, msg.text
         if _WORKED_IN_THE_END.search(t) and not lx.system_business.search(t):
             return 1
         sev = 1
-        days = longest_days(t)
-        if days >= 1 or _MANY_DAYS_REPEAT.search(t) or lx.system_business.search(t):
+        if msg.days >= 1 or _MANY_DAYS_REPEAT.search(t) or lx.system_business.search(t):
             sev = 2
         if _CONTACT_REPEAT.search(t) or lx.anger_strong.search(t):
             sev = 2
@@ -450,9 +474,8 @@ class RiskScorer:
         lx, t = self.lex, msg.text
         ci = msg.clause_of(hit.start)
         a = msg.clauses[ci][0]
-        before = t[a : hit.start]
         # A negation just before it (没有被骗, 不打算曝光), unless a conditional threat.
-        before = self._unask(before)
+        before = msg.unasked[a : hit.start]
         # Asked about, not reported: 要不要拒收, 能不能退.
         if _DECISION_ASKED.search(t[a : hit.start]) and hit.tag != "safety-extreme":
             return False
@@ -466,7 +489,7 @@ class RiskScorer:
             and not lx.conditional.search(t[max(a, hit.start - 8) : hit.end + 8])
         ):
             return False
-        question = any(msg.questions) and not lx.rhetorical.search(t)
+        question = msg.asking
         if hit.tag == "safety-extreme":
             return not (question and lx.strict_hypothetical.search(t) and lx.advice.search(t))
         # "如果系统出故障了，券会不会作废？": a question about a case that did not happen.
@@ -542,7 +565,7 @@ class RiskScorer:
     # ---------------------------------------------------------------- level
     def _shape_points(self, msg: _Message) -> int:
         lx = self.lex
-        t = self._unask(msg.text)
+        t = msg.unasked
         points = 0
         strong = {
             m.group(0)
@@ -554,7 +577,7 @@ class RiskScorer:
         points += min(2, len({m.group(0) for m in lx.anger_mild.finditer(t)}))
         if _MANY_TIMES.search(t):  # 第三次, 问了三遍: asked again and again
             points += 1
-        if longest_days(t) >= 14 and lx.negated_outcome.search(t):  # 一个多月还没审
+        if msg.days >= 14 and lx.negated_outcome.search(t):  # 一个多月还没审
             points += 2
         for pattern in (
             lx.negative_emoji,
@@ -579,7 +602,7 @@ class RiskScorer:
         else:
             shape = 0
         if not tags:
-            question = any(msg.questions) and not lx.rhetorical.search(t)
+            question = msg.asking
             sarcastic = _SARCASM.search(t)
             if (
                 lx.thanks.search(t)
