@@ -8,10 +8,19 @@ from dataclasses import replace
 from escalation.tickets import DEFAULT_CATEGORIES, TICKET_TYPES
 from handlers import texts
 from handlers.types import FlowState, Reply, Step, TicketEffect
+from knowledge.masking import find_mobile, mask_pii
 
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?(1[3-9]\d[ -]?\d{4}[ -]?\d{4})(?!\d)")
-_ORDER = re.compile(r"(?<![0-9A-Za-z])([0-9A-Za-z-]{8,40})(?![0-9A-Za-z])")
-_LABELS = re.compile(r"(订单号|订单|商户名称|商户|商家|店名|联系电话|电话|手机号|手机)[:：]?")
+_ORDER = re.compile(r"(?<![0-9A-Za-z*])([0-9A-Za-z-]{8,40})(?![0-9A-Za-z*])")
+# What mask_pii left of a number, with the country or area code typed before it:
+# +86 138****5678, (0755)****5678, 110105********002X. Never a merchant's name.
+_MASKED = re.compile(
+    r"(?:\(?\+?(?:00)?86\)?[ \-.]?(?:\(?0?\d{2,3}\)?[ \-.]?)?|\(?0\d{2,3}\)?[ \-.]?)?"
+    r"[\dXx]*\*{3,}[\dXx]*"
+)
+_LABELS = re.compile(
+    r"(订单号|订单|商户名称|商户|商家|店名|联系电话|电话|手机号|手机|座机|固话|"
+    r"银行卡号|银行卡|卡号|身份证号码|身份证号|身份证)[:：]?"
+)
 MIN_DESCRIPTION = 6
 # A message that reads like a complaint: the bot offers to register one instead of
 # opening it silently. Words of grievance in this domain, not questions about the rules.
@@ -46,14 +55,19 @@ def begin(state: FlowState) -> FlowState:
 
 
 def parse_details(text: str) -> tuple[str | None, str | None, str | None]:
-    """Return (order number, merchant name, phone) from one free-text message."""
-    phone_match = _MOBILE.search(text)
-    phone = re.sub(r"[ -]", "", phone_match.group(1)) if phone_match else None
-    rest = _MOBILE.sub(" ", text)
+    """Return (order number, merchant name, phone) from one free-text message.
+
+    The phone is the first mobile number, as 11 digits. The order number and the
+    merchant's name are read from the masked text, so neither ever carries an ID,
+    bank card or phone number.
+    """
+    phone = find_mobile(text)
+    rest = mask_pii(text)
     order_match = _ORDER.search(rest)
     order = order_match.group(1) if order_match else None
     if order_match:
         rest = rest.replace(order_match.group(0), " ")
+    rest = _MASKED.sub(" ", rest)
     leftover = re.sub(r"[\s,，;；、。]+", " ", _LABELS.sub(" ", rest)).strip()
     return order, (leftover[:128] or None), phone
 
@@ -77,7 +91,8 @@ def advance(text: str, state: FlowState) -> Step:
     elif step == "description":
         if len(text.strip()) < MIN_DESCRIPTION:
             return Step([Reply(texts.DESCRIPTION_TOO_SHORT)], state, kind="intake")
-        data |= {"step": "details", "description": text.strip()[:2000]}
+        # Masked now: the state is stored, and an abandoned complaint would keep it.
+        data |= {"step": "details", "description": mask_pii(text.strip())[:2000]}
         reply = Reply(texts.ASK_DETAILS, DETAIL_CHOICES)
     else:
         order, merchant, phone = (None, None, None)

@@ -254,3 +254,28 @@ def test_a_message_that_reads_like_a_complaint_gets_an_offer(
 )
 def test_reads_like_complaint(text: str, expected: bool) -> None:
     assert reads_like_complaint(text) is expected
+
+
+def test_a_complaint_keeps_no_unmasked_number_in_its_state_or_details(
+    answering: Engine,
+) -> None:
+    step = respond(msg("我要投诉"), CONSUMER, answering)
+    step = respond(msg("投诉"), step.state, answering)
+    step = respond(msg("补贴未到账"), step.state, answering)
+    step = respond(
+        msg("身份证110105194912310021，手机138.1234.5678，补贴没到账"), step.state, answering
+    )
+    saved = step.state.to_json()
+    assert "110105********0021" in saved and "138****5678" in saved
+    assert "110105194912310021" not in saved and "1234.5678" not in saved
+    step = respond(
+        msg("110105194912310021 龙华电器城 手机 １３９ １２３４ ５６７８"), step.state, answering
+    )
+    [effect] = step.effects
+    assert isinstance(effect, TicketEffect)
+    assert (effect.order_no, effect.merchant_name, effect.contact_phone) == (
+        None,
+        "龙华电器城",
+        "13912345678",
+    )
+    assert "110105194912310021" not in effect.description
