@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from escalation.desk import REOPEN_WINDOW
 from escalation.digests import parse_cron
 from escalation.plan import DEFAULT_PLAN
 from escalation.sla import DEFAULT_SLA
@@ -86,6 +87,15 @@ class Settings(BaseSettings):
         default=None, description="the bureau's system: digests as signed JSON"
     )
     bureau_webhook_secret: SecretStr | None = None
+    retention_days: int = Field(
+        default=365,
+        ge=0,
+        le=36500,
+        description="days the conversation record is kept (PIPL Art. 19); 0 or empty: forever",
+    )
+    purge_cron: str = Field(
+        default="30 3 * * *", description="when the retention purge runs, Beijing time; empty: off"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -96,7 +106,24 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("digest_daily_cron", "digest_weekly_cron", "digest_hourly_cron")
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _forever(cls, value: Any) -> Any:
+        return 0 if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        # A closed ticket may be reopened by its customer for a week: a purge must not
+        # anonymise it before then.
+        if 0 < value < REOPEN_WINDOW.days:
+            raise ValueError(
+                f"use 0 (keep forever) or at least {REOPEN_WINDOW.days} days: a closed "
+                f"ticket may be reopened for {REOPEN_WINDOW.days} days"
+            )
+        return value
+
+    @field_validator("digest_daily_cron", "digest_weekly_cron", "digest_hourly_cron", "purge_cron")
     @classmethod
     def _cron(cls, value: str) -> str:
         if value.strip():

@@ -1,4 +1,4 @@
-"""Periodic jobs on APScheduler: the SLA sweep and the outbox.
+"""Periodic jobs on APScheduler: the SLA sweep, the outbox, digests and the retention purge.
 
 The jobs keep no state of their own: deadlines, the notification ledger and the outbox
 live in the database, so a restart loses nothing and several instances share the work.
@@ -9,18 +9,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Runtime
 from bot.bureau_webhook import deliver_webhooks
 from bot.clock import utc_now
+from bot.db import make_sessions
 from bot.monitoring import report
+from escalation.digests import parse_cron
+from escalation.privacy import scheduled_purge
 
 log = logging.getLogger(__name__)
 # APScheduler logs every run of every job at INFO; a sweep each few seconds is not news.
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
+PURGE_CHECK_SECONDS = 300
 
 
 def _guarded(
@@ -75,6 +79,18 @@ class Jobs:
             coalesce=True,
             next_run_time=now,
         )
+        # The purge is due once a day (HELPDESK_PURGE_CRON); a look every few minutes starts
+        # it soon after its time, and one at start-up runs a slot missed while down.
+        if settings.retention_days > 0 and settings.purge_cron:
+            self.scheduler.add_job(
+                _guarded("privacy-purge", self.purge, self.running),
+                "interval",
+                seconds=PURGE_CHECK_SECONDS,
+                id="privacy-purge",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=now,
+            )
         if dispatch is not None:
             self.scheduler.add_job(
                 _guarded("outbox", lambda: dispatch(self.clock()), self.running),
@@ -109,6 +125,20 @@ class Jobs:
                 now,
             )
         return queued
+
+    async def purge(self) -> int:
+        """Apply the retention period, once per HELPDESK_PURGE_CRON slot across instances
+        (the slot's ledger row in privacy_audit); return how many rows changed."""
+        settings = self.runtime.settings
+        if settings.retention_days <= 0 or not settings.purge_cron:
+            return 0
+        done = await scheduled_purge(
+            make_sessions(self.runtime.db),
+            parse_cron(settings.purge_cron),
+            timedelta(days=settings.retention_days),
+            self.clock(),
+        )
+        return 0 if done is None else done.counts.total
 
     def start(self) -> None:
         self.scheduler.start()

@@ -194,3 +194,75 @@ def test_agents_token_needs_a_registered_agent(
     assert main(["agents", "token", "7001"]) == 0
     token = capsys.readouterr().out.strip()
     assert len(token) >= 30
+
+
+def test_data_erase_without_yes_and_without_a_terminal_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    assert main(["data", "erase", "--user", "5512"]) == 2
+    err = capsys.readouterr().err
+    assert "telegram:5512" in err and "--yes" in err
+    assert not (tmp_path / "d.db").exists()  # refused before anything was opened
+
+
+def test_data_export_and_erase_of_an_unknown_user_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    assert main(["data", "export", "--user", "web:nobody"]) == 2
+    assert "nothing is stored about web:nobody" in capsys.readouterr().err
+    assert main(["data", "erase", "--user", "web:nobody", "--yes"]) == 2
+    assert "nothing is stored about web:nobody" in capsys.readouterr().err
+    assert main(["data", "export", "--user", "nobody"]) == 2
+    assert "telegram:5512 or web:SESSION" in capsys.readouterr().err
+
+
+def test_data_purge_dry_run_prints_every_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    assert main(["data", "purge", "--dry-run"]) == 0  # the retention setting: 365 days
+    out = capsys.readouterr().out
+    assert "dry run: data older than 365 days" in out and "nothing was changed" in out
+    for line in ("messages would be deleted: 0", "tickets would be anonymised: 0"):
+        assert line in out
+    assert main(["data", "purge", "--older-than", "3"]) == 2
+    assert "at least 7" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", ""])
+def test_data_purge_needs_a_period_when_data_is_kept_forever(
+    value: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    monkeypatch.setenv("HELPDESK_RETENTION_DAYS", value)
+    assert main(["data", "purge"]) == 2
+    assert "--older-than" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("HELPDESK_RETENTION_DAYS", "3", "at least 7"),
+        ("HELPDESK_RETENTION_DAYS", "a year", "integer"),
+        ("HELPDESK_RETENTION_DAYS", "-1", "greater than or equal to 0"),
+        ("HELPDESK_PURGE_CRON", "30 3 * *", "five"),
+    ],
+)
+def test_a_wrong_retention_setting_stops_naming_the_variable(
+    name: str,
+    value: str,
+    says: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
+    monkeypatch.setenv(name, value)
+    assert main(["config"]) == 2
+    err = capsys.readouterr().err
+    assert name in err and says in err
