@@ -2,7 +2,8 @@
 
 Agents sign in with the token `helpdesk agents token ID` printed for them; the session is
 an HttpOnly cookie whose hash is stored, and it expires. Every action goes through the
-same desk as the Telegram commands, so it is audited the same way.
+same desk as the Telegram commands, so it is audited the same way. Repeated failed
+sign-ins from one address are refused for a while (`SignInThrottle`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
+import re
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import utc_now
+from bot.http_input import BadRequest, read_json
 from escalation import notices
 from escalation.desk import Actor, BadInput, Desk, DeskError, NotFound, TicketRow
 from escalation.incidents import (
@@ -36,6 +42,14 @@ COOKIE = "helpdesk_console"
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False)
 DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
 INCIDENTS: web.AppKey[Incidents] = web.AppKey("console_incidents", Incidents)
+MAX_BODY = 128 * 1024  # room for MAX_TEXT characters even as \uXXXX escapes
+MAX_TEXT = 10_000  # a reply, note or incident update; the web chat takes as much
+MAX_TOKEN = 200  # tokens are 32 characters; anything much longer is not one
+MAX_CATEGORY = 32  # the incident's category column
+# Always with fullmatch: "$" would also accept a trailing newline. References are
+# T20250602-0042 and I20250602-01; the cookie is what secrets.token_urlsafe makes.
+_REFERENCE = re.compile(r"[A-Za-z0-9-]{1,32}")
+_COOKIE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 # The actions an incident card offers, plus the console's own: progress, ETA, approval.
 INCIDENT_ACTIONS = ("ack", "mitigate", "resolve", "up", "down", "note", "eta", "approve")
 Handler = Callable[[web.Request, Actor], Awaitable[web.StreamResponse]]
@@ -67,11 +81,76 @@ def ticket_json(row: TicketRow) -> dict[str, Any]:
     }
 
 
+class SignInThrottle:
+    """Failed console sign-ins per client address, counted in this process's memory.
+
+    Each process counts on its own and a restart forgets: several instances each allow
+    the limit. That is plenty against guessing a 32-character token, and a flood of bad
+    guesses never reaches the database. The address is the TCP peer (request.remote),
+    never a header a client could choose.
+    """
+
+    MAX_ADDRESSES = 10_000  # beyond this, forget the longest-quiet addresses
+
+    def __init__(
+        self,
+        limit: int = 5,
+        window: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def attempt(self, address: str) -> int:
+        """Count a sign-in from address as failed until `succeeded`; return 0.
+
+        When address failed `limit` times within `window`, count nothing and return the
+        seconds it must wait instead."""
+        now = self._clock()
+        stamps = self._failures.pop(address, None) or deque()
+        while stamps and stamps[0] <= now - self.window:
+            stamps.popleft()
+        self._failures[address] = stamps  # re-inserted: the dict is oldest-used first
+        if len(stamps) >= self.limit:
+            return max(1, math.ceil(stamps[0] + self.window - now))
+        # Counted before the token is checked, so that guesses sent all at once are
+        # counted too, not only after the first of them has been answered.
+        stamps.append(now)
+        if len(self._failures) > self.MAX_ADDRESSES:
+            del self._failures[next(iter(self._failures))]
+        return 0
+
+    def succeeded(self, address: str) -> None:
+        """Uncount the attempt of address that signed in (or failed on our side)."""
+        stamps = self._failures.get(address)
+        if stamps:
+            stamps.pop()
+            if not stamps:
+                del self._failures[address]
+
+
+THROTTLE: web.AppKey[SignInThrottle] = web.AppKey("console_throttle", SignInThrottle)
+
+
+def _wait_text(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} 秒"
+    return f"{math.ceil(seconds / 60)} 分钟"
+
+
+async def _session(request: web.Request) -> tuple[Actor, datetime] | None:
+    cookie = request.cookies.get(COOKIE)
+    if cookie is None or not _COOKIE.fullmatch(cookie):  # not one we made: no session
+        return None
+    return await request.app[DESK].session(cookie, utc_now())
+
+
 def _signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        cookie = request.cookies.get(COOKIE)
-        found = await request.app[DESK].session(cookie, utc_now()) if cookie else None
+        found = await _session(request)
         if found is None:
             return _json({"error": "登录已过期，请重新登录。"}, 401)
         return await handler(request, found[0])
@@ -82,18 +161,26 @@ def _signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.Stream
 async def _body(request: web.Request) -> dict[str, Any]:
     if not request.body_exists:
         return {}
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=_DUMPS({"error": '请求格式不正确：请发送 JSON，例如 {"text": "…"}。'}),
-            content_type="application/json",
-        ) from None
+    body = await read_json(request, max_bytes=MAX_BODY)
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=_DUMPS({"error": "请求需要是一个 JSON 对象。"}), content_type="application/json"
-        )
+        raise BadRequest(400, '请求需要是一个 JSON 对象，例如 {"text": "已联系商户"}。')
     return body
+
+
+def _reference(request: web.Request, what: str, example: str) -> str:
+    ref = request.match_info["ref"]
+    if not _REFERENCE.fullmatch(ref):
+        raise BadRequest(404, f"没有找到这个{what}：编号应形如 {example}。")
+    return ref
+
+
+def _text(body: dict[str, Any], default: str | None) -> str | None:
+    text = body.get("text", default)
+    if text is not None and not isinstance(text, str):
+        raise BadRequest(400, '"text" 需要是字符串。')
+    if text is not None and len(text) > MAX_TEXT:
+        raise BadRequest(413, f"内容太长了（超过 {MAX_TEXT} 字），请精简后再发。")
+    return text
 
 
 async def _page(_request: web.Request) -> web.FileResponse:
@@ -105,10 +192,33 @@ async def _login(request: web.Request) -> web.Response:
     token = body.get("token")
     if not isinstance(token, str) or not token.strip():
         return _json({"error": "请输入登录令牌（由主管执行 helpdesk agents token 生成）。"}, 400)
-    found = await request.app[DESK].login(token.strip(), utc_now())
+    token = token.strip()
+    if len(token) > MAX_TOKEN:
+        return _json({"error": "这不是登录令牌：令牌是 32 位左右的字母和数字，请原样粘贴。"}, 400)
+    throttle, address = request.app[THROTTLE], request.remote or "unknown"
+    wait = throttle.attempt(address)
+    if wait:
+        log.warning(
+            "console: refused a sign-in from %s: %d failed within %d minutes",
+            address,
+            throttle.limit,
+            throttle.window // 60,
+        )
+        response = _json(
+            {"error": f"登录失败次数过多，请 {_wait_text(wait)}后再试，或向主管索取新令牌。"},
+            429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    try:
+        found = await request.app[DESK].login(token, utc_now())
+    except BaseException:  # our fault, not a wrong guess
+        throttle.succeeded(address)
+        raise
     if found is None:
-        log.warning("console: a sign-in with an unknown token from %s", request.remote)
+        log.warning("console: a sign-in with an unknown token from %s", address)
         return _json({"error": "令牌无效或已被更换，请向主管索取新令牌。"}, 401)
+    throttle.succeeded(address)
     cookie, actor, expires = found
     response = _json({"name": actor.name, "role": actor.role, "expires_at": _iso(expires)})
     response.set_cookie(
@@ -124,7 +234,7 @@ async def _login(request: web.Request) -> web.Response:
 
 async def _logout(request: web.Request) -> web.Response:
     cookie = request.cookies.get(COOKIE)
-    if cookie:
+    if cookie and _COOKIE.fullmatch(cookie):
         await request.app[DESK].logout(cookie)
     response = _json({"ok": True})
     response.del_cookie(COOKIE, path="/")
@@ -132,8 +242,7 @@ async def _logout(request: web.Request) -> web.Response:
 
 
 async def _me(request: web.Request) -> web.Response:
-    cookie = request.cookies.get(COOKIE)
-    found = await request.app[DESK].session(cookie, utc_now()) if cookie else None
+    found = await _session(request)
     if found is None:
         return _json({"error": "未登录或登录已过期。"}, 401)
     actor, expires = found
@@ -155,7 +264,9 @@ async def _queue(request: web.Request, actor: Actor) -> web.Response:
 @_signed_in
 async def _detail(request: web.Request, actor: Actor) -> web.Response:
     try:
-        d = await request.app[DESK].detail(request.match_info["ref"], utc_now())
+        d = await request.app[DESK].detail(
+            _reference(request, "工单", "T20250602-0042"), utc_now()
+        )
     except DeskError as exc:
         return _json({"error": str(exc)}, 404)
     ticket = ticket_json(d.row) | {
@@ -190,13 +301,13 @@ async def _detail(request: web.Request, actor: Actor) -> web.Response:
 @_signed_in
 async def _action(request: web.Request, actor: Actor) -> web.Response:
     desk = request.app[DESK]
-    ref, action = request.match_info["ref"], request.match_info["action"]
-    body = await _body(request)
-    text = body.get("text")
-    if text is not None and not isinstance(text, str):
-        return _json({"error": '"text" 需要是字符串。'}, 400)
+    ref = _reference(request, "工单", "T20250602-0042")
+    action = request.match_info["action"]
+    text = _text(await _body(request), None)
     now = utc_now()
     try:
+        if action == "phone":  # the call-back number in full, for the assignee; audited
+            return _json({"phone": await desk.reveal_phone(ref, actor, now)})
         if action == "claim":
             row = await desk.claim(ref, actor, now)
         elif action == "reply":
@@ -210,7 +321,7 @@ async def _action(request: web.Request, actor: Actor) -> web.Response:
         elif action == "reopen":
             row = await desk.reopen(ref, actor, now)
         else:
-            return _json({"error": f"没有这个操作：{action}。"}, 404)
+            return _json({"error": f"没有这个操作：{action[:40]}。"}, 404)
     except DeskError as exc:
         status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, BadInput) else 409
         return _json({"error": str(exc)}, status)
@@ -271,10 +382,12 @@ async def _declare(request: web.Request, actor: Actor) -> web.Response:
         return _json(
             {"error": '请填写级别和标题，例如 {"level": "Ⅲ", "title": "平台无法领取补贴"}。'}, 400
         )
-    if category is not None and not isinstance(category, str):
-        return _json({"error": '"category" 需要是字符串。'}, 400)
-    if detail is not None and not isinstance(detail, str):
-        return _json({"error": '"detail" 需要是字符串。'}, 400)
+    if category is not None and (not isinstance(category, str) or len(category) > MAX_CATEGORY):
+        return _json({"error": f'"category" 需要是不超过 {MAX_CATEGORY} 字的字符串。'}, 400)
+    if detail is not None and (not isinstance(detail, str) or len(detail) > MAX_TEXT):
+        return _json({"error": f'"detail" 需要是不超过 {MAX_TEXT} 字的字符串。'}, 400)
+    if len(title) > MAX_TEXT:
+        return _json({"error": "标题太长了，请用一句话概括事件。"}, 400)
     try:
         view = await request.app[INCIDENTS].declare(
             level, title, actor, utc_now(), category=category or None, detail=detail or ""
@@ -287,7 +400,7 @@ async def _declare(request: web.Request, actor: Actor) -> web.Response:
 @_signed_in
 async def _incident_detail(request: web.Request, actor: Actor) -> web.Response:
     try:
-        d = await request.app[INCIDENTS].detail(request.match_info["ref"])
+        d = await request.app[INCIDENTS].detail(_reference(request, "事件", "I20250602-01"))
     except IncidentError as exc:
         return _json({"error": str(exc)}, 404)
     return _json(
@@ -309,13 +422,11 @@ async def _incident_detail(request: web.Request, actor: Actor) -> web.Response:
 @_signed_in
 async def _incident_action(request: web.Request, actor: Actor) -> web.Response:
     incidents = request.app[INCIDENTS]
-    ref, action = request.match_info["ref"], request.match_info["action"]
+    ref = _reference(request, "事件", "I20250602-01")
+    action = request.match_info["action"]
     if action not in INCIDENT_ACTIONS:
-        return _json({"error": f"没有这个操作：{action}。"}, 404)
-    body = await _body(request)
-    text = body.get("text", "")
-    if not isinstance(text, str):
-        return _json({"error": '"text" 需要是字符串。'}, 400)
+        return _json({"error": f"没有这个操作：{action[:40]}。"}, 404)
+    text = _text(await _body(request), "") or ""
     now = utc_now()
     try:
         if action == "approve":
@@ -337,6 +448,7 @@ async def _incident_action(request: web.Request, actor: Actor) -> web.Response:
 def add_console_routes(app: web.Application, desk: Desk, incidents: Incidents) -> None:
     app[DESK] = desk
     app[INCIDENTS] = incidents
+    app[THROTTLE] = SignInThrottle()
     app.router.add_get("/console", _page)
     app.router.add_post("/api/console/login", _login)
     app.router.add_post("/api/console/logout", _logout)

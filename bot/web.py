@@ -11,23 +11,44 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.alerts import add_alert_routes
 from bot.app import Runtime
 from bot.clock import utc_now
 from bot.console import add_console_routes
+from bot.http_input import BadRequest, read_json
 from bot.monitoring import report
+from escalation.store import DatabaseUnavailable
 from handlers import texts
 from handlers.types import Incoming
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "web" / "static"
-_SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Always with fullmatch: "$" would also accept a trailing newline.
+_SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,63}")  # "<session>:<id>" fits its 128-character column
 MAX_TEXT = 10_000  # longer bodies are refused; the core itself asks for under 2000
+# Room for MAX_TEXT characters even as \uXXXX escapes (6 bytes each), and the rest.
+MAX_BODY = 256 * 1024
+# The pages load their scripts, styles and data from this origin only; `data:` images
+# are the empty favicon (`<link rel="icon" href="data:,">`) that spares a /favicon.ico 404.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+_NO_STORE = ("/api/", "/healthz", "/telegram/")  # answers about one person or this moment
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False)
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
-WebhookHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+WebhookHandler = Handler
 
 
 def _json(body: object, status: int = 200) -> web.Response:
@@ -40,16 +61,106 @@ def _error(status: int, message: str) -> web.Response:
 
 
 @web.middleware
-async def _errors(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
+async def _security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # a redirect: every error became a response below
+        _secure(request, exc)
+        raise
+    _secure(request, response)
+    return response
+
+
+def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    if response.prepared:  # a streamed response sent its headers already
+        return
+    response.headers.update(SECURITY_HEADERS)
+    if request.path.startswith(_NO_STORE):
+        response.headers["Cache-Control"] = "no-store"
+
+
+@web.middleware
+async def _client_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer what the client must fix with a JSON 4xx; nothing is reported."""
     try:
         return await handler(request)
-    except web.HTTPException:
+    except BadRequest as exc:
+        log.warning(
+            "refused %s %s from %s: %s %s",
+            request.method,
+            request.path[:200],
+            request.remote,
+            exc.status,
+            exc.message,
+        )
+        response = _error(exc.status, exc.message)
+        if exc.close:
+            response.force_close()
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 413:
+            log.warning(
+                "refused %s %s from %s: 413", request.method, request.path[:200], request.remote
+            )
+        response = _error(exc.status, _http_error_text(request, exc))
+        for name in ("Allow", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+
+
+def _http_error_text(request: web.Request, exc: web.HTTPException) -> str:
+    """Say in the caller's language what aiohttp refused (a machine calls /api/alerts)."""
+    limit = MAX_BODY // 1024
+    if request.path.startswith("/api/alerts"):
+        if exc.status == 413:
+            return f"body too large: at most {limit} KB"
+        return f"{exc.status} {exc.reason}"
+    if exc.status == 404:
+        return "没有这个页面或接口，请检查地址。网页客服在 /，客服工作台在 /console。"
+    if exc.status == 405:
+        return f"这个地址不接受 {request.method[:10]} 请求。"
+    if exc.status == 413:
+        return f"请求内容太大（超过 {limit} KB），请精简后再发。"
+    return f"请求无法处理（HTTP {exc.status}），请检查后重试。"
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Report the server's own faults; the client's are answered by _client_errors."""
+    try:
+        return await handler(request)
+    except (web.HTTPException, BadRequest):
         raise
+    except DatabaseUnavailable:
+        # Away past every retry (a restart, a failover): nothing of the request was kept,
+        # and sending it again (with the same id) is safe.
+        log.warning("refused %s %s: database unavailable", request.method, request.path[:200])
+        response = _error(503, texts.DATABASE_AWAY)
+        response.headers["Retry-After"] = "5"
+        return response
     except Exception as exc:  # the user gets a code, the log and Sentry the details
         code = report(exc)
         return _error(500, texts.ERROR.format(code=code))
+
+
+class _ParserLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server log, with requests its HTTP parser refused logged as warnings.
+
+    A malformed request line, header or body (bad Content-Length, broken chunking or gzip)
+    never reaches a handler: aiohttp answers 400 itself and logs it with logger.exception.
+    """
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        if isinstance(exc_info, web.RequestPayloadError) or (
+            isinstance(exc_info, HttpProcessingError) and 400 <= exc_info.code < 500
+        ):
+            detail = str(exc_info).replace("\n", " ")[:300]
+            self.warning(f"{msg}: %s", *args, detail)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)
 
 
 async def _index(_request: web.Request) -> web.FileResponse:
@@ -63,24 +174,21 @@ async def _info(request: web.Request) -> web.Response:
 
 async def _messages(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    try:
-        body: Any = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _error(
-            400, '请求格式不正确：请发送 JSON，例如 {"session": "abc", "text": "补贴怎么领"}。'
-        )
+    body: Any = await read_json(request, max_bytes=MAX_BODY)
     if not isinstance(body, dict):
         return _error(400, '请求格式不正确：需要一个 JSON 对象，含 "session" 和 "text"。')
     session, text = body.get("session"), body.get("text")
-    if not isinstance(session, str) or not _SESSION.match(session):
+    if not isinstance(session, str) or not _SESSION.fullmatch(session):
         return _error(400, '"session" 需要是 1–64 位字母、数字、- 或 _ 组成的字符串。')
     if not isinstance(text, str):
         return _error(400, '"text" 需要是字符串，即用户输入的内容。')
     if len(text) > MAX_TEXT:
         return _error(413, f"消息太长了（超过 {MAX_TEXT} 字），请精简后再发。")
     client_id = body.get("id")
-    if client_id is not None and (not isinstance(client_id, str) or not _SESSION.match(client_id)):
-        return _error(400, '"id"（可选）需要是 1–64 位字母、数字、- 或 _ 组成的字符串。')
+    if client_id is not None and (
+        not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id)
+    ):
+        return _error(400, '"id"（可选）需要是 1–63 位字母、数字、- 或 _ 组成的字符串。')
     external = f"{session}:{client_id}" if client_id else None
     incoming = Incoming("web", f"web:{session}", text, utc_now(), external_id=external)
     replies = await runtime.core.dispatch(incoming)
@@ -90,7 +198,7 @@ async def _messages(request: web.Request) -> web.Response:
 async def _pushed(request: web.Request) -> web.Response:
     """What agents sent this web session since it last asked (the page polls this)."""
     session = request.query.get("session", "")
-    if not _SESSION.match(session):
+    if not _SESSION.fullmatch(session):
         return _error(400, '"session" 需要是 1–64 位字母、数字、- 或 _ 组成的字符串。')
     runtime = request.app[RUNTIME]
     pushed = await runtime.desk.pushed(f"web:{session}")
@@ -115,7 +223,11 @@ def build_web_app(
     runtime: Runtime, telegram_webhook: WebhookHandler | None = None
 ) -> web.Application:
     """Return the aiohttp application for the web chat (and the Telegram webhook)."""
-    app = web.Application(middlewares=[_errors], client_max_size=256 * 1024)
+    app = web.Application(
+        middlewares=[_security_headers, _client_errors, _errors],
+        client_max_size=MAX_BODY,
+        handler_args={"logger": _ParserLog(logging.getLogger("aiohttp.server"))},
+    )
     app[RUNTIME] = runtime
     app.router.add_get("/", _index)
     app.router.add_static("/static/", STATIC)

@@ -582,27 +582,49 @@ class Incidents:
         category: str | None,
         detail: str,
         at: datetime,
-    ) -> tuple[IncidentView, bool]:
+        *,
+        signature: str | None = None,
+    ) -> tuple[IncidentView, bool] | None:
         """An external alert: attach to the open incident of its category, or open one.
 
-        Returns the incident and whether it was opened by this alert."""
+        Returns the incident and whether it was opened by this alert; None when the
+        signature was seen before (a replay). A signature is used up only by an alert
+        that was recorded: when recording fails, it is withdrawn, so the sender's
+        identical retry is accepted, not refused as a replay."""
         level = self.plan.level(level_text) if level_text else self.plan.levels["IV"]
-        key = f"category:{category}" if category else f"alert:{title[:100]}"
-        found = await self._by_key(key)
-        if found is not None:
-            await self._attach(found.reference, level, f"外部告警：{title} {detail}", at)
-            return found, False
-        view = await self._open(
-            level=level,
-            title=title,
-            source="alert",
-            actor="alert",
-            at=at,
-            category=category,
-            detail=detail,
-            open_key=key,
-        )
-        return view, True
+        # Recorded before the alert, so that two copies in flight cannot both attach;
+        # opening and attaching commit on their own, hence the withdrawal below.
+        if signature is not None and not await self.accept_signature(signature, at):
+            return None
+        try:
+            key = f"category:{category}" if category else f"alert:{title[:100]}"
+            found = await self._by_key(key)
+            if found is not None:
+                await self._attach(found.reference, level, f"外部告警：{title} {detail}", at)
+                return found, False
+            view = await self._open(
+                level=level,
+                title=title,
+                source="alert",
+                actor="alert",
+                at=at,
+                category=category,
+                detail=detail,
+                open_key=key,
+            )
+            return view, True
+        except BaseException:
+            if signature is not None:
+                try:
+                    async with self._sessions.begin() as s:
+                        nonce = await s.scalar(
+                            select(AlertNonce).where(AlertNonce.signature == signature[:64])
+                        )
+                        if nonce is not None:
+                            await s.delete(nonce)
+                except Exception as exc:  # the alert's own error is the one to report
+                    log.warning("incidents: could not withdraw an alert's signature: %s", exc)
+            raise
 
     @retrying
     async def _attach(self, reference: str, level: Level, detail: str, at: datetime) -> None:
@@ -623,8 +645,8 @@ class Incidents:
     # ------------------------------------------------------------------ detection
     def keys_for_ticket(self, category: str, merchant: str | None) -> list[str]:
         keys = [f"category:{category}"]
-        if merchant:
-            keys.append(f"merchant:{merchant}")
+        if merchant:  # a name typed by a customer: no number in it leaves masked
+            keys.append(f"merchant:{mask_pii(merchant)[:100]}")
         return keys
 
     def keys_for_risk(self, tags: Sequence[str]) -> list[str]:

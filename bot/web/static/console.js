@@ -71,6 +71,8 @@
     csat: function (n) {
       return n + " 分";
     },
+    revealPhone: "显示完整号码",
+    phoneRevealed: "（本次查看已记录）",
   };
 
   // What each action button sends and says; text "required", "optional" or "none".
@@ -582,6 +584,26 @@
     el.detailFields.appendChild(dd);
   }
 
+  // The call-back number shows masked; its assignee may reveal it (every look is audited).
+  function addRevealButton(dd, ref) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "reveal-phone";
+    button.textContent = TEXT.revealPhone;
+    button.addEventListener("click", async function () {
+      button.disabled = true;
+      try {
+        const data = await api("POST", ticketPath(ref, "phone"), {});
+        dd.textContent = str(data.phone) + " " + TEXT.phoneRevealed;
+      } catch (err) {
+        button.disabled = false;
+        showError(err.message, "action");
+      }
+    });
+    dd.appendChild(document.createTextNode(" "));
+    dd.appendChild(button);
+  }
+
   function renderFields(t) {
     clear(el.detailFields);
     const f = TEXT.fields;
@@ -594,6 +616,9 @@
     addField(f.orderNo, t.order_no);
     addField(f.merchant, t.merchant_name);
     addField(f.phone, t.contact_phone);
+    if (t.contact_phone) {
+      addRevealButton(el.detailFields.lastChild, t.reference);
+    }
     addField(f.csat, typeof t.csat === "number" ? TEXT.csat(t.csat) : null);
     addField(f.summary, t.summary);
   }
