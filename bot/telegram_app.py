@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import secrets
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from datetime import datetime
 
 from aiohttp import web
 from telegram import (
+    Bot,
     BotCommand,
     CallbackQuery,
     InlineKeyboardButton,
@@ -36,13 +38,15 @@ from telegram.ext import (
     filters,
 )
 
+from bot import http_input
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.monitoring import report
 from escalation.desk import Actor, DeskError, OutboxItem, agent_actor
 from escalation.desk import update_key as desk_update_key
+from escalation.store import DatabaseUnavailable
 from handlers import texts
-from handlers.core import Core, Delivery
+from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS
 from handlers.desk import REFUSED as DESK_REFUSED
 from handlers.desk import USAGE as DESK_USAGE
@@ -55,6 +59,7 @@ log = logging.getLogger(__name__)
 # an answer never stops mid-sentence.
 MAX_CHUNK = 4000
 POLL_TIMEOUT = 10
+MAX_UPDATE_BYTES = 1024 * 1024  # Telegram's updates are far smaller
 COMMANDS = (
     BotCommand("start", "开始 / 选择身份"),
     BotCommand("role", "切换身份（消费者 / 商户）"),
@@ -106,6 +111,17 @@ def keyboard_for(choices: Sequence[str]) -> InlineKeyboardMarkup | None:
     )
 
 
+def _parse_update(data: object, bot: Bot) -> Update | None:
+    """An Update from a webhook body, or None when the body is not one (PTB raises
+    TypeError, KeyError or ValueError on a malformed update)."""
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        return None
+    try:
+        return Update.de_json(data, bot)
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError):
+        return None
+
+
 def _kind_of(msg: Message) -> str:
     if msg.text is not None:
         return TEXT
@@ -154,6 +170,13 @@ class TelegramChannel:
         core.incidents.listeners.append(self.refresh_incident_cards)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
+        # One sender per process: outbox rows go out one at a time, each marked sent as
+        # soon as Telegram accepted it, so a crash repeats at most the one in flight.
+        self._sending = asyncio.Lock()
+        self._wake = asyncio.Event()
+        # Updates whose handling found the database away: not confirmed, redelivered.
+        self._unstored: set[int] = set()
         self.webhook_secret = (
             settings.webhook_secret.get_secret_value()
             if settings.webhook_secret
@@ -175,14 +198,37 @@ class TelegramChannel:
             await self.app.bot.delete_webhook()
             self._task = asyncio.create_task(self._poll(), name="telegram-poll")
             log.info("telegram: polling")
+        self._sender = asyncio.create_task(self._send_loop(), name="telegram-send")
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._sender):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.app.shutdown()
+
+    def kick(self) -> None:
+        """Tell the sender that replies wait in the outbox."""
+        self._wake.set()
+
+    async def _send_loop(self) -> None:
+        """Send queued replies as soon as they are recorded (the scheduler's outbox job
+        also calls dispatch_outbox, for messages held until later)."""
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            self._wake.clear()
+            try:
+                while await self.dispatch_outbox() and not self._stop.is_set():
+                    pass
+            except DatabaseUnavailable:
+                log.warning("telegram: database unavailable; queued replies wait")
+                await asyncio.sleep(1.0)
+            except Exception as exc:  # the loop must outlive one bad send
+                report(exc)
+                await asyncio.sleep(1.0)
 
     async def _poll(self) -> None:
         offset: int | None = None
@@ -204,26 +250,55 @@ class TelegramChannel:
                 continue
             # Different users in parallel; one user's messages keep their order (the core
             # locks per user, and tasks take the lock in the order they were created).
+            # Handling stores each message with its replies queued in the outbox; the
+            # sender sends them, so confirming does not wait for Telegram's answers.
             await asyncio.gather(*(self.app.process_update(u) for u in updates))
-            # Only now, with every update stored and answered, is the batch confirmed.
-            offset = updates[-1].update_id + 1
+            failed = sorted(self._unstored & {u.update_id for u in updates})
+            self._unstored.clear()
+            if failed:
+                # Confirm only what came before the first update that could not be
+                # stored; the rest is redelivered (those stored are recognised then).
+                offset = failed[0]
+                log.warning(
+                    "telegram: %d update(s) not stored (database away); asking again",
+                    len(failed),
+                )
+                await asyncio.sleep(1.0)
+            else:
+                offset = updates[-1].update_id + 1
+            self.kick()
 
     async def webhook(self, request: web.Request) -> web.Response:
         """aiohttp route for webhook mode; Telegram retries until we answer 200."""
-        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != self.webhook_secret:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
             return web.json_response({"error": "forbidden"}, status=403)
         try:
-            data = await request.json()
-        except ValueError:
-            return web.json_response({"error": "body is not JSON"}, status=400)
-        update = Update.de_json(data, self.app.bot)
+            data = await http_input.read_json(request, max_bytes=MAX_UPDATE_BYTES)
+        except http_input.BadRequest as exc:
+            log.warning("telegram: refused a webhook body: %s", exc.message)
+            return web.json_response({"error": exc.message}, status=exc.status)
+        update = _parse_update(data, self.app.bot)
         if update is None:
-            return web.json_response({"error": "not an update"}, status=400)
+            log.warning("telegram: refused a webhook body that is not an update")
+            return web.json_response({"error": "not a Telegram update"}, status=400)
         await self.app.process_update(update)
+        if update.update_id in self._unstored:
+            self._unstored.discard(update.update_id)
+            # Telegram sends the update again later; nothing of it was kept.
+            return web.json_response({"error": "database unavailable; retry"}, status=503)
+        self.kick()
         return web.json_response({"ok": True})
 
     # ------------------------------------------------------------------ handlers
     async def _on_message(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await self._message(update)
+        except DatabaseUnavailable:
+            log.warning("telegram: update %s not stored (database away)", update.update_id)
+            self._unstored.add(update.update_id)
+
+    async def _message(self, update: Update) -> None:
         msg, user = update.effective_message, update.effective_user
         if msg is None or user is None:
             return
@@ -244,10 +319,21 @@ class TelegramChannel:
             received_at=utc_now(),
             kind=_kind_of(msg),
             external_id=str(update.update_id),
+            reply_chat=msg.chat_id,
         )
-        await self._deliver(msg.chat_id, await self.core.handle(incoming))
+        # Stored with its replies queued in the outbox, in one transaction; the sender
+        # sends them from there (a redelivered update finds them queued already).
+        await self.core.handle(incoming)
+        self.kick()
 
     async def _on_callback(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await self._callback(update)
+        except DatabaseUnavailable:
+            log.warning("telegram: update %s not stored (database away)", update.update_id)
+            self._unstored.add(update.update_id)
+
+    async def _callback(self, update: Update) -> None:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
@@ -261,7 +347,7 @@ class TelegramChannel:
                 result = await press(actor, f"telegram:{user.id}", query.data, utc_now())
             finally:
                 desk_update_key.reset(token)
-            await query.answer(result.text[:190], show_alert=actor is None)
+            await query.answer(result.text[:190], show_alert=actor is None or result.private)
             return
         text = _pressed_text(query)
         if text is None or not isinstance(query.message, Message):
@@ -276,8 +362,10 @@ class TelegramChannel:
             text=text,
             received_at=utc_now(),
             external_id=str(update.update_id),
+            reply_chat=query.message.chat_id,
         )
-        await self._deliver(query.message.chat_id, await self.core.handle(incoming))
+        await self.core.handle(incoming)
+        self.kick()
 
     # ------------------------------------------------------------------ the desk
     async def _actor(self, user: User) -> Actor | None:
@@ -366,9 +454,15 @@ class TelegramChannel:
                     log.warning("telegram: could not edit a card of %s: %s", reference, exc)
 
     async def dispatch_outbox(self, now: datetime | None = None) -> int:
-        """Send what the desk owes the chats (cards, SLA notices, replies to customers,
-        digests) that is due at `now` (the wall clock unless the server runs on another)."""
-        items = await self.desk.claim_outbox(now or utc_now())
+        """Send what is owed to the chats (the bot's replies, cards, SLA notices, replies
+        to customers, digests) that is due at `now` (the wall clock unless the server runs
+        on another). One dispatch at a time per process, one message at a time, each
+        marked sent as soon as Telegram accepted it."""
+        async with self._sending:
+            return await self._dispatch(now or utc_now())
+
+    async def _dispatch(self, now: datetime) -> int:
+        items = await self.desk.claim_outbox(now)
         for item in items:
             chunks = split_text(item.text)
             try:
@@ -411,14 +505,6 @@ class TelegramChannel:
         else:
             sent = await self.app.bot.send_document(item.chat_id, upload, caption=caption)
         return sent
-
-    async def _deliver(self, chat_id: int, delivery: Delivery) -> None:
-        for reply in delivery.replies:
-            chunks = split_text(reply.text)
-            for i, chunk in enumerate(chunks):
-                markup = keyboard_for(reply.choices) if i == len(chunks) - 1 else None
-                await self.app.bot.send_message(chat_id, chunk, reply_markup=markup)
-        await self.core.delivered(delivery)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if context.error is None:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from escalation import notices
 from escalation.models import (
@@ -57,9 +58,10 @@ REOPEN_WINDOW = timedelta(days=7)
 CSAT_CHOICES = ("1", "2", "3", "4", "5")
 NOT_SOLVED = "问题没解决"
 PUSH_KINDS = ("agent", "notice")  # outbound messages pushed to a customer by the desk
-OUTBOX_LEASE = timedelta(seconds=60)
+OUTBOX_LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 8
 _NEVER = datetime(2999, 1, 1, tzinfo=UTC)
+_older = aliased(Outbox)
 
 
 class DeskError(ValueError):
@@ -241,8 +243,10 @@ class Card:
     buttons: list[tuple[str, str]]
 
 
-def card_buttons(reference: str) -> list[tuple[str, str]]:
-    return [(label, f"d:{action}:{reference}") for label, action in notices.CARD_ACTIONS]
+def card_buttons(reference: str, has_phone: bool = False) -> list[tuple[str, str]]:
+    """The card's buttons; 显示电话 where the customer left a call-back number."""
+    actions = [*notices.CARD_ACTIONS, *((notices.REVEAL_PHONE_ACTION,) if has_phone else ())]
+    return [(label, f"d:{action}:{reference}") for label, action in actions]
 
 
 def _hash(token: str) -> str:
@@ -535,7 +539,7 @@ class Desk:
                 "card",
                 at,
                 t=t,
-                buttons=card_buttons(t.reference),
+                buttons=card_buttons(t.reference, bool(t.contact_phone)),
                 key=f"card:{t.id}",
             )
 
@@ -561,6 +565,23 @@ class Desk:
             row = await self._row(s, t, at)
         await self._changed(t.reference)
         return row
+
+    @retrying
+    async def reveal_phone(self, reference: str, actor: Actor, at: datetime) -> str:
+        """The customer's call-back number in full, for the agent working the ticket (its
+        assignee) only; every look is an audited action."""
+        async with self._ticket(reference) as (s, t):
+            if actor.role not in ("agent", "supervisor"):
+                raise DeskError("只有客服人员可以查看联系电话。")
+            if not t.contact_phone:
+                raise DeskError(f"工单 {t.reference} 没有登记联系电话。")
+            if t.assignee != actor.name:
+                log.warning("desk: %s asked for the phone of %s, not theirs", actor.key, reference)
+                raise DeskError(
+                    f"联系电话只对处理人显示：请先认领工单 {t.reference}，认领后再查看。"
+                )
+            self._audit(s, t, actor, "reveal_phone", at, "contact_phone", None, None)
+            return t.contact_phone
 
     @retrying
     async def escalate(self, reference: str, actor: Actor, at: datetime) -> TicketRow:
@@ -882,7 +903,7 @@ class Desk:
                 t.card_chat_id,
                 t.card_message_id,
                 await self._card_text(s, t, now),
-                [] if done else card_buttons(t.reference),
+                [] if done else card_buttons(t.reference, bool(t.contact_phone)),
             )
 
     @retrying
@@ -1108,7 +1129,8 @@ class Desk:
     # ------------------------------------------------------------------ the outbox
     @retrying
     async def claim_outbox(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
-        """Claim messages due to be sent; a claim lapses after a minute if never confirmed."""
+        """Claim messages due to be sent, oldest first; a claim lapses after OUTBOX_LEASE
+        if never confirmed (its sender died), and the message goes out again."""
         items: list[OutboxItem] = []
         async with self._sessions.begin() as s:
             rows = (
@@ -1118,6 +1140,16 @@ class Desk:
                         Outbox.sent_at.is_(None),
                         Outbox.not_before <= now,
                         or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+                        # A chat's messages keep their order: none goes out while an older
+                        # one to the same chat is claimed by a sender that may yet send it
+                        # (or died holding it: its claim lapses, and it goes first).
+                        ~exists().where(
+                            _older.chat_id == Outbox.chat_id,
+                            _older.id < Outbox.id,
+                            _older.sent_at.is_(None),
+                            _older.claimed_until >= now,
+                            _older.claimed_until < _NEVER,
+                        ),
                     )
                     .order_by(Outbox.id)
                     .limit(limit)

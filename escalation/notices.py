@@ -33,6 +33,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 # Buttons on a ticket's card in the agents' chat: (text, action).
 CARD_ACTIONS = (("认领", "claim"), ("升级", "escalate"), ("关闭", "close"))
+REVEAL_PHONE_ACTION = ("显示电话", "phone")  # shown only to the presser, audited
 
 # What the customer reads.
 AGENT_REPLY = "客服回复（工单 {ref}）：\n{text}"

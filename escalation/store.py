@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import json
 import logging
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -79,6 +80,9 @@ class Exchange:
     # Telegram chats told about this message in the same transaction, exactly once:
     # (chat id, text), e.g. the supervisors on a high-risk message.
     alerts: Sequence[tuple[int, str]] = ()
+    # The Telegram chat the replies go to: they are queued in the outbox in the same
+    # transaction, and sent (and marked sent) one at a time from there.
+    reply_chat: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,46 +101,111 @@ class StoredExchange:
 
 
 ALLOCATE_TRIES = 30  # attempts at a free daily reference under concurrent openings
-# A database that is away for a moment (failover, restart) gets this many tries.
-RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
+# A database that is away for a moment (failover, restart) gets these waits, about eight
+# seconds in all: a PostgreSQL restart takes a few. Then the caller is told it is away.
+RETRY_DELAYS = (0.2, 0.4, 0.8, 1.5, 2.0, 3.0)
 P = ParamSpec("P")
 T = TypeVar("T")
 
+# SQLSTATE codes of a server that is away, not of a wrong statement: connection
+# exceptions (class 08), admin/crash shutdown and "cannot connect now" (57P01-57P03),
+# too many connections (53300), and serialisation failures and deadlocks (40001, 40P01),
+# which succeed when the transaction is run again.
+_TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
+_TRANSIENT_WORDS = (
+    "connection",
+    "database is locked",
+    "database table is locked",
+    "busy",
+    "timeout",
+    "timed out",
+    "terminat",
+    "closed",
+    "refused",
+    "shutdown",
+    "shutting down",
+    "starting up",
+    "cannot connect now",
+    "unable to open database",
+)
 
-def _transient(exc: DBAPIError) -> bool:
-    if exc.connection_invalidated:
+
+_SOCKET_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EPIPE,
+        errno.ETIMEDOUT,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ENOTCONN,
+    }
+)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database stayed away through every retry; nothing of the unit was written."""
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is x for x in seen) or len(seen) > 8:
+            continue
+        seen.append(e)
+        todo += [getattr(e, "orig", None), e.__cause__, e.__context__]
+    return seen
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether an error means the database is away for a moment (retry) rather than that
+    the statement is wrong (raise): refused, reset or closed connections, a server
+    shutting down or starting up, a locked SQLite file, a timeout."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    text = str(exc.orig).lower()
-    return any(
-        word in text
-        for word in (
-            "connection",
-            "locked",
-            "timeout",
-            "terminat",
-            "closed",
-            "refused",
-            "shutdown",
-        )
-    )
+    for e in _causes(exc):
+        state = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
+        if isinstance(state, str) and state:
+            return state.startswith(_TRANSIENT_STATES)
+    for e in _causes(exc):
+        if isinstance(e, ConnectionError | TimeoutError):
+            return True
+        if isinstance(e, OSError) and e.errno in _SOCKET_ERRNOS:
+            return True  # a socket that could not be opened or was cut
+    # Only the driver's own errors may be read as transient by their wording.
+    driver = type(exc).__module__.split(".")[0] in ("asyncpg", "sqlite3", "aiosqlite")
+    if not isinstance(exc, DBAPIError | OSError) and not driver:
+        return False
+    text = " ".join(str(e) for e in _causes(exc)).lower()
+    return any(word in text for word in _TRANSIENT_WORDS)
 
 
 def retrying(op: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Retry a unit of work while the database is briefly unavailable."""
+    """Run a unit of work again while the database is briefly unavailable; raise
+    DatabaseUnavailable once it stayed away through every wait."""
 
     @functools.wraps(op)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        for delay in RETRY_DELAYS:
+        last: BaseException | None = None
+        for delay in (*RETRY_DELAYS, None):
             try:
                 return await op(*args, **kwargs)
-            except DBAPIError as exc:
-                if not _transient(exc):
+            except DatabaseUnavailable:
+                raise  # an inner unit already waited its full time
+            except (DBAPIError, OSError, TimeoutError) as exc:
+                if not transient(exc):
                     raise
+                last = exc
+                if delay is None:
+                    break
                 log.warning(
-                    "database unavailable (%s); retrying in %.1fs", type(exc.orig).__name__, delay
+                    "database unavailable (%s); retrying in %.1fs", type(exc).__name__, delay
                 )
                 await asyncio.sleep(delay)
-        return await op(*args, **kwargs)
+        raise DatabaseUnavailable("the database did not answer; try again shortly") from last
 
     return wrapper
 
@@ -247,6 +316,27 @@ class ConversationStore:
                     for r in ex.replies
                 ]
                 s.add_all(out_rows)
+                if ex.reply_chat is not None and out_rows and not sent:
+                    await s.flush()
+                    s.add_all(
+                        Outbox(
+                            key=f"reply:{m.id}",
+                            channel=ex.channel,
+                            chat_id=ex.reply_chat,
+                            purpose="reply",
+                            text=m.text,
+                            buttons=json.dumps(
+                                [[c, f"c{i}"] for i, c in enumerate(r.choices)],
+                                ensure_ascii=False,
+                            ),
+                            message_id=m.id,
+                            reply_to_card=0,
+                            created_at=ex.at,
+                            not_before=ex.at,
+                            attempts=0,
+                        )
+                        for m, r in zip(out_rows, ex.replies, strict=True)
+                    )
                 s.add_all(
                     Feedback(user_id=user.id, kb_entry_id=e, helpful=int(h), created_at=ex.at)
                     for e, h in ex.feedback
@@ -277,14 +367,6 @@ class ConversationStore:
             if found is None:
                 raise
             return found
-
-    @retrying
-    async def mark_sent(self, message_ids: Sequence[int]) -> None:
-        """Note that these replies reached the channel."""
-        if not message_ids:
-            return
-        async with self._write_lock, self._sessions.begin() as s:
-            await s.execute(update(Message).where(Message.id.in_(message_ids)).values(sent=1))
 
     async def counts(self) -> dict[str, int]:
         """Return row counts, for health checks and tests."""
@@ -436,8 +518,10 @@ class TicketStore:
                         priority=priority_for(ticket_type, category, risk),
                         status=TicketStatus.NEW,
                         summary=mask_pii(summary),
-                        order_no=order_no,
-                        merchant_name=merchant_name,
+                        # Free text like any message: an ID or card number typed here is
+                        # masked; only contact_phone keeps a number, for the call-back.
+                        order_no=mask_pii(order_no)[:64] if order_no else None,
+                        merchant_name=mask_pii(merchant_name)[:128] if merchant_name else None,
                         contact_phone=contact_phone,
                         opened_at=at,
                         updated_at=at,
@@ -489,6 +573,28 @@ class TicketStore:
                 )
             ).scalars()
             return _view(t, list(entries))
+
+    @retrying
+    async def get_for_owner(
+        self, reference: str, sender: str, phone: str | None = None
+    ) -> TicketView | None:
+        """Return a ticket only to the person who opened it: the same channel identity, or
+        the call-back phone given at intake; None for everyone else and unknown ones."""
+        async with self._sessions() as s:
+            row = (
+                await s.execute(
+                    select(Ticket, User.sender)
+                    .join(User, User.id == Ticket.user_id)
+                    .where(Ticket.reference == reference.upper())
+                )
+            ).first()
+            if row is None:
+                return None
+            ticket, owner = row
+            by_phone = phone is not None and bool(ticket.contact_phone)
+            if owner != sender and not (by_phone and ticket.contact_phone == phone):
+                return None
+            return _view(ticket)
 
     @retrying
     async def move(

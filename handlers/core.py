@@ -32,6 +32,7 @@ from handlers.types import (
     TicketInfo,
 )
 from knowledge.engine import Engine
+from knowledge.masking import find_mobile
 
 _MAX_LOCKS = 10_000
 
@@ -62,6 +63,7 @@ class Delivery:
 
     replies: list[StoredReply]
     duplicate: bool = False
+    queued: bool = False  # the replies wait in the outbox for the channel's sender
 
     @property
     def texts(self) -> list[Reply]:
@@ -106,17 +108,19 @@ class Core:
             self._locks.move_to_end(sender)
         return lock
 
-    async def handle(self, msg: Incoming, *, delivered_now: bool = False) -> Delivery:
-        """Answer and store one message; a redelivered message gets its unsent replies.
+    async def handle(self, msg: Incoming) -> Delivery:
+        """Answer and store one message with its replies, in one transaction.
 
-        With `delivered_now` the replies are stored as sent (the caller returns them in the
-        same request); otherwise call `delivered` once they reached the user.
+        A message with a `reply_chat` has its replies queued in the outbox, for the
+        channel's sender; otherwise they are stored as sent, the caller hands them back in
+        the same request. A message seen before (same channel id) is answered from what
+        was recorded for it, never a second time.
         """
         async with self._lock(msg.sender):
             stored_state = await self.store.load_state(msg.sender, msg.channel, msg.external_id)
             found = stored_state.previous
             if found is not None:
-                return Delivery([r for r in found.replies if not r.sent], duplicate=True)
+                return self._again(found.replies, msg)
             state = FlowState.from_json(stored_state.state_json)
             verdict = self.risk(msg.text) if self.risk is not None and msg.text else None
             mine = await self.desk.customer_ticket(msg.sender)
@@ -125,7 +129,7 @@ class Core:
                 msg,
                 state,
                 self.engine,
-                await self._lookup(msg.text),
+                await self._lookup(msg.text, msg.sender),
                 MyTicket(
                     mine.reference,
                     mine.status,
@@ -172,12 +176,21 @@ class Core:
                 risk_score=verdict.score if verdict else None,
                 risk_tags=verdict.tags if verdict else (),
                 alerts=self._risk_alerts(msg, verdict, mine.reference if mine else None),
+                reply_chat=msg.reply_chat,
             )
-            stored = await self.store.record(exchange, sent=delivered_now)
-            replies = (
-                [r for r in stored.replies if not r.sent] if stored.duplicate else stored.replies
-            )
-            return Delivery(replies, stored.duplicate)
+            stored = await self.store.record(exchange, sent=msg.reply_chat is None)
+            if stored.duplicate:
+                return self._again(stored.replies, msg)
+            return Delivery(stored.replies, queued=msg.reply_chat is not None)
+
+    @staticmethod
+    def _again(replies: list[StoredReply], msg: Incoming) -> Delivery:
+        """What a message seen before gets: on a channel that answers in the request (a
+        web client retrying after a timeout) the replies recorded for it, which it may
+        never have seen; on an outbox channel nothing, its replies are queued already."""
+        if msg.reply_chat is not None:
+            return Delivery([], duplicate=True, queued=True)
+        return Delivery(replies, duplicate=True)
 
     def _risk_alerts(
         self, msg: Incoming, verdict: RiskVerdict | None, ticket: str | None
@@ -195,12 +208,16 @@ class Core:
         )
         return ((chat, text),)
 
-    async def _lookup(self, text: str) -> TicketInfo | None:
+    async def _lookup(self, text: str, sender: str) -> TicketInfo | None:
+        """The status of a ticket quoted in a message, for its owner only: the same channel
+        identity, or a message that also gives the phone number taken at intake. Anyone
+        else is told what an unknown reference gets, so guessing references reveals
+        nothing."""
         found = _REFERENCE.search(text)
         if found is None:
             return None
         reference = found.group(1).upper()
-        ticket = await self.tickets.get(reference)
+        ticket = await self.tickets.get_for_owner(reference, sender, find_mobile(text))
         if ticket is None:
             return TicketInfo(reference, False)
         return TicketInfo(reference, True, ticket.status.value, ticket.type, ticket.category)
@@ -253,10 +270,6 @@ class Core:
                 customer = Actor(msg.sender, msg.sender, "customer")
                 await self.desk.reopen(effect.reference, customer, msg.received_at, effect.text)
 
-    async def delivered(self, delivery: Delivery) -> None:
-        """Record that a delivery's replies reached the user."""
-        await self.store.mark_sent([r.message_id for r in delivery.replies])
-
     async def dispatch(self, msg: Incoming) -> list[Reply]:
         """Answer a message on a channel that shows replies at once (web, terminal)."""
-        return (await self.handle(msg, delivered_now=True)).texts
+        return (await self.handle(msg)).texts

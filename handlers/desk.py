@@ -53,6 +53,7 @@ class DeskReply:
     text: str
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
     changed: str | None = None  # the reference of a ticket this changed
+    private: bool = False  # for the presser's eyes only (a button's pop-up answer)
 
 
 def _split(text: str) -> tuple[str, str]:
@@ -261,6 +262,12 @@ class DeskFlow:
                 row = await self.desk.escalate(parts[2], actor, now)
                 return DeskReply(
                     f"已升级 {row.reference} 为 {row.priority}", changed=row.reference
+                )
+            if len(parts) == 3 and parts[1] == "phone":
+                phone = await self.desk.reveal_phone(parts[2], actor, now)
+                # Telegram shows a callback's answer to the presser alone.
+                return DeskReply(
+                    f"工单 {parts[2]} 联系电话：{phone}（本次查看已记录）", private=True
                 )
             if len(parts) == 3 and parts[1] == "close":
                 row = await self.desk.close(parts[2], actor, "客服已处理完毕。", now)

@@ -21,6 +21,9 @@ class Incoming:
     received_at: datetime  # aware, UTC
     kind: str = TEXT  # or one of NON_TEXT_KINDS
     external_id: str | None = None  # the channel's id of this message, for exactly-once
+    # Where the channel sends replies later, from the outbox (a Telegram chat id); None
+    # for channels that hand replies back in the same request (web, terminal).
+    reply_chat: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

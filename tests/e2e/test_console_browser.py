@@ -33,7 +33,7 @@ R = TypeVar("R")
 REFERENCE = re.compile(r"T\d{8}-\d{4}")
 COUNTDOWN = re.compile(r"^(剩余|已超时) (\d+天)?(\d+小时)?(\d+分)?(\d+秒)?")
 COMPLAINT = "6月2日在某某电器店买冰箱，店员不让用补贴"
-INTAKE = ("我是消费者", "我要投诉", "投诉", "商户拒用补贴", COMPLAINT, "跳过")
+INTAKE = ("我是消费者", "我要投诉", "投诉", "商户拒用补贴", COMPLAINT, "电话 139 1234 5678")
 REPLY = "您好，已联系商户核实，请稍候。"
 NOTE = "已电话联系商户店长，对方答应今天内处理。"
 RESULT = "已协调商户补发补贴"
@@ -176,8 +176,14 @@ def _work_the_ticket(driver: WebDriver, ref: str) -> None:
     driver.find_element(By.ID, "tab-all").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, _row(ref))))
 
+    # The call-back phone shows masked; revealing it is refused until the ticket is mine.
+    assert "139****5678" in driver.find_element(By.ID, "detail-fields").text
+    driver.find_element(By.CSS_SELECTOR, "#detail-fields .reveal-phone").click()
+    _wait_text(driver, "#error", "认领")
     driver.find_element(By.ID, "btn-claim").click()
     _wait_text(driver, "#detail-fields", "小王")
+    driver.find_element(By.CSS_SELECTOR, "#detail-fields .reveal-phone").click()
+    _wait_text(driver, "#detail-fields", "13912345678")
     _queue_follows(driver, _row(ref) + " .assignee", "小王")
     driver.find_element(By.ID, "tab-mine").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, _row(ref))))
@@ -305,6 +311,8 @@ async def test_an_agent_works_a_complaint_through_the_console(server: Server) ->
         assert view.assignee is not None and "小王" in view.assignee
         assert any(k == "agent" and t == REPLY for k, _, t in view.thread), view.thread
         assert any(k == "note" and t == NOTE for k, _, t in view.thread), view.thread
+        looks = [a for a in await runtime.tickets.audit(ref) if a[1] == "reveal_phone"]
+        assert looks == [("agent:7001", "reveal_phone", None, None)], looks
 
         # The consumer got the reply in the web chat, and never the internal note.
         async with (

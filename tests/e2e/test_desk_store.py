@@ -109,6 +109,8 @@ async def test_a_breach_found_after_hours_is_held_until_the_next_working_morning
     # Nothing goes out before then (the ticket's card went at once), and then it does.
     early = await desk.claim_outbox(local("2025-06-11T08:59"))
     assert [i.purpose for i in early] == ["card"]
+    # Sent: until then, nothing newer to the same chat may overtake it.
+    await desk.outbox_sent(early[0].id, 1, local("2025-06-11T08:59"))
     morning = await desk.claim_outbox(local("2025-06-11T09:00"))
     assert sorted(i.purpose for i in morning) == ["sla", "sla"]
 

@@ -87,7 +87,16 @@ async def test_sigkill_mid_burst_then_restart_answers_every_update_once(
     try:
         for chat in chats:
             await chat.send("退款以后补贴还在吗")
-        await emulator.wait_idle(timeout=60)
+        # Replies the dead process had claimed go out once its claims lapse, first.
+        await emulator.wait_until(
+            lambda: all(
+                len(emulator.sent_messages(3000 + i)) >= (3 if i < USERS // 2 else 2)
+                for i in range(USERS)
+            ),
+            90,
+            "every reply",
+        )
+        await emulator.wait_idle(timeout=60, settle=1.0)
     finally:
         bot.terminate()
         await bot.wait()
@@ -97,4 +106,6 @@ async def test_sigkill_mid_burst_then_restart_answers_every_update_once(
         expected = 3 if i < USERS // 2 else 2
         assert len(sent) == expected, (i, sent)  # none lost, none doubled
         assert sent[0] == texts.ROLE_SET["consumer"]
+        if i < USERS // 2:  # in the order they were asked, across the restart
+            assert "龙华惠购" in sent[1] and "退款" in sent[2], (i, sent)
     assert not emulator.pending_updates()

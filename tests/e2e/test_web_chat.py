@@ -65,7 +65,18 @@ async def test_a_complaint_is_taken_down_into_a_ticket_the_user_can_look_up(
         ref=ref.group(0), type="投诉", category="商户拒用补贴", status=texts.STATUS_NAMES["new"]
     )
     [missing] = await _say(server, "c1", "/status T20990101-0001")
-    assert missing["text"].startswith("没有找到工单 T20990101-0001")
+    assert missing["text"] == texts.TICKET_NOT_FOUND.format(ref="T20990101-0001")
+    # Someone else quoting the reference learns nothing: the same answer as an unknown one,
+    # in every spelling of the request; with the phone given at intake, the owner's answer.
+    await _say(server, "other", texts.CHOICE_CONSUMER)
+    for asked in (f"查询工单 {ref.group(0)}", f"/status {ref.group(0).lower()}"):
+        [theirs] = await _say(server, "other", asked)
+        assert theirs["text"] == texts.TICKET_NOT_FOUND.format(ref=ref.group(0)), asked
+        assert "商户拒用补贴" not in theirs["text"]
+    [wrong_phone] = await _say(server, "other", f"查询工单 {ref.group(0)} 13900000000")
+    assert wrong_phone["text"] == texts.TICKET_NOT_FOUND.format(ref=ref.group(0))
+    [by_phone] = await _say(server, "other", f"查询工单 {ref.group(0)} 138-1234-5678")
+    assert by_phone["text"] == status["text"]
     assert server.runtime is not None
     ticket = await server.runtime.core.tickets.get(ref.group(0))
     assert ticket is not None and "加价" in ticket.summary
@@ -85,7 +96,8 @@ async def test_the_same_client_message_id_is_answered_once(server: Server) -> No
     body = {"session": "s2", "text": "补贴怎么领", "id": "m-1"}
     first = await _post(server, body)
     second = await _post(server, body)
-    assert first[0] == 200 and second == (200, {"replies": []})
+    # A retry is answered with what was recorded for it, not answered anew.
+    assert first[0] == 200 and second == first and first[1]["replies"]
     assert server.runtime is not None
     assert (await server.runtime.store.counts())["messages"] == 4
 

@@ -196,7 +196,9 @@
     return item;
   }
 
-  function appendErrorBubble(message, retryText) {
+  // A retry re-sends the message with its first id, so the server answers it once and a
+  // reply that was lost on the way (a timeout) comes back instead of a second answer.
+  function appendErrorBubble(message, retryText, retryId) {
     const item = makeBubble("bot", message, "error");
     if (retryText !== null) {
       const actions = document.createElement("div");
@@ -210,7 +212,7 @@
         if (item.parentNode) {
           item.parentNode.removeChild(item);
         }
-        deliver(retryText);
+        deliver(retryText, retryId);
       });
       actions.appendChild(button);
       item.appendChild(actions);
@@ -282,20 +284,20 @@
     }
   }
 
-  async function post(text) {
+  async function post(text, id) {
     const gen = generation;
     let response;
     try {
       response = await fetchWithTimeout("/api/messages", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ session: sessionId, text: text }),
+        body: JSON.stringify({ session: sessionId, text: text, id: id }),
         cache: "no-store",
         credentials: "same-origin",
       });
     } catch (err) {
       if (gen === generation) {
-        appendErrorBubble(TEXT.network, text);
+        appendErrorBubble(TEXT.network, text, id);
       }
       return;
     }
@@ -323,22 +325,28 @@
       // The server refused this message for a reason it explained (too long, too many...).
       // Only waiting can help with a timeout or a rate limit, so only those offer a retry.
       const retryable = status === 408 || status === 429;
-      appendErrorBubble(data.error, retryable ? text : null);
+      appendErrorBubble(data.error, retryable ? text : null, id);
       return;
     }
-    appendErrorBubble(TEXT.network, text);
+    if (status === 503 && data && typeof data.error === "string" && data.error) {
+      // The database is away for a moment: nothing was kept, the same message can go again.
+      appendErrorBubble(data.error, text, id);
+      return;
+    }
+    appendErrorBubble(TEXT.network, text, id);
   }
 
   // Messages go out one at a time, in the order they were written.
-  function deliver(text) {
+  function deliver(text, retryId) {
+    const id = retryId || newSessionId();
     pending += 1;
     setTyping();
     queue = queue
       .then(function () {
-        return post(text);
+        return post(text, id);
       })
       .catch(function () {
-        appendErrorBubble(TEXT.network, text);
+        appendErrorBubble(TEXT.network, text, id);
       })
       .then(function () {
         pending -= 1;
