@@ -92,6 +92,29 @@ class IncidentView:
         return STATUS_NAMES.get(self.status, self.status)
 
 
+class _Replayed(Exception):
+    """An alert's signature was recorded before: the alert is a replay."""
+
+
+class _OpenedElsewhere(Exception):
+    """An alert's incident was opened by another in the same instant; it attached there."""
+
+    def __init__(self, view: IncidentView) -> None:
+        super().__init__(view.reference)
+        self.view = view
+
+
+async def _use_nonce(s: AsyncSession, nonce: str | None, at: datetime) -> None:
+    """Record an alert's signature in the transaction `s`; _Replayed if seen before."""
+    if nonce is None:
+        return
+    s.add(AlertNonce(signature=nonce[:64], at=at))
+    try:
+        await s.flush()
+    except IntegrityError:
+        raise _Replayed() from None
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     """What a user asking about an open incident is told, and which incident it is."""
@@ -446,12 +469,17 @@ class Incidents:
         merchant: str | None = None,
         detail: str = "",
         open_key: str | None = None,
+        nonce: str | None = None,
     ) -> IncidentView:
+        """Open an incident; `nonce`, an alert's signature, is recorded with it (a replay
+        raises _Replayed). An incident that another opening made first under the same
+        key is returned with `opened_now` False."""
         day = at.astimezone(self.tz).date()
         prefix = f"I{day:%Y%m%d}-"
         for _ in range(5):
             try:
                 async with self._sessions.begin() as s:
+                    await _use_nonce(s, nonce, at)
                     count = (
                         await s.execute(
                             select(func.count())
@@ -494,6 +522,9 @@ class Incidents:
                 if open_key is not None:
                     found = await self._by_key(open_key)
                     if found is not None:
+                        if nonce is not None:  # the alert attaches to the one that won
+                            await self._attach(found.reference, level, detail, at, nonce=nonce)
+                            raise _OpenedElsewhere(found) from None
                         return found
                 continue
             await self._changed(view.reference)
@@ -588,19 +619,16 @@ class Incidents:
         """An external alert: attach to the open incident of its category, or open one.
 
         Returns the incident and whether it was opened by this alert; None when the
-        signature was seen before (a replay). A signature is used up only by an alert
-        that was recorded: when recording fails, it is withdrawn, so the sender's
-        identical retry is accepted, not refused as a replay."""
+        signature was seen before (a replay). The signature is recorded in the same
+        transaction as what the alert changes: an alert that fails leaves it unused, so
+        the sender's identical retry is accepted; two copies in flight attach once."""
         level = self.plan.level(level_text) if level_text else self.plan.levels["IV"]
-        # Recorded before the alert, so that two copies in flight cannot both attach;
-        # opening and attaching commit on their own, hence the withdrawal below.
-        if signature is not None and not await self.accept_signature(signature, at):
-            return None
+        key = f"category:{category}" if category else f"alert:{title[:100]}"
         try:
-            key = f"category:{category}" if category else f"alert:{title[:100]}"
             found = await self._by_key(key)
             if found is not None:
-                await self._attach(found.reference, level, f"外部告警：{title} {detail}", at)
+                detail = f"外部告警：{title} {detail}"
+                await self._attach(found.reference, level, detail, at, nonce=signature)
                 return found, False
             view = await self._open(
                 level=level,
@@ -611,24 +639,20 @@ class Incidents:
                 category=category,
                 detail=detail,
                 open_key=key,
+                nonce=signature,
             )
-            return view, True
-        except BaseException:
-            if signature is not None:
-                try:
-                    async with self._sessions.begin() as s:
-                        nonce = await s.scalar(
-                            select(AlertNonce).where(AlertNonce.signature == signature[:64])
-                        )
-                        if nonce is not None:
-                            await s.delete(nonce)
-                except Exception as exc:  # the alert's own error is the one to report
-                    log.warning("incidents: could not withdraw an alert's signature: %s", exc)
-            raise
+        except _Replayed:
+            return None
+        except _OpenedElsewhere as other:
+            return other.view, False
+        return view, True
 
     @retrying
-    async def _attach(self, reference: str, level: Level, detail: str, at: datetime) -> None:
+    async def _attach(
+        self, reference: str, level: Level, detail: str, at: datetime, *, nonce: str | None = None
+    ) -> None:
         async with self._sessions.begin() as s:
+            await _use_nonce(s, nonce, at)
             i = await self._get(s, reference)
             self._event(s, i, "signal", "system", detail, at)
             if LEVEL_ORDER[level.key] < LEVEL_ORDER[i.level]:
