@@ -63,6 +63,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         policy_from(settings),
         routes,
         session_ttl=timedelta(minutes=settings.console_session_minutes),
+        outbox_lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     incidents = Incidents(
         sessions, load_plan(settings.plan_path), routes, contact=settings.incident_contact

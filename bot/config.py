@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(
         default=1.0, gt=0, description="how often queued messages go out"
     )
+    outbox_lease_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        description="how long a claimed outbox message waits before another sender takes "
+        "it (a sender that died mid-send)",
+    )
     leadership_chat_id: int | None = Field(
         default=None, description="Telegram chat of the platform's leadership (emergency plan)"
     )

@@ -41,7 +41,7 @@ from escalation.models import (
 )
 from escalation.sla import Pause, SlaPolicy, Targets, deadline, used, warning_at
 from escalation.store import AgentStore, TicketStore, TicketView, retrying
-from escalation.tickets import apply_status, can_move
+from escalation.tickets import ANONYMISED_MARKERS, apply_status, can_move
 from knowledge.masking import mask_pii
 
 log = logging.getLogger(__name__)
@@ -292,8 +292,10 @@ class Desk:
         routes: Routes,
         *,
         session_ttl: timedelta = timedelta(hours=8),
+        outbox_lease: timedelta = OUTBOX_LEASE,
     ) -> None:
         self._sessions = sessions
+        self.outbox_lease = outbox_lease
         self.tickets = tickets
         self.agents = agents
         self.policy = policy
@@ -709,6 +711,11 @@ class Desk:
         async with self._ticket(reference) as (s, t):
             if t.status not in DONE_STATUSES:
                 raise DeskError(f"工单 {t.reference} 尚未办结，无需重新打开。")
+            if t.summary in ANONYMISED_MARKERS:
+                raise DeskError(
+                    f"工单 {t.reference} 的个人信息已删除（保存期满或应本人要求），不能重新打开；"
+                    "客户再次反映时请新建工单。"
+                )
             self._set_status(s, t, TicketStatus.REOPENED, actor, at)
             t.csat_score = t.csat_score  # kept: the rating was for the first round
             self._start_clock(s, t, "resolution", await self._next_cycle(s, t, "resolution"), at)
@@ -1129,8 +1136,8 @@ class Desk:
     # ------------------------------------------------------------------ the outbox
     @retrying
     async def claim_outbox(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
-        """Claim messages due to be sent, oldest first; a claim lapses after OUTBOX_LEASE
-        if never confirmed (its sender died), and the message goes out again."""
+        """Claim messages due to be sent, oldest first; a claim lapses after the outbox
+        lease if never confirmed (its sender died), and the message goes out again."""
         items: list[OutboxItem] = []
         async with self._sessions.begin() as s:
             rows = (
@@ -1164,7 +1171,7 @@ class Desk:
                         Outbox.sent_at.is_(None),
                         or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
                     )
-                    .values(claimed_until=now + OUTBOX_LEASE, attempts=Outbox.attempts + 1)
+                    .values(claimed_until=now + self.outbox_lease, attempts=Outbox.attempts + 1)
                     .execution_options(synchronize_session=False)
                 )
                 if getattr(took, "rowcount", 0) != 1:

@@ -75,13 +75,12 @@ from escalation.models import (
     TicketStatus,
     User,
 )
+from escalation.tickets import ANONYMISED_MARKERS, ERASURE_MARKER, RETENTION_MARKER
 
 log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-RETENTION_MARKER = "[已按保存期限删除]"
-ERASURE_MARKER = "[已应本人要求删除]"
-MARKERS = (RETENTION_MARKER, ERASURE_MARKER)
+MARKERS = ANONYMISED_MARKERS
 CUSTOMER = "customer"  # what the thread and audit call an anonymised ticket's customer
 TOMBSTONE = "anonymised:#"  # + user id; the part after ":" is never a chat id
 # Audit fields whose before/after are the desk's own vocabulary, not anyone's words: kept,

@@ -72,3 +72,11 @@ def apply_status(ticket: Ticket, target: TicketStatus, at: datetime) -> TicketSt
     if target is TicketStatus.CLOSED:
         ticket.closed_at = at
     return before
+
+
+# What a ticket's free text becomes once its personal data is gone (escalation.privacy):
+# past the retention period, or erased at the person's request. Such a ticket stays for
+# the statistics and can no longer be reopened.
+RETENTION_MARKER = "[已按保存期限删除]"
+ERASURE_MARKER = "[已应本人要求删除]"
+ANONYMISED_MARKERS = (RETENTION_MARKER, ERASURE_MARKER)

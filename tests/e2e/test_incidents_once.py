@@ -108,6 +108,9 @@ async def test_a_restart_mid_chain_fires_every_step_and_report_once(
         await emulator.wait_until(
             lambda: bool(cards(emulator, AGENTS_CHAT, ref)), 10, "the on-call card"
         )
+        # Let the card be marked sent: a kill in the instant between Telegram's answer and
+        # that mark sends it again (the one message in flight; test_exactly_once).
+        await asyncio.sleep(0.5)
         bot.kill()  # SIGKILL between the on-call step and the supervisors' step
         await bot.wait()
     finally:

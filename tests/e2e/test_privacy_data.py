@@ -23,7 +23,7 @@ from bot.cli import main
 from bot.clock import utc_now
 from bot.db import make_engine, make_sessions, upgrade
 from bot.serve import Server
-from escalation.desk import Actor, Desk, Routes
+from escalation.desk import Actor, Desk, DeskError, Routes
 from escalation.digest import Report, build_report, daily_period
 from escalation.digests import parse_cron
 from escalation.models import (
@@ -559,6 +559,10 @@ async def test_erase_removes_the_person_keeps_statistics_and_is_done_once(w: Wor
     assert row.subject == hashlib.sha256(b"telegram:5512").hexdigest()
     assert json.loads(row.counts) == report.counts.as_dict()
     assert before != after
+
+    # An anonymised ticket stays for the statistics; it cannot be worked again.
+    with pytest.raises(DeskError, match="不能重新打开"):
+        await w.desk.reopen(w.alice_ticket, AGENT, NOW + timedelta(minutes=5))
 
     again = await erase_user(w.sessions, "5512", NOW + timedelta(hours=1), "cli:ops")
     assert again.already_erased_at == NOW and again.counts == Counts()

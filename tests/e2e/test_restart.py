@@ -29,6 +29,8 @@ async def start_bot(
         "HELPDESK_KB_PATH": str(BUNDLED_KB),
         "HELPDESK_WEB_PORT": "0",
         "HELPDESK_LOG_LEVEL": "WARNING",
+        # A dead process's claimed replies are taken over after 3 s, not 30.
+        "HELPDESK_OUTBOX_LEASE_SECONDS": "3",
         **extra,
     }
     polls = len(emu.calls_to("getUpdates"))
