@@ -87,8 +87,10 @@ async def complain(
     chat: ChatHandle,
     description: str = "6月2日在某某电器店买冰箱，店员不让用补贴",
     category: str = "商户拒用补贴",
+    details: str | None = None,
 ) -> str:
-    """Take a complaint down in a private chat; return its reference."""
+    """Take a complaint down in a private chat (`details`: the order number, merchant and
+    phone step, skipped without); return its reference."""
     await chat.send(texts.CHOICE_CONSUMER)
     await chat.next_reply()
     await chat.send(texts.CHOICE_COMPLAIN)
@@ -100,7 +102,10 @@ async def complain(
     await chat.next_reply()
     await chat.send(description)
     await chat.next_reply()
-    await chat.press(texts.CHOICE_SKIP)
+    if details is None:
+        await chat.press(texts.CHOICE_SKIP)
+    else:
+        await chat.send(details)
     opened = await chat.next_reply()
     found = _REF.search(opened.text or "")
     assert found, opened.text

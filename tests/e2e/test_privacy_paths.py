@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from tests.e2e.test_desk import (
     AGENT_ID,
     AGENTS_CHAT,
     SUPERVISORS_CHAT,
+    complain,
     desk_server,
     groups,
     sla_file,
@@ -60,28 +60,6 @@ async def desk(
         await srv.stop()
 
 
-async def _complain(chat: object, description: str, details: str) -> str:
-    from tests.e2e.emulator import ChatHandle
-
-    assert isinstance(chat, ChatHandle)
-    await chat.send(texts.CHOICE_CONSUMER)
-    await chat.next_reply()
-    await chat.send(texts.CHOICE_COMPLAIN)
-    await chat.next_reply()
-    await chat.next_reply()
-    await chat.press("投诉")
-    await chat.next_reply()
-    await chat.press("商户拒用补贴")
-    await chat.next_reply()
-    await chat.send(description)
-    await chat.next_reply()
-    await chat.send(details)
-    opened = await chat.next_reply()
-    found = re.search(r"T\d{8}-\d{4}", opened.text or "")
-    assert found, opened.text
-    return found.group(0)
-
-
 async def test_numbers_never_leave_unmasked_and_the_call_back_phone_is_for_the_assignee(
     desk: Server, emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -92,7 +70,7 @@ async def test_numbers_never_leave_unmasked_and_the_call_back_phone_is_for_the_a
         f"店员拿走我的身份证{ID_FORMS[1]}复印，卡号{CARD}，说不给补贴，电话{PHONE_FORMS[1]}"
     )
     details = f"订单号 {ID_FORMS[0]} 商户 某某电器{PHONE_FORMS[0]} 电话 {PHONE_FORMS[2]}"
-    ref = await _complain(consumer, description, details)
+    ref = await complain(consumer, description, details=details)
     card = await agents_group.next_reply()
     assert ref in (card.text or "") and _clear(card.text or ""), card.text
     assert "显示电话" in card.buttons
