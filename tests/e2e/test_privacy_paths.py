@@ -9,6 +9,7 @@ ticket's contact_phone keeps the call-back number, and only its assignee sees it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -16,8 +17,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.clock import utc_now
+from bot.db import make_engine, make_sessions, upgrade
 from bot.serve import Server
 from escalation.models import IncidentSignal, Message, Ticket, User
 from handlers import texts
@@ -132,3 +135,22 @@ async def test_numbers_never_leave_unmasked_and_the_call_back_phone_is_for_the_a
         ("agent:7001", "reveal_phone", None, None)
     ]
     assert detail.row.contact_phone == "139****5678"
+
+
+async def test_a_failed_insert_names_no_value_it_was_given(database_url: str) -> None:
+    """The database's own error text (and so a logged traceback) carries no parameters."""
+    await asyncio.to_thread(upgrade, database_url)
+    engine = make_engine(database_url)
+    try:
+        sessions = make_sessions(engine)
+        row = {"channel": "web", "sender": "web:pii", "state": "电话13812345678"}
+        at = utc_now()
+        async with sessions.begin() as s:
+            s.add(User(**row, first_seen=at, last_seen=at))
+        with pytest.raises(IntegrityError) as caught:
+            async with sessions.begin() as s:
+                s.add(User(**row, first_seen=at, last_seen=at))
+        assert "13812345678" not in str(caught.value)
+        assert "hidden" in str(caught.value).lower()  # SQLAlchemy says it left them out
+    finally:
+        await engine.dispose()
