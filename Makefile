@@ -19,8 +19,8 @@ chat: $(STAMP)
 	$(BIN)/helpdesk chat
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check bot knowledge handlers escalation tests benchmarks
-	$(BIN)/ruff check bot knowledge handlers escalation tests benchmarks
+	$(BIN)/ruff format --check bot knowledge handlers escalation storage tests benchmarks
+	$(BIN)/ruff check bot knowledge handlers escalation storage tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -26,8 +26,8 @@ from sqlalchemy import insert
 from bot.db import create_database, drop_database, make_engine, make_sessions, upgrade
 from escalation.desk import Actor, Routes
 from escalation.incidents import Incidents
-from escalation.models import IncidentSignal
 from escalation.plan import load_plan
+from storage.models import IncidentSignal
 
 QUESTIONS = (
     "以旧换新补贴怎么领",

@@ -53,10 +53,11 @@ from bot.app import policy_from
 from bot.config import Settings
 from bot.db import create_database, drop_database, make_engine, make_sessions, upgrade
 from escalation.desk import OPEN_STATUSES, Desk, Routes
-from escalation.models import Outbox, SlaEvent, Ticket, TicketClock, TicketStatus, User
 from escalation.sla import SlaPolicy
-from escalation.store import AgentStore, ConversationStore, Exchange, TicketStore
+from escalation.store import AgentStore, TicketStore
 from escalation.tickets import DEFAULT_CATEGORIES, TICKET_TYPES, priority_for, reference_for
+from storage.conversation import ConversationStore, Exchange
+from storage.models import Outbox, SlaEvent, Ticket, TicketClock, TicketStatus, User
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 6, 3, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai: working time
@@ -544,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         "e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test",
     )
     args = parser.parse_args(argv)
-    store_log = logging.getLogger("escalation.store")
+    store_log = logging.getLogger("storage.retry")
     store_log.addHandler(RETRIES)
     store_log.propagate = False
     asyncio.run(main_async(args))

@@ -18,10 +18,11 @@ from escalation.incidents import Incidents
 from escalation.plan import load_plan
 from escalation.risk import TAG_NAMES, load_scorer
 from escalation.sla import SlaPolicy, load_policy
-from escalation.store import AgentStore, ConversationStore, TicketStore
+from escalation.store import AgentStore, TicketStore
 from handlers.core import Core
 from knowledge.engine import Engine
 from knowledge.kb import load_kb
+from storage.conversation import ConversationStore
 
 
 @dataclass

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-import escalation
+import storage
 
-MIGRATIONS = Path(escalation.__file__).parent / "migrations"
+MIGRATIONS = Path(storage.__file__).parent / "migrations"
 
 
 def _ensure_sqlite_dir(url: str) -> None:

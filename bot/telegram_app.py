@@ -42,9 +42,8 @@ from bot import http_input
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.monitoring import report
-from escalation.desk import Actor, DeskError, OutboxItem, agent_actor
+from escalation.desk import Actor, DeskError, agent_actor
 from escalation.desk import update_key as desk_update_key
-from escalation.store import DatabaseUnavailable
 from handlers import texts
 from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS
@@ -52,6 +51,8 @@ from handlers.desk import REFUSED as DESK_REFUSED
 from handlers.desk import USAGE as DESK_USAGE
 from handlers.desk import DeskFlow, DeskReply
 from handlers.types import TEXT, Incoming
+from storage.outbox import OutboxItem
+from storage.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -462,7 +463,7 @@ class TelegramChannel:
             return await self._dispatch(now or utc_now())
 
     async def _dispatch(self, now: datetime) -> int:
-        items = await self.desk.claim_outbox(now)
+        items = await self.desk.outbox.claim(now)
         for item in items:
             chunks = split_text(item.text)
             try:
@@ -484,13 +485,13 @@ class TelegramChannel:
                         else None,
                     )
                     first = first or sent
-                await self.desk.outbox_sent(
+                await self.desk.outbox.sent(
                     item.id, first.message_id if first else None, utc_now()
                 )
             except (Forbidden, BadRequest) as exc:
-                await self.desk.outbox_failed(item.id, str(exc), utc_now(), permanent=True)
+                await self.desk.outbox.failed(item.id, str(exc), utc_now(), permanent=True)
             except (RetryAfter, TimedOut, NetworkError) as exc:
-                await self.desk.outbox_failed(item.id, str(exc), utc_now())
+                await self.desk.outbox.failed(item.id, str(exc), utc_now())
         return len(items)
 
     async def _send_attachment(self, item: OutboxItem) -> Message:

@@ -19,9 +19,9 @@ from bot.clock import utc_now
 from bot.console import add_console_routes
 from bot.http_input import BadRequest, read_json
 from bot.monitoring import report
-from escalation.store import DatabaseUnavailable
 from handlers import texts
 from handlers.types import Incoming
+from storage.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

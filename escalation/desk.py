@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from escalation import notices
-from escalation.models import (
+from escalation.sla import Pause, SlaPolicy, Targets, deadline, used, warning_at
+from escalation.store import AgentStore, TicketStore, TicketView
+from escalation.tickets import ANONYMISED_MARKERS, apply_status, can_move
+from knowledge.masking import mask_pii
+from storage.models import (
     Agent,
     ConsoleSession,
     DeskUpdate,
@@ -39,10 +42,8 @@ from escalation.models import (
     TicketStatus,
     User,
 )
-from escalation.sla import Pause, SlaPolicy, Targets, deadline, used, warning_at
-from escalation.store import AgentStore, TicketStore, TicketView, retrying
-from escalation.tickets import ANONYMISED_MARKERS, apply_status, can_move
-from knowledge.masking import mask_pii
+from storage.outbox import OUTBOX_LEASE, OutboxQueue, choice_buttons, outbound
+from storage.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,6 @@ REOPEN_WINDOW = timedelta(days=7)
 CSAT_CHOICES = ("1", "2", "3", "4", "5")
 NOT_SOLVED = "问题没解决"
 PUSH_KINDS = ("agent", "notice")  # outbound messages pushed to a customer by the desk
-OUTBOX_LEASE = timedelta(seconds=30)
-MAX_ATTEMPTS = 8
-_NEVER = datetime(2999, 1, 1, tzinfo=UTC)
-_older = aliased(Outbox)
 
 
 class DeskError(ValueError):
@@ -128,19 +125,17 @@ def queue_message(
         log.info("no chat configured for %s; %s message not sent", chat, purpose)
         return False
     s.add(
-        Outbox(
-            key=key,
-            channel="telegram",
+        outbound(
             chat_id=chat_id,
             purpose=purpose,
             text=text,
-            buttons=json.dumps([list(b) for b in buttons], ensure_ascii=False),
+            at=at,
+            buttons=buttons,
+            key=key,
             ticket_id=ticket_id,
             incident_id=incident_id,
-            reply_to_card=int(reply_to_card),
-            created_at=at,
-            not_before=not_before or at,
-            attempts=0,
+            reply_to_card=reply_to_card,
+            not_before=not_before,
         )
     )
     return True
@@ -223,19 +218,6 @@ class CustomerTicket:
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxItem:
-    id: int
-    chat_id: int
-    purpose: str
-    text: str
-    buttons: list[tuple[str, str]]  # (text, callback data)
-    reply_to: int | None  # message id in that chat to reply to
-    attachment: bytes | None = None  # a digest's chart or file; the text is its caption
-    attachment_name: str | None = None
-    attachment_kind: str | None = None  # photo | document
-
-
-@dataclass(frozen=True, slots=True)
 class Card:
     chat_id: int
     message_id: int
@@ -295,7 +277,7 @@ class Desk:
         outbox_lease: timedelta = OUTBOX_LEASE,
     ) -> None:
         self._sessions = sessions
-        self.outbox_lease = outbox_lease
+        self.outbox = OutboxQueue(sessions, outbox_lease)
         self.tickets = tickets
         self.agents = agents
         self.policy = policy
@@ -482,20 +464,14 @@ class Desk:
         if t.channel == "telegram":
             chat_id = int(sender.split(":", 1)[1])
             s.add(
-                Outbox(
-                    channel="telegram",
+                outbound(
                     chat_id=chat_id,
                     purpose="customer",
                     text=text,
-                    buttons=json.dumps(
-                        [[c, f"c{i}"] for i, c in enumerate(choices)], ensure_ascii=False
-                    ),
+                    at=at,
+                    buttons=choice_buttons(choices),
                     ticket_id=t.id,
                     message_id=row.id,
-                    reply_to_card=0,
-                    created_at=at,
-                    not_before=at,
-                    attempts=0,
                 )
             )
 
@@ -1133,121 +1109,6 @@ class Desk:
             await self._changed(reference)
         return fired
 
-    # ------------------------------------------------------------------ the outbox
-    @retrying
-    async def claim_outbox(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
-        """Claim messages due to be sent, oldest first; a claim lapses after the outbox
-        lease if never confirmed (its sender died), and the message goes out again."""
-        items: list[OutboxItem] = []
-        async with self._sessions.begin() as s:
-            rows = (
-                await s.execute(
-                    select(Outbox)
-                    .where(
-                        Outbox.sent_at.is_(None),
-                        Outbox.not_before <= now,
-                        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
-                        # A chat's messages keep their order: none goes out while an older
-                        # one to the same chat is claimed by a sender that may yet send it
-                        # (or died holding it: its claim lapses, and it goes first).
-                        ~exists().where(
-                            _older.chat_id == Outbox.chat_id,
-                            _older.id < Outbox.id,
-                            _older.sent_at.is_(None),
-                            _older.claimed_until >= now,
-                            _older.claimed_until < _NEVER,
-                        ),
-                    )
-                    .order_by(Outbox.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
-            for row in list(rows):
-                took = await s.execute(
-                    update(Outbox)
-                    .where(
-                        Outbox.id == row.id,
-                        Outbox.sent_at.is_(None),
-                        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
-                    )
-                    .values(claimed_until=now + self.outbox_lease, attempts=Outbox.attempts + 1)
-                    .execution_options(synchronize_session=False)
-                )
-                if getattr(took, "rowcount", 0) != 1:
-                    continue
-                reply_to = None
-                if row.reply_to_card and row.ticket_id is not None:
-                    card = (
-                        await s.execute(
-                            select(Ticket.card_chat_id, Ticket.card_message_id).where(
-                                Ticket.id == row.ticket_id
-                            )
-                        )
-                    ).one()
-                    if card[0] == row.chat_id:
-                        reply_to = card[1]
-                items.append(
-                    OutboxItem(
-                        row.id,
-                        row.chat_id,
-                        row.purpose,
-                        row.text,
-                        [(str(a), str(b)) for a, b in json.loads(row.buttons)],
-                        reply_to,
-                        row.attachment,
-                        row.attachment_name,
-                        row.attachment_kind,
-                    )
-                )
-        return items
-
-    @retrying
-    async def outbox_sent(self, item_id: int, tg_message_id: int | None, at: datetime) -> None:
-        async with self._sessions.begin() as s:
-            row = await s.get(Outbox, item_id)
-            if row is None:
-                return
-            row.sent_at = at
-            row.tg_message_id = tg_message_id
-            if row.message_id is not None:
-                await s.execute(update(Message).where(Message.id == row.message_id).values(sent=1))
-            if row.purpose == "card" and row.ticket_id is not None:
-                await s.execute(
-                    update(Ticket)
-                    .where(Ticket.id == row.ticket_id)
-                    .values(card_chat_id=row.chat_id, card_message_id=tg_message_id)
-                )
-
-    @retrying
-    async def outbox_failed(
-        self, item_id: int, error: str, at: datetime, *, permanent: bool = False
-    ) -> None:
-        async with self._sessions.begin() as s:
-            row = await s.get(Outbox, item_id)
-            if row is None:
-                return
-            row.error = error[:500]
-            if permanent or row.attempts >= MAX_ATTEMPTS:
-                row.claimed_until = _NEVER  # given up: kept for the record, never retried
-                log.error("outbox: giving up on message %s to %s: %s", item_id, row.chat_id, error)
-            else:
-                row.claimed_until = None
-                row.not_before = at + timedelta(seconds=min(300, 2**row.attempts))
-
-    async def outbox_counts(self) -> dict[str, int]:
-        """Return {purpose: messages sent} and pending counts, for tests and health."""
-        async with self._sessions() as s:
-            rows = await s.execute(
-                select(Outbox.purpose, Outbox.sent_at.is_(None), func.count()).group_by(
-                    Outbox.purpose, Outbox.sent_at.is_(None)
-                )
-            )
-            out: dict[str, int] = {}
-            for purpose, pending, n in rows:
-                out[f"{purpose}:{'pending' if pending else 'sent'}"] = int(n)
-            return out
-
     # ------------------------------------------------------------------ console sessions
     async def issue_token(self, telegram_user_id: int) -> str:
         """Give a registered agent a new console token (the old one stops working)."""
@@ -1326,7 +1187,6 @@ __all__ = [
     "Desk",
     "DeskError",
     "NotFound",
-    "OutboxItem",
     "Routes",
     "TicketDetail",
     "TicketRow",

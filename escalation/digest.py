@@ -32,7 +32,12 @@ from escalation.digest_render import (
     render_text,
     report_json,
 )
-from escalation.models import (
+from escalation.plan import NUMERALS, EmergencyPlan
+from escalation.reports import REPORT_NAMES
+from escalation.risk_tags import TAG_NAMES
+from escalation.stats import IndustryStat, industry_stats
+from knowledge.masking import mask_pii
+from storage.models import (
     Incident,
     IncidentReport,
     Message,
@@ -41,11 +46,6 @@ from escalation.models import (
     TicketClock,
     User,
 )
-from escalation.plan import NUMERALS, EmergencyPlan
-from escalation.reports import REPORT_NAMES
-from escalation.risk_tags import TAG_NAMES
-from escalation.stats import IndustryStat, industry_stats
-from knowledge.masking import mask_pii
 
 __all__ = [
     "SHANGHAI",

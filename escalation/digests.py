@@ -42,9 +42,10 @@ from escalation.digest import (
     report_json,
     weekly_period,
 )
-from escalation.models import Digest, Outbox, WebhookDelivery
-from escalation.store import retrying
 from knowledge.masking import mask_pii
+from storage.models import Digest, Outbox, WebhookDelivery
+from storage.outbox import outbound
+from storage.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -407,17 +408,12 @@ class Digests:
                         log.info("digests: no %s chat configured; %s not sent", part.chat, key)
                         continue
                     s.add(
-                        Outbox(
-                            key=f"{key}:{part.name}:{chat_id}",
-                            channel="telegram",
+                        outbound(
                             chat_id=chat_id,
                             purpose="digest",
                             text=part.text,
-                            buttons="[]",
-                            reply_to_card=0,
-                            created_at=now,
-                            not_before=now,
-                            attempts=0,
+                            at=now,
+                            key=f"{key}:{part.name}:{chat_id}",
                             attachment=part.attachment,
                             attachment_name=part.attachment_name,
                             attachment_kind=part.attachment_kind,

@@ -23,7 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.desk import Actor, Routes, queue_message
-from escalation.models import (
+from escalation.plan import EmergencyPlan, Level, PlanError, Trigger
+from escalation.reports import REPORT_NAMES, IncidentFacts, render
+from knowledge.masking import mask_pii
+from storage.models import (
     AlertNonce,
     Incident,
     IncidentEvent,
@@ -34,10 +37,7 @@ from escalation.models import (
     Outbox,
     Ticket,
 )
-from escalation.plan import EmergencyPlan, Level, PlanError, Trigger
-from escalation.reports import REPORT_NAMES, IncidentFacts, render
-from escalation.store import retrying
-from knowledge.masking import mask_pii
+from storage.retry import retrying
 
 log = logging.getLogger(__name__)
 

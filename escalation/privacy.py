@@ -61,7 +61,8 @@ from sqlalchemy.orm import aliased
 
 from escalation.desk import REOPEN_WINDOW
 from escalation.digests import Cron, previous_fires
-from escalation.models import (
+from escalation.tickets import ANONYMISED_MARKERS, ERASURE_MARKER, RETENTION_MARKER
+from storage.models import (
     Feedback,
     Handoff,
     Incident,
@@ -75,7 +76,6 @@ from escalation.models import (
     TicketStatus,
     User,
 )
-from escalation.tickets import ANONYMISED_MARKERS, ERASURE_MARKER, RETENTION_MARKER
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.models import SubsidyStat
+from storage.models import SubsidyStat
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from escalation.models import Ticket, TicketStatus
+from storage.models import Ticket, TicketStatus
 
 # The 12345 hotline's kinds of request.
 TICKET_TYPES = ("咨询", "求助", "建议", "投诉", "举报")

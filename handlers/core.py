@@ -12,7 +12,6 @@ from typing import Protocol
 from escalation.desk import Actor, Desk
 from escalation.incidents import Incidents
 from escalation.risk_tags import LEVELS
-from escalation.store import ConversationStore, Exchange, Outbound, StoredReply
 from handlers import texts
 from handlers.conversation import respond
 from handlers.types import (
@@ -33,6 +32,7 @@ from handlers.types import (
 )
 from knowledge.engine import Engine
 from knowledge.masking import find_mobile
+from storage.conversation import ConversationStore, Exchange, Outbound, StoredReply
 
 _MAX_LOCKS = 10_000
 

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.serve import Server
-from escalation import store as store_module
-from escalation.models import Message
 from handlers import texts
+from storage import retry as store_module
+from storage.models import Message
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator
 from tests.e2e.pg_cluster import OwnCluster

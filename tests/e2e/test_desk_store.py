@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from bot.db import make_engine, make_sessions, upgrade
 from escalation.desk import Actor, AlreadyDone, Desk, Routes, update_key
-from escalation.models import Outbox, SlaEvent
 from escalation.sla import load_policy
-from escalation.store import AgentStore, ConversationStore, Exchange, TicketStore
+from escalation.store import AgentStore, TicketStore
+from storage.conversation import ConversationStore, Exchange
+from storage.models import Outbox, SlaEvent
 
 TZ = ZoneInfo("Asia/Shanghai")
 AGENT = Actor("agent:7001", "小王", "agent")
@@ -107,11 +108,11 @@ async def test_a_breach_found_after_hours_is_held_until_the_next_working_morning
     assert [e.stage for e in events] == ["breach"]  # a warning that is overdue is skipped
     assert ref in rows[0].text
     # Nothing goes out before then (the ticket's card went at once), and then it does.
-    early = await desk.claim_outbox(local("2025-06-11T08:59"))
+    early = await desk.outbox.claim(local("2025-06-11T08:59"))
     assert [i.purpose for i in early] == ["card"]
     # Sent: until then, nothing newer to the same chat may overtake it.
-    await desk.outbox_sent(early[0].id, 1, local("2025-06-11T08:59"))
-    morning = await desk.claim_outbox(local("2025-06-11T09:00"))
+    await desk.outbox.sent(early[0].id, 1, local("2025-06-11T08:59"))
+    morning = await desk.outbox.claim(local("2025-06-11T09:00"))
     assert sorted(i.purpose for i in morning) == ["sla", "sla"]
 
 

@@ -24,9 +24,9 @@ from escalation.digest_render import (
     render_text,
     report_json,
 )
-from escalation.models import Message
 from escalation.stats import import_stats, parse_stats
 from knowledge.kb import BUNDLED_KB, load_kb
+from storage.models import Message
 from tests.e2e.test_console_browser import _open_complaint
 from tests.unit.test_stats import HEADER
 

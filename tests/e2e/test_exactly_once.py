@@ -10,8 +10,8 @@ import aiohttp
 from sqlalchemy import func, select
 
 from bot.serve import Server
-from escalation.models import Message
 from handlers import texts
+from storage.models import Message
 from tests.e2e.emulator import BotApiEmulator
 from tests.e2e.test_restart import start_bot
 

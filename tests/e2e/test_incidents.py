@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from bot.clock import utc_now
 from bot.db import make_sessions
 from bot.serve import Server
-from escalation.models import Incident, IncidentTimer, Message
 from escalation.plan import DEFAULT_PLAN
 from handlers import texts
 from handlers.desk import REFUSED
+from storage.models import Incident, IncidentTimer, Message
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator, ChatHandle
 from tests.e2e.test_desk import AGENT_ID, AGENTS_CHAT, SUPERVISOR_ID, SUPERVISORS_CHAT, complain

@@ -21,7 +21,7 @@ from bot.db import make_sessions
 from bot.serve import Server
 from escalation.desk import agent_actor
 from escalation.incidents import sign
-from escalation.models import Incident, IncidentTimer, Outbox
+from storage.models import Incident, IncidentTimer, Outbox
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator
 from tests.e2e.test_desk import AGENTS_CHAT, SUPERVISORS_CHAT

@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bot.db import make_engine, upgrade
-from escalation.models import Base
+from storage.models import Base
 
 
 async def test_migrations_match_the_models(database_url: str) -> None:

@@ -26,18 +26,6 @@ from bot.serve import Server
 from escalation.desk import Actor, Desk, DeskError, Routes
 from escalation.digest import Report, build_report, daily_period
 from escalation.digests import parse_cron
-from escalation.models import (
-    Base,
-    Incident,
-    Message,
-    Outbox,
-    PrivacyAudit,
-    Ticket,
-    TicketAudit,
-    TicketEntry,
-    TicketStatus,
-    User,
-)
 from escalation.privacy import (
     ERASURE_MARKER,
     RETENTION_MARKER,
@@ -51,7 +39,20 @@ from escalation.privacy import (
     scheduled_purge,
 )
 from escalation.sla import load_policy
-from escalation.store import AgentStore, ConversationStore, Exchange, Outbound, TicketStore
+from escalation.store import AgentStore, TicketStore
+from storage.conversation import ConversationStore, Exchange, Outbound
+from storage.models import (
+    Base,
+    Incident,
+    Message,
+    Outbox,
+    PrivacyAudit,
+    Ticket,
+    TicketAudit,
+    TicketEntry,
+    TicketStatus,
+    User,
+)
 from tests.e2e.conftest import make_settings
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -22,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.clock import utc_now
 from bot.db import make_engine, make_sessions, upgrade
 from bot.serve import Server
-from escalation.models import IncidentSignal, Message, Ticket, User
 from handlers import texts
+from storage.models import IncidentSignal, Message, Ticket, User
 from tests.e2e.emulator import BotApiEmulator
 from tests.e2e.test_desk import (
     AGENT_ID,

@@ -17,8 +17,8 @@ from bot.clock import utc_now
 from bot.db import make_sessions
 from bot.serve import Server
 from escalation.digest import SHANGHAI
-from escalation.models import Message, Ticket
 from handlers import texts
+from storage.models import Message, Ticket
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator
 from tests.e2e.test_desk import AGENTS_CHAT, SUPERVISORS_CHAT, complain, sla_file

@@ -12,8 +12,9 @@ import pytest
 
 from bot.cli import main
 from bot.db import make_engine, make_sessions, upgrade
-from escalation.models import TicketStatus
-from escalation.store import AgentStore, ConversationStore, Exchange, TicketError, TicketStore
+from escalation.store import AgentStore, TicketError, TicketStore
+from storage.conversation import ConversationStore, Exchange
+from storage.models import TicketStatus
 
 AT = datetime(2025, 6, 2, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 

@@ -5,7 +5,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.config import ConfigError, load_settings
 from bot.monitoring import MaskingFilter, before_send
-from escalation import store
+from storage import retry as store
 
 
 def test_log_records_are_masked() -> None:

@@ -7,8 +7,8 @@ import errno
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from escalation import store
-from escalation.store import DatabaseUnavailable, transient
+from storage import retry as store
+from storage.retry import DatabaseUnavailable, transient
 
 
 class _PgError(Exception):

@@ -1,7 +1,7 @@
 from datetime import date
 
-from escalation.models import TicketStatus
 from escalation.tickets import can_move, priority_for, reference_for
+from storage.models import TicketStatus
 
 
 def test_priority_comes_from_risk_then_type_and_category() -> None:

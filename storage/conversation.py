@@ -1,0 +1,270 @@
+"""The conversation record: each inbound message with its replies, state and effects, in
+one transaction. Each method is one unit of work in its own session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from knowledge.masking import mask_pii
+from storage.models import Feedback, Handoff, Message, User
+from storage.outbox import choice_buttons, outbound
+from storage.retry import retrying
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    user_id: int | None  # None: never seen
+    state_json: str
+    previous: StoredExchange | None = None  # this channel message, if seen before
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    text: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One inbound message and what the core decided about it."""
+
+    channel: str
+    sender: str
+    at: datetime
+    text: str
+    kind: str
+    external_id: str | None
+    role: str | None
+    state_json: str
+    replies: Sequence[Outbound]
+    kb_entry_id: str | None = None
+    score: float | None = None
+    feedback: Sequence[tuple[str, bool]] = ()  # (entry id, helpful)
+    handoffs: Sequence[tuple[str, str | None]] = ()  # (reason, last question)
+    incident_id: int | None = None  # the open incident the message was about
+    risk_level: str | None = None  # none | low | medium | high (text messages only)
+    risk_score: float | None = None
+    risk_tags: Sequence[str] = ()
+    # Telegram chats told about this message in the same transaction, exactly once:
+    # (chat id, text), e.g. the supervisors on a high-risk message.
+    alerts: Sequence[tuple[int, str]] = ()
+    # The Telegram chat the replies go to: they are queued in the outbox in the same
+    # transaction, and sent (and marked sent) one at a time from there.
+    reply_chat: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    message_id: int
+    text: str
+    choices: tuple[str, ...]
+    sent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredExchange:
+    inbound_id: int
+    replies: list[StoredReply] = field(default_factory=list)
+    duplicate: bool = False  # the channel delivered this message before
+
+
+class ConversationStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        bind = sessions.kw.get("bind")
+        # SQLite has one writer: queueing writes here beats its busy-wait back-off, which
+        # sleeps in coarse steps when many connections collide.
+        self._write_lock: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock()
+            if bind is not None and bind.dialect.name == "sqlite"
+            else contextlib.nullcontext()
+        )
+
+    @retrying
+    async def load_state(
+        self, sender: str, channel: str | None = None, external_id: str | None = None
+    ) -> UserState:
+        """Return a sender's flow state and, given a channel message id, what was stored
+        for that message if it was seen before."""
+        async with self._sessions() as s:
+            row = (
+                await s.execute(select(User.id, User.state).where(User.sender == sender))
+            ).first()
+            previous = None
+            if row is not None and channel is not None and external_id is not None:
+                previous = await _find(s, channel, external_id)
+        if row is None:
+            return UserState(None, "{}")
+        return UserState(row[0], row[1], previous)
+
+    @retrying
+    async def find(self, channel: str, external_id: str) -> StoredExchange | None:
+        """Return what was stored for a channel message seen before, if it was."""
+        async with self._sessions() as s:
+            return await _find(s, channel, external_id)
+
+    @retrying
+    async def record(self, ex: Exchange, *, sent: bool = False) -> StoredExchange:
+        """Store the inbound message, replies, new state and effects in one transaction.
+
+        `sent` marks the replies delivered at once, for channels that hand them back in the
+        same request (web, terminal).
+        """
+        try:
+            async with self._write_lock, self._sessions.begin() as s:
+                user = (
+                    await s.execute(select(User).where(User.sender == ex.sender))
+                ).scalar_one_or_none()
+                if user is None:
+                    user = User(
+                        channel=ex.channel,
+                        sender=ex.sender,
+                        first_seen=ex.at,
+                        last_seen=ex.at,
+                        state="{}",
+                    )
+                    s.add(user)
+                    await s.flush()
+                user.last_seen = ex.at
+                user.role = ex.role
+                user.state = ex.state_json
+                inbound = Message(
+                    user_id=user.id,
+                    channel=ex.channel,
+                    direction="in",
+                    kind=ex.kind,
+                    text=mask_pii(ex.text),
+                    external_id=ex.external_id,
+                    created_at=ex.at,
+                    incident_id=ex.incident_id,
+                    risk_level=ex.risk_level,
+                    risk_score=ex.risk_score,
+                    risk_tags=",".join(ex.risk_tags)[:200] if ex.risk_tags else None,
+                )
+                s.add(inbound)
+                await s.flush()
+                s.add_all(
+                    outbound(
+                        chat_id=chat_id,
+                        purpose="risk",
+                        text=mask_pii(text),
+                        at=ex.at,
+                        key=f"risk:{inbound.id}:{chat_id}",
+                    )
+                    for chat_id, text in ex.alerts
+                )
+                out_rows = [
+                    Message(
+                        user_id=user.id,
+                        channel=ex.channel,
+                        direction="out",
+                        kind=ex.kind,
+                        text=r.text,
+                        choices=json.dumps(list(r.choices), ensure_ascii=False),
+                        reply_to_id=inbound.id,
+                        kb_entry_id=ex.kb_entry_id,
+                        score=ex.score,
+                        sent=int(sent),
+                        created_at=ex.at,
+                    )
+                    for r in ex.replies
+                ]
+                s.add_all(out_rows)
+                if ex.reply_chat is not None and out_rows and not sent:
+                    await s.flush()
+                    s.add_all(
+                        outbound(
+                            chat_id=ex.reply_chat,
+                            purpose="reply",
+                            text=m.text,
+                            at=ex.at,
+                            channel=ex.channel,
+                            buttons=choice_buttons(r.choices),
+                            key=f"reply:{m.id}",
+                            message_id=m.id,
+                        )
+                        for m, r in zip(out_rows, ex.replies, strict=True)
+                    )
+                s.add_all(
+                    Feedback(user_id=user.id, kb_entry_id=e, helpful=int(h), created_at=ex.at)
+                    for e, h in ex.feedback
+                )
+                s.add_all(
+                    Handoff(
+                        user_id=user.id,
+                        channel=ex.channel,
+                        reason=reason,
+                        last_question=mask_pii(q) if q else None,
+                        created_at=ex.at,
+                    )
+                    for reason, q in ex.handoffs
+                )
+                await s.flush()
+                return StoredExchange(
+                    inbound.id,
+                    [
+                        StoredReply(m.id, m.text, tuple(json.loads(m.choices)), sent)
+                        for m in out_rows
+                    ],
+                )
+        except IntegrityError:
+            # The same channel message raced in twice: the first one to commit answers it.
+            if ex.external_id is None:
+                raise
+            found = await self.find(ex.channel, ex.external_id)
+            if found is None:
+                raise
+            return found
+
+    async def counts(self) -> dict[str, int]:
+        """Return row counts, for health checks and tests."""
+        async with self._sessions() as s:
+            out = {}
+            for name, model in (
+                ("users", User),
+                ("messages", Message),
+                ("feedback", Feedback),
+                ("handoffs", Handoff),
+            ):
+                out[name] = int(
+                    (await s.execute(select(func.count()).select_from(model))).scalar_one()
+                )
+            return out
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        async with self._sessions() as s:
+            await s.execute(select(1))
+
+
+async def _find(s: AsyncSession, channel: str, external_id: str) -> StoredExchange | None:
+    inbound = (
+        await s.execute(
+            select(Message.id).where(
+                Message.channel == channel,
+                Message.external_id == external_id,
+                Message.direction == "in",
+            )
+        )
+    ).scalar_one_or_none()
+    if inbound is None:
+        return None
+    return StoredExchange(inbound, await _replies_of(s, inbound), duplicate=True)
+
+
+async def _replies_of(s: AsyncSession, inbound_id: int) -> list[StoredReply]:
+    rows = (
+        await s.execute(
+            select(Message).where(Message.reply_to_id == inbound_id).order_by(Message.id)
+        )
+    ).scalars()
+    return [StoredReply(m.id, m.text, tuple(json.loads(m.choices)), bool(m.sent)) for m in rows]

@@ -1,0 +1,214 @@
+"""The outbox: every message the service owes a chat is a row here, written in the
+transaction of what caused it, and sent by whichever sender claims it first.
+
+`outbound()` is the one constructor of such a row; `OutboxQueue` is the one claim (a lease
+that lapses when its sender died), confirmation and failure of them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from storage.models import Message, Outbox, Ticket
+from storage.retry import retrying
+
+log = logging.getLogger(__name__)
+
+OUTBOX_LEASE = timedelta(seconds=30)
+MAX_ATTEMPTS = 8
+_NEVER = datetime(2999, 1, 1, tzinfo=UTC)  # a claim that never lapses: given up
+_older = aliased(Outbox)
+
+
+def outbound(
+    *,
+    chat_id: int,
+    purpose: str,
+    text: str,
+    at: datetime,
+    channel: str = "telegram",
+    buttons: Sequence[tuple[str, str]] = (),
+    key: str | None = None,
+    ticket_id: int | None = None,
+    incident_id: int | None = None,
+    message_id: int | None = None,
+    reply_to_card: bool = False,
+    not_before: datetime | None = None,
+    attachment: bytes | None = None,
+    attachment_name: str | None = None,
+    attachment_kind: str | None = None,
+    digest_id: int | None = None,
+) -> Outbox:
+    """A message owed to a chat; add it to the session of what caused it.
+
+    `buttons` are (label, callback data); `key` makes it once only (a unique idempotency
+    key); `message_id` links the customer's copy in `message`, marked sent with it."""
+    return Outbox(
+        key=key,
+        channel=channel,
+        chat_id=chat_id,
+        purpose=purpose,
+        text=text,
+        buttons=json.dumps([list(b) for b in buttons], ensure_ascii=False),
+        ticket_id=ticket_id,
+        incident_id=incident_id,
+        message_id=message_id,
+        reply_to_card=int(reply_to_card),
+        created_at=at,
+        not_before=not_before or at,
+        attempts=0,
+        attachment=attachment,
+        attachment_name=attachment_name,
+        attachment_kind=attachment_kind,
+        digest_id=digest_id,
+    )
+
+
+def choice_buttons(choices: Sequence[str]) -> list[tuple[str, str]]:
+    """Buttons for a customer's choices: the channel answers a press with the label."""
+    return [(c, f"c{i}") for i, c in enumerate(choices)]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    chat_id: int
+    purpose: str
+    text: str
+    buttons: list[tuple[str, str]]  # (text, callback data)
+    reply_to: int | None  # message id in that chat to reply to
+    attachment: bytes | None = None  # a digest's chart or file; the text is its caption
+    attachment_name: str | None = None
+    attachment_kind: str | None = None  # photo | document
+
+
+class OutboxQueue:
+    """Claiming, confirming and failing outbox rows, for any sender on any instance."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], lease: timedelta = OUTBOX_LEASE
+    ) -> None:
+        self._sessions = sessions
+        self.lease = lease
+
+    @retrying
+    async def claim(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
+        """Claim messages due to be sent, oldest first; a claim lapses after the outbox
+        lease if never confirmed (its sender died), and the message goes out again."""
+        items: list[OutboxItem] = []
+        async with self._sessions.begin() as s:
+            rows = (
+                await s.execute(
+                    select(Outbox)
+                    .where(
+                        Outbox.sent_at.is_(None),
+                        Outbox.not_before <= now,
+                        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+                        # A chat's messages keep their order: none goes out while an older
+                        # one to the same chat is claimed by a sender that may yet send it
+                        # (or died holding it: its claim lapses, and it goes first).
+                        ~exists().where(
+                            _older.chat_id == Outbox.chat_id,
+                            _older.id < Outbox.id,
+                            _older.sent_at.is_(None),
+                            _older.claimed_until >= now,
+                            _older.claimed_until < _NEVER,
+                        ),
+                    )
+                    .order_by(Outbox.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
+            for row in list(rows):
+                took = await s.execute(
+                    update(Outbox)
+                    .where(
+                        Outbox.id == row.id,
+                        Outbox.sent_at.is_(None),
+                        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+                    )
+                    .values(claimed_until=now + self.lease, attempts=Outbox.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(took, "rowcount", 0) != 1:
+                    continue
+                reply_to = None
+                if row.reply_to_card and row.ticket_id is not None:
+                    card = (
+                        await s.execute(
+                            select(Ticket.card_chat_id, Ticket.card_message_id).where(
+                                Ticket.id == row.ticket_id
+                            )
+                        )
+                    ).one()
+                    if card[0] == row.chat_id:
+                        reply_to = card[1]
+                items.append(
+                    OutboxItem(
+                        row.id,
+                        row.chat_id,
+                        row.purpose,
+                        row.text,
+                        [(str(a), str(b)) for a, b in json.loads(row.buttons)],
+                        reply_to,
+                        row.attachment,
+                        row.attachment_name,
+                        row.attachment_kind,
+                    )
+                )
+        return items
+
+    @retrying
+    async def sent(self, item_id: int, tg_message_id: int | None, at: datetime) -> None:
+        async with self._sessions.begin() as s:
+            row = await s.get(Outbox, item_id)
+            if row is None:
+                return
+            row.sent_at = at
+            row.tg_message_id = tg_message_id
+            if row.message_id is not None:
+                await s.execute(update(Message).where(Message.id == row.message_id).values(sent=1))
+            if row.purpose == "card" and row.ticket_id is not None:
+                await s.execute(
+                    update(Ticket)
+                    .where(Ticket.id == row.ticket_id)
+                    .values(card_chat_id=row.chat_id, card_message_id=tg_message_id)
+                )
+
+    @retrying
+    async def failed(
+        self, item_id: int, error: str, at: datetime, *, permanent: bool = False
+    ) -> None:
+        async with self._sessions.begin() as s:
+            row = await s.get(Outbox, item_id)
+            if row is None:
+                return
+            row.error = error[:500]
+            if permanent or row.attempts >= MAX_ATTEMPTS:
+                row.claimed_until = _NEVER  # given up: kept for the record, never retried
+                log.error("outbox: giving up on message %s to %s: %s", item_id, row.chat_id, error)
+            else:
+                row.claimed_until = None
+                row.not_before = at + timedelta(seconds=min(300, 2**row.attempts))
+
+    async def counts(self) -> dict[str, int]:
+        """Return {purpose: messages sent} and pending counts, for tests and health."""
+        async with self._sessions() as s:
+            rows = await s.execute(
+                select(Outbox.purpose, Outbox.sent_at.is_(None), func.count()).group_by(
+                    Outbox.purpose, Outbox.sent_at.is_(None)
+                )
+            )
+            out: dict[str, int] = {}
+            for purpose, pending, n in rows:
+                out[f"{purpose}:{'pending' if pending else 'sent'}"] = int(n)
+            return out
