@@ -8,7 +8,6 @@ SLA warnings and breaches reach the chats once each.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,57 +18,16 @@ from bot.serve import Server
 from escalation import notices
 from handlers import texts
 from handlers.desk import REFUSED
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator, ChatHandle, GroupHandle
-
-AGENTS_CHAT = -1001000000001
-SUPERVISORS_CHAT = -1001000000002
-AGENT_ID = 7001
-SUPERVISOR_ID = 7002
-_REF = re.compile(r"T\d{8}-\d{4}")
-
-# A 24/7 calendar and seconds-long clocks, so the SLA stages happen during the test.
-FAST_SLA = """
-calendar: 24x7
-warning: {percent: 50, before: 0m}
-notify: {warning: [agents], breach: [agents, supervisors]}
-outside_hours: hold
-rules:
-  - match: {}
-    first_response: {first}
-    next_response: 1h
-    resolution: 2h
-"""
-
-
-def sla_file(tmp_path: Path, first: str = "10h") -> Path:
-    path = tmp_path / "sla.yaml"
-    path.write_text(FAST_SLA.replace("{first}", first), encoding="utf-8")
-    return path
-
-
-async def desk_server(
-    database_url: str, emulator: BotApiEmulator, sla: Path, **extra: object
-) -> Server:
-    srv = Server(
-        make_settings(
-            database_url,
-            telegram_token=TELEGRAM_TOKEN,
-            telegram_base_url=emulator.base_url,
-            agent_chat_id=AGENTS_CHAT,
-            supervisor_chat_id=SUPERVISORS_CHAT,
-            sla_path=sla,
-            sla_sweep_seconds=0.2,
-            outbox_poll_seconds=0.1,
-            **extra,
-        )
-    )
-    await srv.start()
-    assert srv.runtime is not None
-    at = utc_now()
-    await srv.runtime.agents.add(AGENT_ID, "小王", "agent", at)
-    await srv.runtime.agents.add(SUPERVISOR_ID, "李主管", "supervisor", at)
-    return srv
+from tests.e2e.emulator import BotApiEmulator
+from tests.support.journeys import (
+    AGENT_ID,
+    AGENTS_CHAT,
+    SUPERVISORS_CHAT,
+    complain,
+    desk_server,
+    groups,
+    sla_file,
+)
 
 
 @pytest.fixture
@@ -81,39 +39,6 @@ async def tg_desk(
         yield srv
     finally:
         await srv.stop()
-
-
-async def complain(
-    chat: ChatHandle,
-    description: str = "6月2日在某某电器店买冰箱，店员不让用补贴",
-    category: str = "商户拒用补贴",
-    details: str | None = None,
-) -> str:
-    """Take a complaint down in a private chat (`details`: the order number, merchant and
-    phone step, skipped without); return its reference."""
-    await chat.send(texts.CHOICE_CONSUMER)
-    await chat.next_reply()
-    await chat.send(texts.CHOICE_COMPLAIN)
-    await chat.next_reply()
-    await chat.next_reply()
-    await chat.press("投诉")
-    await chat.next_reply()
-    await chat.press(category)
-    await chat.next_reply()
-    await chat.send(description)
-    await chat.next_reply()
-    if details is None:
-        await chat.press(texts.CHOICE_SKIP)
-    else:
-        await chat.send(details)
-    opened = await chat.next_reply()
-    found = _REF.search(opened.text or "")
-    assert found, opened.text
-    return found.group(0)
-
-
-def groups(emu: BotApiEmulator) -> tuple[GroupHandle, GroupHandle]:
-    return emu.group(AGENTS_CHAT, "客服组"), emu.group(SUPERVISORS_CHAT, "主管组")
 
 
 async def test_a_complaint_is_worked_from_the_agents_group_to_a_rating(

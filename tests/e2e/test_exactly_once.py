@@ -13,7 +13,7 @@ from bot.serve import Server
 from handlers import texts
 from storage.models import Message
 from tests.e2e.emulator import BotApiEmulator
-from tests.e2e.test_restart import start_bot
+from tests.support.journeys import start_bot
 
 BURST_USERS = 60
 BURST_EACH = 5  # 300 updates in all

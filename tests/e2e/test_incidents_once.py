@@ -24,7 +24,6 @@ from escalation.incidents import sign
 from storage.models import Incident, IncidentTimer, Outbox
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator
-from tests.e2e.test_desk import AGENTS_CHAT, SUPERVISORS_CHAT
 from tests.e2e.test_incidents import (
     AGENT_ID,
     BUREAU_CHAT,
@@ -35,7 +34,7 @@ from tests.e2e.test_incidents import (
     plan_chats,
     plan_settings,
 )
-from tests.e2e.test_restart import start_bot
+from tests.support.journeys import AGENTS_CHAT, SUPERVISORS_CHAT, start_bot
 
 SECRET = "alert-secret-for-tests"
 _REPORT = re.compile(r"的(初报|续报|终报)（第(\d+)号）")

@@ -25,7 +25,7 @@ from bot.serve import Server
 from handlers import texts
 from storage.models import IncidentSignal, Message, Ticket, User
 from tests.e2e.emulator import BotApiEmulator
-from tests.e2e.test_desk import (
+from tests.support.journeys import (
     AGENT_ID,
     AGENTS_CHAT,
     SUPERVISORS_CHAT,

@@ -3,54 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-from pathlib import Path
 
 import pytest
 
 from handlers import texts
-from knowledge.kb import BUNDLED_KB
-from tests.e2e.conftest import TELEGRAM_TOKEN
 from tests.e2e.emulator import BotApiEmulator
+from tests.support.journeys import start_bot
 
 USERS = 12
-
-
-async def start_bot(
-    emu: BotApiEmulator, database_url: str, **extra: str
-) -> asyncio.subprocess.Process:
-    """`helpdesk serve` in its own process, polling the emulator; `extra` adds settings."""
-    env = {
-        **os.environ,
-        "HELPDESK_TELEGRAM_TOKEN": TELEGRAM_TOKEN,
-        "HELPDESK_TELEGRAM_BASE_URL": emu.base_url,
-        "HELPDESK_DATABASE_URL": database_url,
-        "HELPDESK_KB_PATH": str(BUNDLED_KB),
-        "HELPDESK_WEB_PORT": "0",
-        "HELPDESK_LOG_LEVEL": "WARNING",
-        # A dead process's claimed replies are taken over after 3 s, not 30.
-        "HELPDESK_OUTBOX_LEASE_SECONDS": "3",
-        **extra,
-    }
-    polls = len(emu.calls_to("getUpdates"))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        env=env,
-        cwd=Path(__file__).parents[2],
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    await emu.wait_until(
-        lambda: len(emu.calls_to("getUpdates")) > polls or proc.returncode is not None,
-        60,
-        "the bot polling",
-    )
-    assert proc.returncode is None, "the bot process exited during start-up"
-    return proc
 
 
 async def test_sigkill_mid_burst_then_restart_answers_every_update_once(

@@ -12,8 +12,14 @@ import pytest
 from bot.serve import Server
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator
-from tests.e2e.test_desk import AGENTS_CHAT, SUPERVISORS_CHAT, complain, groups, sla_file
-from tests.e2e.test_restart import start_bot
+from tests.support.journeys import (
+    AGENTS_CHAT,
+    SUPERVISORS_CHAT,
+    complain,
+    groups,
+    sla_file,
+    start_bot,
+)
 
 
 def _notices(emu: BotApiEmulator, chat: int, mark: str, ref: str) -> list[str]:
