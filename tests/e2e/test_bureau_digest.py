@@ -20,9 +20,7 @@ from escalation.digest import SHANGHAI, daily_period
 from escalation.incidents import sign
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator, BotMessage
-from tests.e2e.test_digest_content import ID_CARD, PHONE, _say
-from tests.e2e.test_incidents import BUREAU_CHAT
-from tests.support.journeys import SUPERVISORS_CHAT
+from tests.support.journeys import BUREAU_CHAT, ID_CARD, PHONE, SUPERVISORS_CHAT, _say
 
 SECRET = "bureau-webhook-secret"
 

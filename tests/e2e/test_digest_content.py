@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 from sqlalchemy import distinct, func, select
 
@@ -28,19 +27,8 @@ from escalation.stats import import_stats, parse_stats
 from knowledge.kb import BUNDLED_KB, load_kb
 from storage.models import Message
 from tests.e2e.test_console_browser import _open_complaint
-from tests.unit.test_stats import HEADER
-
-PHONE = "13812345678"
-ID_CARD = "440301199001011234"
-
-
-async def _say(server: Server, session: str, *texts: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for text in texts:
-            async with http.post(
-                server.url + "api/messages", json={"session": session, "text": text}
-            ) as resp:
-                assert resp.status == 200, await resp.text()
+from tests.support.journeys import ID_CARD, PHONE, _say
+from tests.support.stats import HEADER
 
 
 async def test_a_day_of_traffic_is_reported_as_stored_and_masked(server: Server) -> None:

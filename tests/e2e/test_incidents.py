@@ -24,10 +24,16 @@ from handlers.desk import REFUSED
 from storage.models import Incident, IncidentTimer, Message
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator, ChatHandle
-from tests.support.journeys import AGENT_ID, AGENTS_CHAT, SUPERVISOR_ID, SUPERVISORS_CHAT, complain
+from tests.support.journeys import (
+    AGENT_ID,
+    AGENTS_CHAT,
+    BUREAU_CHAT,
+    LEADERSHIP_CHAT,
+    SUPERVISOR_ID,
+    SUPERVISORS_CHAT,
+    complain,
+)
 
-LEADERSHIP_CHAT = -1001000000003
-BUREAU_CHAT = -1001000000004
 _INCIDENT = re.compile(r"I\d{8}-\d{2}")
 PHONE = "13812345678"
 

@@ -25,16 +25,20 @@ from storage.models import Incident, IncidentTimer, Outbox
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator
 from tests.e2e.test_incidents import (
-    AGENT_ID,
-    BUREAU_CHAT,
-    LEADERSHIP_CHAT,
     cards,
     fast_plan,
     incident_server,
     plan_chats,
     plan_settings,
 )
-from tests.support.journeys import AGENTS_CHAT, SUPERVISORS_CHAT, start_bot
+from tests.support.journeys import (
+    AGENT_ID,
+    AGENTS_CHAT,
+    BUREAU_CHAT,
+    LEADERSHIP_CHAT,
+    SUPERVISORS_CHAT,
+    start_bot,
+)
 
 SECRET = "alert-secret-for-tests"
 _REPORT = re.compile(r"的(初报|续报|终报)（第(\d+)号）")

@@ -21,9 +21,14 @@ from handlers import texts
 from storage.models import Message, Ticket
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator
-from tests.e2e.test_digest_content import _say
-from tests.e2e.test_incidents import BUREAU_CHAT
-from tests.support.journeys import AGENTS_CHAT, SUPERVISORS_CHAT, complain, sla_file
+from tests.support.journeys import (
+    AGENTS_CHAT,
+    BUREAU_CHAT,
+    SUPERVISORS_CHAT,
+    _say,
+    complain,
+    sla_file,
+)
 
 PHONE = "13812345678"
 THREAT = f"补贴一直不到账，再不处理我就打12345投诉，还要发抖音曝光你们！电话{PHONE}"

@@ -10,6 +10,8 @@ import re
 import sys
 from pathlib import Path
 
+import aiohttp
+
 from bot.clock import utc_now
 from bot.serve import Server
 from handlers import texts
@@ -21,6 +23,8 @@ AGENTS_CHAT = -1001000000001
 SUPERVISORS_CHAT = -1001000000002
 AGENT_ID = 7001
 SUPERVISOR_ID = 7002
+LEADERSHIP_CHAT = -1001000000003
+BUREAU_CHAT = -1001000000004  # reports and digests only
 _REF = re.compile(r"T\d{8}-\d{4}")
 
 # A 24/7 calendar and seconds-long clocks, so the SLA stages happen during the test.
@@ -134,3 +138,16 @@ async def start_bot(
     )
     assert proc.returncode is None, "the bot process exited during start-up"
     return proc
+
+
+PHONE = "13812345678"
+ID_CARD = "440301199001011234"
+
+
+async def _say(server: Server, session: str, *texts: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for text in texts:
+            async with http.post(
+                server.url + "api/messages", json={"session": session, "text": text}
+            ) as resp:
+                assert resp.status == 200, await resp.text()

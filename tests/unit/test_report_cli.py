@@ -8,7 +8,7 @@ import pytest
 
 from bot.cli import main
 from bot.reports_cli import periods
-from tests.unit.test_stats import HEADER, ROW, SAMPLE
+from tests.support.stats import HEADER, ROW, SAMPLE
 
 
 @pytest.fixture

@@ -17,16 +17,7 @@ from escalation.stats import (
     total_of,
     use_rate,
 )
-
-HEADER = (
-    "日期,行业,发放券数,发放金额（元）,领券人数,用券人数,核销笔数,核销金额（元）,"
-    "配套优惠金额（元）,退款金额（元）,参与商户数,带动销售额（元）"
-)
-ROW = (
-    '2025-06-02,家电,"12,000","1,800,000.00",9500,4200,4800,"720,000.50",'
-    '150000,12000,320,"5,600,000"'
-)
-SAMPLE = Path(__file__).parents[2] / "escalation" / "data" / "stats-sample.csv"
+from tests.support.stats import HEADER, ROW, SAMPLE
 
 
 def test_a_row_parses_with_thousands_separators_into_fen() -> None:
