@@ -12,7 +12,7 @@ import contextlib
 import hmac
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 
 from aiohttp import web
@@ -101,15 +101,6 @@ def buttons_markup(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup |
 
 def _command_word(text: str) -> str:
     return text.split()[0].split("@")[0].lower() if text.startswith("/") else ""
-
-
-def keyboard_for(choices: Sequence[str]) -> InlineKeyboardMarkup | None:
-    """One button a row (choices are often whole questions); data is the choice's index."""
-    if not choices:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(c[:60], callback_data=f"c{i}")] for i, c in enumerate(choices)]
-    )
 
 
 def _parse_update(data: object, bot: Bot) -> Update | None:
@@ -293,8 +284,15 @@ class TelegramChannel:
 
     # ------------------------------------------------------------------ handlers
     async def _on_message(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._unless_database_away(update, self._message(update))
+
+    async def _on_callback(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._unless_database_away(update, self._callback(update))
+
+    async def _unless_database_away(self, update: Update, handling: Awaitable[None]) -> None:
+        """Handle an update; one that found the database away is left unconfirmed."""
         try:
-            await self._message(update)
+            await handling
         except DatabaseUnavailable:
             log.warning("telegram: update %s not stored (database away)", update.update_id)
             self._unstored.add(update.update_id)
@@ -326,13 +324,6 @@ class TelegramChannel:
         # sends them from there (a redelivered update finds them queued already).
         await self.core.handle(incoming)
         self.kick()
-
-    async def _on_callback(self, update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
-            await self._callback(update)
-        except DatabaseUnavailable:
-            log.warning("telegram: update %s not stored (database away)", update.update_id)
-            self._unstored.add(update.update_id)
 
     async def _callback(self, update: Update) -> None:
         query, user = update.callback_query, update.effective_user

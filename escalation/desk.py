@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation import notices
 from escalation.sla import Pause, SlaPolicy, Targets, deadline, used, warning_at
-from escalation.store import AgentStore, TicketStore, TicketView
+from escalation.store import AGENT_ROLES, AgentStore, TicketStore, TicketView
 from escalation.tickets import ANONYMISED_MARKERS, apply_status, can_move
 from knowledge.masking import mask_pii
 from storage.models import (
@@ -549,7 +549,7 @@ class Desk:
         """The customer's call-back number in full, for the agent working the ticket (its
         assignee) only; every look is an audited action."""
         async with self._ticket(reference) as (s, t):
-            if actor.role not in ("agent", "supervisor"):
+            if actor.role not in AGENT_ROLES:
                 raise DeskError("只有客服人员可以查看联系电话。")
             if not t.contact_phone:
                 raise DeskError(f"工单 {t.reference} 没有登记联系电话。")

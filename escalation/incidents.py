@@ -597,15 +597,6 @@ class Incidents:
         )
 
     @retrying
-    async def accept_signature(self, signature: str, at: datetime) -> bool:
-        """Record an alert's signature; False if it was seen before (a replay)."""
-        try:
-            async with self._sessions.begin() as s:
-                s.add(AlertNonce(signature=signature[:64], at=at))
-        except IntegrityError:
-            return False
-        return True
-
     async def alert(
         self,
         title: str,

@@ -205,8 +205,7 @@ class TicketStore:
             if row is None:
                 return None
             ticket, owner = row
-            by_phone = phone is not None and bool(ticket.contact_phone)
-            if owner != sender and not (by_phone and ticket.contact_phone == phone):
+            if owner != sender and (phone is None or ticket.contact_phone != phone):
                 return None
             return _view(ticket)
 

@@ -63,7 +63,6 @@ class Delivery:
 
     replies: list[StoredReply]
     duplicate: bool = False
-    queued: bool = False  # the replies wait in the outbox for the channel's sender
 
     @property
     def texts(self) -> list[Reply]:
@@ -181,7 +180,7 @@ class Core:
             stored = await self.store.record(exchange, sent=msg.reply_chat is None)
             if stored.duplicate:
                 return self._again(stored.replies, msg)
-            return Delivery(stored.replies, queued=msg.reply_chat is not None)
+            return Delivery(stored.replies)
 
     @staticmethod
     def _again(replies: list[StoredReply], msg: Incoming) -> Delivery:
@@ -189,7 +188,7 @@ class Core:
         web client retrying after a timeout) the replies recorded for it, which it may
         never have seen; on an outbox channel nothing, its replies are queued already."""
         if msg.reply_chat is not None:
-            return Delivery([], duplicate=True, queued=True)
+            return Delivery([], duplicate=True)
         return Delivery(replies, duplicate=True)
 
     def _risk_alerts(

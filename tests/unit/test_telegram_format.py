@@ -1,4 +1,5 @@
-from bot.telegram_app import MAX_CHUNK, keyboard_for, split_text
+from bot.telegram_app import MAX_CHUNK, buttons_markup, split_text
+from storage.outbox import choice_buttons
 
 
 def test_short_text_is_one_message() -> None:
@@ -20,9 +21,9 @@ def test_text_without_breaks_is_cut_hard_and_nothing_is_lost() -> None:
 
 
 def test_choices_become_one_button_a_row_with_short_data() -> None:
-    markup = keyboard_for(["有帮助", "没帮助", "转人工"])
+    markup = buttons_markup(choice_buttons(["有帮助", "没帮助", "转人工"]))
     assert markup is not None
     rows = markup.inline_keyboard
     assert [r[0].text for r in rows] == ["有帮助", "没帮助", "转人工"]
     assert [r[0].callback_data for r in rows] == ["c0", "c1", "c2"]
-    assert keyboard_for([]) is None
+    assert buttons_markup(choice_buttons([])) is None
