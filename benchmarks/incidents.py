@@ -24,9 +24,9 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from bot.db import create_database, drop_database, make_engine, make_sessions, upgrade
-from escalation.desk import Actor, Routes
-from escalation.incidents import Incidents
-from escalation.plan import load_plan
+from escalation.incidents.lifecycle import Incidents
+from escalation.incidents.plan import load_plan
+from escalation.routing import Actor, Routes
 from storage.models import IncidentSignal
 
 QUESTIONS = (

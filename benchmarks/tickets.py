@@ -52,10 +52,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import policy_from
 from bot.config import Settings
 from bot.db import create_database, drop_database, make_engine, make_sessions, upgrade
-from escalation.desk import OPEN_STATUSES, Desk, Routes
-from escalation.sla import SlaPolicy
-from escalation.store import AgentStore, TicketStore
-from escalation.tickets import DEFAULT_CATEGORIES, TICKET_TYPES, priority_for, reference_for
+from escalation.agents import AgentStore
+from escalation.routing import Routes
+from escalation.tickets.desk import OPEN_STATUSES, Desk
+from escalation.tickets.rules import (
+    DEFAULT_CATEGORIES,
+    TICKET_TYPES,
+    priority_for,
+    reference_for,
+)
+from escalation.tickets.sla import SlaPolicy
+from escalation.tickets.store import TicketStore
 from storage.conversation import ConversationStore, Exchange
 from storage.models import Outbox, SlaEvent, Ticket, TicketClock, TicketStatus, User
 

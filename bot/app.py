@@ -11,14 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.db import make_engine, make_sessions, upgrade
-from escalation.calendar import load_calendar
-from escalation.desk import Desk, Routes
-from escalation.digests import Digests, parse_cron
-from escalation.incidents import Incidents
-from escalation.plan import load_plan
+from escalation.agents import AgentStore
+from escalation.digests.schedule import Digests, parse_cron
+from escalation.incidents.lifecycle import Incidents
+from escalation.incidents.plan import load_plan
 from escalation.risk import TAG_NAMES, load_scorer
-from escalation.sla import SlaPolicy, load_policy
-from escalation.store import AgentStore, TicketStore
+from escalation.routing import Routes
+from escalation.tickets.calendar import load_calendar
+from escalation.tickets.desk import Desk
+from escalation.tickets.sla import SlaPolicy, load_policy
+from escalation.tickets.store import TicketStore
 from handlers.core import Core
 from knowledge.engine import Engine
 from knowledge.kb import load_kb

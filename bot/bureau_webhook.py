@@ -9,8 +9,8 @@ from datetime import datetime
 
 import aiohttp
 
-from escalation.digests import Digests
-from escalation.incidents import sign
+from escalation.digests.schedule import Digests
+from escalation.incidents.lifecycle import sign
 
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=15)

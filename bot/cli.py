@@ -18,11 +18,11 @@ from bot.reports_cli import add_parsers as add_report_parsers
 from bot.reports_cli import run_report, run_stats
 from bot.risk_cli import add_parser as add_risk_parser
 from bot.risk_cli import run_risk
-from escalation.calendar import CalendarError
-from escalation.plan import PlanError
+from escalation.digests.stats import StatsError
+from escalation.incidents.plan import PlanError
 from escalation.privacy import PrivacyError
-from escalation.sla import SlaError
-from escalation.stats import StatsError
+from escalation.tickets.calendar import CalendarError
+from escalation.tickets.sla import SlaError
 from knowledge.kb import Audience, KbError, KnowledgeBase, load_kb
 
 EXIT_USAGE = 2
@@ -283,7 +283,7 @@ def _serve() -> int:
     from bot.app import policy_from
     from bot.monitoring import init_sentry, setup_logging
     from bot.serve import serve_forever
-    from escalation.plan import load_plan
+    from escalation.incidents.plan import load_plan
 
     settings = load_settings()
     load_kb(settings.kb_path)  # a broken KB stops start-up with file/entry/field
@@ -316,7 +316,7 @@ def _chat(args: argparse.Namespace) -> int:
 async def _agents(args: argparse.Namespace) -> int:
     from bot.clock import utc_now
     from bot.db import make_engine, make_sessions, upgrade
-    from escalation.store import AgentStore
+    from escalation.agents import AgentStore
 
     if args.agents_command not in {"add", "list", "remove", "token"}:
         print("helpdesk agents needs a command: add, list, remove or token.", file=sys.stderr)
@@ -335,7 +335,7 @@ async def _agents(args: argparse.Namespace) -> int:
             for a in await agents.all():
                 print(f"{a.telegram_user_id}\t{a.role}\t{a.name}")
         elif args.agents_command == "token":
-            from escalation.desk import issue_console_token
+            from escalation.tickets.desk import issue_console_token
 
             token = await issue_console_token(make_sessions(engine), args.telegram_user_id)
             if token is None:
@@ -497,7 +497,7 @@ async def _data_erase(url: str, subject: str) -> int:
 def _sla(args: argparse.Namespace) -> int:
     from datetime import datetime, timedelta
 
-    from escalation.calendar import DEFAULT_CALENDAR, load_calendar, parse_periods
+    from escalation.tickets.calendar import DEFAULT_CALENDAR, load_calendar, parse_periods
 
     if args.sla_command != "due":
         print("helpdesk sla needs a command: due.", file=sys.stderr)
@@ -619,7 +619,7 @@ def _kb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from escalation.plan import LEVEL_KEYS, load_plan, short_duration
+    from escalation.incidents.plan import LEVEL_KEYS, load_plan, short_duration
 
     if args.plan_command != "check":
         print("helpdesk plan needs a command: check.", file=sys.stderr)

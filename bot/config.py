@@ -8,10 +8,10 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from escalation.desk import REOPEN_WINDOW
-from escalation.digests import parse_cron
-from escalation.plan import DEFAULT_PLAN
-from escalation.sla import DEFAULT_SLA
+from escalation.digests.schedule import parse_cron
+from escalation.incidents.plan import DEFAULT_PLAN
+from escalation.tickets.desk import REOPEN_WINDOW
+from escalation.tickets.sla import DEFAULT_SLA
 from knowledge.kb import BUNDLED_KB
 
 

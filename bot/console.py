@@ -24,16 +24,17 @@ from aiohttp import web
 
 from bot.clock import utc_now
 from bot.http_input import BadRequest, read_json
-from escalation import notices
-from escalation.desk import Actor, BadInput, Desk, DeskError, NotFound, TicketRow
-from escalation.incidents import (
+from escalation.incidents.lifecycle import (
     IncidentError,
     IncidentForbidden,
     IncidentNotFound,
     Incidents,
     IncidentView,
 )
-from escalation.plan import LEVEL_KEYS
+from escalation.incidents.plan import LEVEL_KEYS
+from escalation.routing import Actor
+from escalation.tickets import notices
+from escalation.tickets.desk import BadInput, Desk, DeskError, NotFound, TicketRow
 
 log = logging.getLogger(__name__)
 

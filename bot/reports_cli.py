@@ -69,7 +69,7 @@ def progress(done: int, total: int, name: str, out: TextIO) -> None:
 async def run_stats(args: argparse.Namespace) -> int:
     from bot.clock import utc_now
     from bot.db import make_engine, make_sessions, upgrade
-    from escalation.stats import import_stats, read_stats_file
+    from escalation.digests.stats import import_stats, read_stats_file
 
     if args.stats_command != "import":
         print("helpdesk stats needs a command: import FILE.", file=sys.stderr)
@@ -90,15 +90,15 @@ async def run_stats(args: argparse.Namespace) -> int:
 
 async def run_report(args: argparse.Namespace) -> int:
     from bot.db import make_engine, make_sessions, upgrade
-    from escalation.digest import Period, build_report, daily_period, weekly_period
-    from escalation.digest_render import (
+    from escalation.digests.render import (
         render_chart,
         render_csv,
         render_html,
         render_markdown,
         report_json,
     )
-    from escalation.plan import load_plan
+    from escalation.digests.report import Period, build_report, daily_period, weekly_period
+    from escalation.incidents.plan import load_plan
     from knowledge.kb import load_kb
 
     try:

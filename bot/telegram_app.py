@@ -42,8 +42,9 @@ from bot import http_input
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.monitoring import report
-from escalation.desk import Actor, DeskError, agent_actor
-from escalation.desk import update_key as desk_update_key
+from escalation.routing import Actor, agent_actor
+from escalation.tickets.desk import DeskError
+from escalation.tickets.desk import update_key as desk_update_key
 from handlers import texts
 from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS

@@ -59,9 +59,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from escalation.desk import REOPEN_WINDOW
-from escalation.digests import Cron, previous_fires
-from escalation.tickets import ANONYMISED_MARKERS, ERASURE_MARKER, RETENTION_MARKER
+from escalation.digests.schedule import Cron, previous_fires
+from escalation.tickets.desk import REOPEN_WINDOW
+from escalation.tickets.rules import ANONYMISED_MARKERS, ERASURE_MARKER, RETENTION_MARKER
 from storage.models import (
     Feedback,
     Handoff,

@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from escalation.desk import Actor, Desk
-from escalation.incidents import Incidents
-from escalation.risk_tags import LEVELS
+from escalation.incidents.lifecycle import Incidents
+from escalation.risk.tags import LEVELS
+from escalation.routing import Actor
+from escalation.tickets.desk import Desk
 from handlers import texts
 from handlers.conversation import respond
 from handlers.types import (

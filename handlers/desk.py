@@ -10,9 +10,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from escalation import notices
-from escalation.desk import Actor, Desk, DeskError, TicketRow
-from escalation.incidents import IncidentError, Incidents
+from escalation.incidents.lifecycle import IncidentError, Incidents
+from escalation.routing import Actor
+from escalation.tickets import notices
+from escalation.tickets.desk import Desk, DeskError, TicketRow
 from knowledge.engine import Engine
 from knowledge.kb import Audience
 

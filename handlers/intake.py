@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from escalation.tickets import DEFAULT_CATEGORIES, TICKET_TYPES
+from escalation.tickets.rules import DEFAULT_CATEGORIES, TICKET_TYPES
 from handlers import texts
 from handlers.types import FlowState, Reply, Step, TicketEffect
 from knowledge.masking import find_mobile, mask_pii

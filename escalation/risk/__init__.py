@@ -7,7 +7,7 @@ from escalation.risk.scorer import (
     load_scorer,
     score,
 )
-from escalation.risk_tags import LEVEL_NAMES, LEVELS, TAG_NAMES, TAGS
+from escalation.risk.tags import LEVEL_NAMES, LEVELS, TAG_NAMES, TAGS
 
 __all__ = [
     "LEVELS",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from escalation.risk.scorer import RiskResult
-from escalation.risk_tags import LEVELS, TAGS
+from escalation.risk.tags import LEVELS, TAGS
 
 
 class RiskFileError(ValueError):

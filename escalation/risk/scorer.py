@@ -3,7 +3,7 @@
 Rules from the domain, in three steps:
 
 1. find candidate hits per tag in the normalised text (lexicons in
-   escalation/data/risk/lexicon.yaml), ambiguous nouns only with a verb that makes them
+   escalation/risk/data/lexicon.yaml), ambiguous nouns only with a verb that makes them
    a risk (a platform name with a publishing verb, an institution with an action);
 2. check each hit against its context: a negation just before it (but not a conditional
    再不…就…), hearsay and news, "如果遇到…找谁" advice and information questions, a past
@@ -25,8 +25,8 @@ from typing import Any
 import yaml
 
 from escalation.risk.numbers import largest_sum, longest_days
+from escalation.risk.tags import LEVELS, TAGS
 from escalation.risk.text import normalise
-from escalation.risk_tags import LEVELS, TAGS
 
 # Where each level's scores lie; the score moves inside its band with the evidence.
 _BAND = {0: (0.0, 0.2), 1: (0.25, 0.45), 2: (0.5, 0.7), 3: (0.75, 1.0)}
@@ -167,7 +167,7 @@ class Lexicon:
 
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
-    raw = resources.files("escalation").joinpath("data/risk/lexicon.yaml").read_text("utf-8")
+    raw = resources.files("escalation.risk").joinpath("data/lexicon.yaml").read_text("utf-8")
     return Lexicon(yaml.safe_load(raw))
 
 

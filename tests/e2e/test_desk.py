@@ -15,7 +15,7 @@ import pytest
 
 from bot.clock import utc_now
 from bot.serve import Server
-from escalation import notices
+from escalation.tickets import notices
 from handlers import texts
 from handlers.desk import REFUSED
 from tests.e2e.emulator import BotApiEmulator

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import make_engine, make_sessions, upgrade
-from escalation.desk import Actor, AlreadyDone, Desk, Routes, update_key
-from escalation.sla import load_policy
-from escalation.store import AgentStore, TicketStore
+from escalation.agents import AgentStore
+from escalation.routing import Actor, Routes
+from escalation.tickets.desk import AlreadyDone, Desk, update_key
+from escalation.tickets.sla import load_policy
+from escalation.tickets.store import TicketStore
 from storage.conversation import ConversationStore, Exchange
 from storage.models import Outbox, SlaEvent
 

@@ -13,9 +13,7 @@ from sqlalchemy import distinct, func, select
 from bot.clock import utc_now
 from bot.db import make_sessions
 from bot.serve import Server
-from escalation.desk import agent_actor
-from escalation.digest import SHANGHAI, build_report, daily_period
-from escalation.digest_render import (
+from escalation.digests.render import (
     render_chart,
     render_csv,
     render_html,
@@ -23,7 +21,9 @@ from escalation.digest_render import (
     render_text,
     report_json,
 )
-from escalation.stats import import_stats, parse_stats
+from escalation.digests.report import SHANGHAI, build_report, daily_period
+from escalation.digests.stats import import_stats, parse_stats
+from escalation.routing import agent_actor
 from knowledge.kb import BUNDLED_KB, load_kb
 from storage.models import Message
 from tests.e2e.test_console_browser import _open_complaint

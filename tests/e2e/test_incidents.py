@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot.clock import utc_now
 from bot.db import make_sessions
 from bot.serve import Server
-from escalation.plan import DEFAULT_PLAN
+from escalation.incidents.plan import DEFAULT_PLAN
 from handlers import texts
 from handlers.desk import REFUSED
 from storage.models import Incident, IncidentTimer, Message

@@ -23,9 +23,9 @@ from bot.cli import main
 from bot.clock import utc_now
 from bot.db import make_engine, make_sessions, upgrade
 from bot.serve import Server
-from escalation.desk import Actor, Desk, DeskError, Routes
-from escalation.digest import Report, build_report, daily_period
-from escalation.digests import parse_cron
+from escalation.agents import AgentStore
+from escalation.digests.report import Report, build_report, daily_period
+from escalation.digests.schedule import parse_cron
 from escalation.privacy import (
     ERASURE_MARKER,
     RETENTION_MARKER,
@@ -38,8 +38,10 @@ from escalation.privacy import (
     purge,
     scheduled_purge,
 )
-from escalation.sla import load_policy
-from escalation.store import AgentStore, TicketStore
+from escalation.routing import Actor, Routes
+from escalation.tickets.desk import Desk, DeskError
+from escalation.tickets.sla import load_policy
+from escalation.tickets.store import TicketStore
 from storage.conversation import ConversationStore, Exchange, Outbound
 from storage.models import (
     Base,

@@ -12,7 +12,8 @@ import pytest
 
 from bot.cli import main
 from bot.db import make_engine, make_sessions, upgrade
-from escalation.store import AgentStore, TicketError, TicketStore
+from escalation.agents import AgentError, AgentStore
+from escalation.tickets.store import TicketError, TicketStore
 from storage.conversation import ConversationStore, Exchange
 from storage.models import TicketStatus
 
@@ -112,7 +113,7 @@ async def test_agents_are_registered_updated_and_removed(database_url: str) -> N
         ]
         assert await agents.by_telegram(9999) is None
         assert await agents.remove(7002) and not await agents.remove(7002)
-        with pytest.raises(TicketError, match="role"):
+        with pytest.raises(AgentError, match="role"):
             await agents.add(7003, "x", "boss", AT)
     finally:
         await engine.dispose()

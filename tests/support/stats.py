@@ -12,4 +12,4 @@ ROW = (
     '2025-06-02,家电,"12,000","1,800,000.00",9500,4200,4800,"720,000.50",'
     '150000,12000,320,"5,600,000"'
 )
-SAMPLE = Path(__file__).parents[2] / "escalation" / "data" / "stats-sample.csv"
+SAMPLE = Path(__file__).parents[2] / "escalation" / "digests" / "data" / "stats-sample.csv"

@@ -7,7 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
-from escalation.calendar import CalendarError, WorkingCalendar, load_calendar, parse_periods
+from escalation.tickets.calendar import (
+    CalendarError,
+    WorkingCalendar,
+    load_calendar,
+    parse_periods,
+)
 
 CST = ZoneInfo("Asia/Shanghai")
 CAL = load_calendar()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from escalation.plan import DEFAULT_PLAN
+from escalation.incidents.plan import DEFAULT_PLAN
 from tests.conftest import MINI_KB
 
 

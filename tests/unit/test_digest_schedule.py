@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from bot.config import ConfigError, load_settings
-from escalation.digest import SHANGHAI
-from escalation.digests import (
+from escalation.digests.report import SHANGHAI
+from escalation.digests.schedule import (
     CronError,
     due_periods,
     parse_cron,

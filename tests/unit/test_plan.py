@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from escalation.plan import (
+from escalation.incidents.plan import (
     DEFAULT_PLAN,
     LEVEL_KEYS,
     PlanError,

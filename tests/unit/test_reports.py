@@ -3,8 +3,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from escalation.plan import PLACEHOLDERS, load_plan
-from escalation.reports import (
+from escalation.incidents.plan import PLACEHOLDERS, load_plan
+from escalation.incidents.reports import (
     REPORT_NAMES,
     IncidentFacts,
     render,

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalation.calendar import load_calendar
-from escalation.sla import (
+from escalation.tickets.calendar import load_calendar
+from escalation.tickets.sla import (
     ClockState,
     SlaError,
     clock_state,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from escalation.stats import IndustryStat as Stat
-from escalation.stats import (
+from escalation.digests.stats import IndustryStat as Stat
+from escalation.digests.stats import (
     StatsError,
     leverage_ratio,
     parse_stats,

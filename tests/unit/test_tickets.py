@@ -1,6 +1,6 @@
 from datetime import date
 
-from escalation.tickets import can_move, priority_for, reference_for
+from escalation.tickets.rules import can_move, priority_for, reference_for
 from storage.models import TicketStatus
 
 

@@ -28,8 +28,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.desk import Routes
-from escalation.digest import (
+from escalation.digests.report import (
     Period,
     build_report,
     build_risk_summary,
@@ -42,6 +41,7 @@ from escalation.digest import (
     report_json,
     weekly_period,
 )
+from escalation.routing import Routes
 from knowledge.masking import mask_pii
 from storage.models import Digest, Outbox, WebhookDelivery
 from storage.outbox import outbound

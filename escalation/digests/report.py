@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from escalation.digest_render import (
+from escalation.digests.render import (
     render_chart,
     render_csv,
     render_html,
@@ -32,10 +32,10 @@ from escalation.digest_render import (
     render_text,
     report_json,
 )
-from escalation.plan import NUMERALS, EmergencyPlan
-from escalation.reports import REPORT_NAMES
-from escalation.risk_tags import TAG_NAMES
-from escalation.stats import IndustryStat, industry_stats
+from escalation.digests.stats import IndustryStat, industry_stats
+from escalation.incidents.plan import NUMERALS, EmergencyPlan
+from escalation.incidents.reports import REPORT_NAMES
+from escalation.risk.tags import TAG_NAMES
 from knowledge.masking import mask_pii
 from storage.models import (
     Incident,

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from escalation.stats import COLUMNS, TOTAL, IndustryStat
+from escalation.digests.stats import COLUMNS, TOTAL, IndustryStat
 from knowledge.masking import mask_pii
 
 if TYPE_CHECKING:
-    from escalation.digest import CountTrend, Report, RiskSummary
+    from escalation.digests.report import CountTrend, Report, RiskSummary
 
 log = logging.getLogger(__name__)
 

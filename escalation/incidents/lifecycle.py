@@ -22,9 +22,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.desk import Actor, Routes, queue_message
-from escalation.plan import EmergencyPlan, Level, PlanError, Trigger
-from escalation.reports import REPORT_NAMES, IncidentFacts, render
+from escalation.incidents.plan import EmergencyPlan, Level, PlanError, Trigger
+from escalation.incidents.reports import REPORT_NAMES, IncidentFacts, render
+from escalation.routing import Actor, Routes, queue_message
 from knowledge.masking import mask_pii
 from storage.models import (
     AlertNonce,

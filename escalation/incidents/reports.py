@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from escalation.plan import REPORT_KINDS, EmergencyPlan, Level
+from escalation.incidents.plan import REPORT_KINDS, EmergencyPlan, Level
 from knowledge.masking import mask_pii
 
 REPORT_NAMES = {"first": "初报", "follow_up": "续报", "final": "终报"}

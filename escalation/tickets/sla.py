@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from escalation.calendar import (
+from escalation.tickets.calendar import (
     DEFAULT_CALENDAR,
     CalendarError,
     WorkingCalendar,
@@ -129,7 +129,7 @@ def _outside(raw: Any, where: str) -> bool:
 
 
 def load_policy(path: Path | str = DEFAULT_SLA) -> SlaPolicy:
-    """Read an SLA policy YAML file (see escalation/data/sla.yaml)."""
+    """Read an SLA policy YAML file (see escalation/tickets/data/sla.yaml)."""
     path = Path(path)
     data = read_mapping(path, SlaError)
     cal_ref = str(data.get("calendar", "default"))

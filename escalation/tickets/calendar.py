@@ -172,7 +172,7 @@ def read_mapping(path: Path, error: type[ValueError]) -> dict[str, Any]:
 
 
 def load_calendar(path: Path | str = DEFAULT_CALENDAR) -> WorkingCalendar:
-    """Read a calendar YAML file (see escalation/data/calendar.yaml)."""
+    """Read a calendar YAML file (see escalation/tickets/data/calendar.yaml)."""
     path = Path(path)
     data = read_mapping(path, CalendarError)
     try:

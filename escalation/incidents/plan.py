@@ -2,7 +2,7 @@
 deadlines, the triggers that open an incident and the templates of reports to the bureau.
 
 Pure data and validation; nothing here reads the clock or the database. The shipped plan
-is escalation/data/plan.yaml; `helpdesk plan check FILE` validates another one.
+is escalation/incidents/data/plan.yaml; `helpdesk plan check FILE` validates another one.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from escalation.calendar import read_mapping
-from escalation.risk_tags import TAGS as RISK_TAGS  # the tags a trigger may count
-from escalation.sla import SlaError, parse_duration
+from escalation.risk.tags import TAGS as RISK_TAGS
+from escalation.tickets.calendar import read_mapping
+from escalation.tickets.sla import SlaError, parse_duration
 
 DEFAULT_PLAN = Path(__file__).parent / "data" / "plan.yaml"
 LEVEL_KEYS = ("I", "II", "III", "IV")  # most to least severe
 NUMERALS = {"I": "Ⅰ", "II": "Ⅱ", "III": "Ⅲ", "IV": "Ⅳ"}
 STANDARD_COLOURS = {"I": "红色", "II": "橙色", "III": "黄色", "IV": "蓝色"}
 REPORT_KINDS = ("first", "follow_up", "final")
-# What report templates may use (escalation/reports.py fills every one of them).
+# What report templates may use (escalation/incidents/reports.py fills every one of them).
 TEXT_PLACEHOLDERS = (
     "reference",
     "title",
@@ -386,7 +386,7 @@ def _templates(raw: Any, where: str) -> dict[str, str]:
 
 
 def load_plan(path: Path | str = DEFAULT_PLAN) -> EmergencyPlan:
-    """Read and validate an emergency-plan YAML file (see escalation/data/plan.yaml)."""
+    """Read and validate an emergency-plan YAML file (see escalation/incidents/data/plan.yaml)."""
     path = Path(path)
     data = read_mapping(path, PlanError)
     _mapping(data, str(path), _TOP_FIELDS)

@@ -23,10 +23,12 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation import notices
-from escalation.sla import Pause, SlaPolicy, Targets, deadline, used, warning_at
-from escalation.store import AGENT_ROLES, AgentStore, TicketStore, TicketView
-from escalation.tickets import ANONYMISED_MARKERS, apply_status, can_move
+from escalation.agents import AGENT_ROLES, AgentStore
+from escalation.routing import Actor, Routes, agent_actor, queue_message
+from escalation.tickets import notices
+from escalation.tickets.rules import ANONYMISED_MARKERS, apply_status, can_move
+from escalation.tickets.sla import Pause, SlaPolicy, Targets, deadline, used, warning_at
+from escalation.tickets.store import TicketStore, TicketView
 from knowledge.masking import mask_pii
 from storage.models import (
     Agent,
@@ -80,85 +82,6 @@ class AlreadyDone(DeskError):
 # The channel's id of the message being handled (e.g. "telegram:8812"), set by a channel
 # that may redeliver: the change it makes is recorded with it, once.
 update_key: ContextVar[str | None] = ContextVar("desk_update_key", default=None)
-
-
-@dataclass(frozen=True, slots=True)
-class Routes:
-    """Where notifications go: chat ids by name ("oncall" is the agents' chat), or a
-    registered person as "person:<telegram user id>" (their private chat)."""
-
-    agents: int | None = None
-    supervisors: int | None = None
-    leadership: int | None = None
-    bureau: int | None = None
-
-    def chat(self, name: str) -> int | None:
-        if name.startswith("person:") and name[7:].isdigit():
-            return int(name[7:])
-        return {
-            "agents": self.agents,
-            "oncall": self.agents,
-            "supervisors": self.supervisors,
-            "leadership": self.leadership,
-            "bureau": self.bureau,
-        }.get(name)
-
-
-def queue_message(
-    s: AsyncSession,
-    routes: Routes,
-    chat: str | int,
-    text: str,
-    purpose: str,
-    at: datetime,
-    *,
-    ticket_id: int | None = None,
-    incident_id: int | None = None,
-    buttons: Sequence[tuple[str, str]] = (),
-    key: str | None = None,
-    reply_to_card: bool = False,
-    not_before: datetime | None = None,
-) -> bool:
-    """Queue a message for a chat (by name or id) in the outbox; False if no such chat."""
-    chat_id = routes.chat(chat) if isinstance(chat, str) else chat
-    if chat_id is None:
-        log.info("no chat configured for %s; %s message not sent", chat, purpose)
-        return False
-    s.add(
-        outbound(
-            chat_id=chat_id,
-            purpose=purpose,
-            text=text,
-            at=at,
-            buttons=buttons,
-            key=key,
-            ticket_id=ticket_id,
-            incident_id=incident_id,
-            reply_to_card=reply_to_card,
-            not_before=not_before,
-        )
-    )
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who does something to a ticket, as the audit trail names them."""
-
-    key: str  # "agent:7001", "telegram:5512", "system"
-    name: str
-    role: str  # agent | supervisor | customer | system
-
-    @property
-    def is_supervisor(self) -> bool:
-        return self.role == "supervisor"
-
-
-SYSTEM = Actor("system", "系统", "system")
-
-
-def agent_actor(telegram_user_id: int, name: str, role: str) -> Actor:
-    return Actor(f"agent:{telegram_user_id}", name, role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1178,8 +1101,6 @@ __all__ = [
     "CSAT_CHOICES",
     "NOT_SOLVED",
     "REOPEN_WINDOW",
-    "SYSTEM",
-    "Actor",
     "AlreadyDone",
     "BadInput",
     "Card",
@@ -1187,8 +1108,6 @@ __all__ = [
     "Desk",
     "DeskError",
     "NotFound",
-    "Routes",
     "TicketDetail",
     "TicketRow",
-    "agent_actor",
 ]
