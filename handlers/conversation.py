@@ -94,6 +94,24 @@ def respond(
         return Step([Reply(texts.ROLE_SET[role.value])], fresh, kind="role")
     if state.role is None:
         return Step(_greeting(engine), state, kind="greeting")
+    step = _on_choice(text, state, engine)
+    if step is not None:
+        return step
+    if len(text) > MAX_TEXT:
+        return Step([Reply(texts.TOO_LONG)], state, kind="too_long")
+    if incident is not None:  # a known problem: say so rather than a generic answer
+        return Step(
+            [Reply(incident.text, (texts.CHOICE_COMPLAIN, texts.CHOICE_HUMAN))],
+            replace(state, last_question=mask_pii(text)[:500], offered=(), last_entry=None),
+            kind="incident",
+            effects=[IncidentLinkEffect(incident.incident_id)],
+        )
+    return _on_question(text, state, engine)
+
+
+def _on_choice(text: str, state: FlowState, engine: Engine) -> Step | None:
+    """A button's label (or the words people type for it): human, complain, feedback, or
+    one of the questions offered; None for anything else."""
     if text in _HUMAN_WORDS:
         return _handoff("asked", state)
     if text in _COMPLAIN_WORDS:
@@ -118,16 +136,7 @@ def respond(
         picked = next((i for i in state.offered if engine.entry_question(i) == text), None)
         if picked is not None:
             return _answer_entry(picked, None, replace(state, offered=()), engine, kind="choice")
-    if len(text) > MAX_TEXT:
-        return Step([Reply(texts.TOO_LONG)], state, kind="too_long")
-    if incident is not None:  # a known problem: say so rather than a generic answer
-        return Step(
-            [Reply(incident.text, (texts.CHOICE_COMPLAIN, texts.CHOICE_HUMAN))],
-            replace(state, last_question=mask_pii(text)[:500], offered=(), last_entry=None),
-            kind="incident",
-            effects=[IncidentLinkEffect(incident.incident_id)],
-        )
-    return _on_question(text, state, engine)
+    return None
 
 
 def _greeting(engine: Engine) -> list[Reply]:
