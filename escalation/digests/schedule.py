@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +39,7 @@ from escalation.digests.render import (
 from escalation.digests.report import build_report, build_risk_summary
 from escalation.routing import Routes
 from knowledge.masking import mask_pii
+from storage.lease import NEVER, claim_rows
 from storage.models import Digest, Outbox, WebhookDelivery
 from storage.outbox import outbound
 from storage.retry import retrying
@@ -51,7 +52,6 @@ KINDS = ("daily", "weekly", "hourly")
 CATCH_UP = {"daily": 7, "weekly": 4, "hourly": 3}
 WEBHOOK_LEASE = timedelta(seconds=60)
 WEBHOOK_MAX_ATTEMPTS = 10
-_NEVER = datetime(2999, 1, 1, tzinfo=UTC)
 
 
 def period_fired_at(kind: str, fire: datetime) -> Period:
@@ -319,43 +319,17 @@ class Digests:
     @retrying
     async def claim_webhooks(self, now: datetime, limit: int = 10) -> list[WebhookItem]:
         """Claim deliveries due now; a claim lapses after a minute if never settled."""
-        items: list[WebhookItem] = []
         async with self.sessions.begin() as s:
-            rows = (
-                await s.execute(
-                    select(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.delivered_at.is_(None),
-                        WebhookDelivery.next_try_at <= now,
-                        or_(
-                            WebhookDelivery.claimed_until.is_(None),
-                            WebhookDelivery.claimed_until < now,
-                        ),
-                    )
-                    .order_by(WebhookDelivery.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
-            for row in list(rows):
-                took = await s.execute(
-                    update(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.id == row.id,
-                        WebhookDelivery.delivered_at.is_(None),
-                        or_(
-                            WebhookDelivery.claimed_until.is_(None),
-                            WebhookDelivery.claimed_until < now,
-                        ),
-                    )
-                    .values(
-                        claimed_until=now + WEBHOOK_LEASE, attempts=WebhookDelivery.attempts + 1
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if getattr(took, "rowcount", 0) == 1:
-                    items.append(WebhookItem(row.id, row.key, row.body, row.attempts + 1))
-        return items
+            rows = await claim_rows(
+                s,
+                WebhookDelivery,
+                pending=WebhookDelivery.delivered_at.is_(None),
+                due=WebhookDelivery.next_try_at <= now,
+                now=now,
+                lease=WEBHOOK_LEASE,
+                limit=limit,
+            )
+            return [WebhookItem(row.id, row.key, row.body, row.attempts + 1) for row in rows]
 
     @retrying
     async def webhook_delivered(self, item_id: int, status: int, at: datetime) -> None:
@@ -377,7 +351,7 @@ class Digests:
             row.error = error[:500]
             row.last_status = status
             if row.attempts >= WEBHOOK_MAX_ATTEMPTS:
-                row.claimed_until = _NEVER  # given up: kept for the record, never retried
+                row.claimed_until = NEVER  # given up: kept for the record, never retried
                 log.error(
                     "webhook: giving up on %s after %d tries: %s", row.key, row.attempts, error
                 )
