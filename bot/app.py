@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.db import make_engine, make_sessions, upgrade
 from escalation.agents import AgentStore
-from escalation.digests.schedule import Digests, parse_cron
+from escalation.digests.cron import parse_cron
+from escalation.digests.schedule import Digests
 from escalation.incidents.lifecycle import Incidents
 from escalation.incidents.plan import load_plan
 from escalation.risk import TAG_NAMES, load_scorer

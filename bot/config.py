@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from escalation.digests.schedule import parse_cron
+from escalation.digests.cron import parse_cron
 from escalation.incidents.plan import DEFAULT_PLAN
 from escalation.tickets.desk import REOPEN_WINDOW
 from escalation.tickets.sla import DEFAULT_SLA

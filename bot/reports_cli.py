@@ -90,14 +90,10 @@ async def run_stats(args: argparse.Namespace) -> int:
 
 async def run_report(args: argparse.Namespace) -> int:
     from bot.db import make_engine, make_sessions, upgrade
-    from escalation.digests.render import (
-        render_chart,
-        render_csv,
-        render_html,
-        render_markdown,
-        report_json,
-    )
-    from escalation.digests.report import Period, build_report, daily_period, weekly_period
+    from escalation.digests.chart import render_chart
+    from escalation.digests.model import Period, daily_period, weekly_period
+    from escalation.digests.render import render_csv, render_html, render_markdown, report_json
+    from escalation.digests.report import build_report
     from escalation.incidents.plan import load_plan
     from knowledge.kb import load_kb
 

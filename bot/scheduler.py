@@ -18,7 +18,7 @@ from bot.bureau_webhook import deliver_webhooks
 from bot.clock import utc_now
 from bot.db import make_sessions
 from bot.monitoring import report
-from escalation.digests.schedule import parse_cron
+from escalation.digests.cron import parse_cron
 from escalation.privacy import scheduled_purge
 
 log = logging.getLogger(__name__)

@@ -59,7 +59,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from escalation.digests.schedule import Cron, previous_fires
+from escalation.digests.cron import Cron, previous_fires
 from escalation.tickets.desk import REOPEN_WINDOW
 from escalation.tickets.rules import ANONYMISED_MARKERS, ERASURE_MARKER, RETENTION_MARKER
 from storage.models import (

@@ -246,13 +246,48 @@ def query_features(view: View, query: Query) -> list[float]:
     return [known / total if total else 0.0, unknown_max / 10.0]
 
 
-def candidate_features(
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """What every candidate is compared against: the query's words, once per query."""
+
+    analysis: Analysis
+    content: tuple[tuple[str, float, str], ...]  # (word, weight, pinyin or the word)
+    codes: tuple[frozenset[str], ...]  # each content word's thesaurus synonym groups
+    total_w: float
+    max_w: float
+    words: frozenset[str]
+    text: str  # content words joined by spaces, for token-set similarity
+    intents: frozenset[str]
+    key_words: frozenset[int]  # positions of the two heaviest content words
+
+    @classmethod
+    def of(cls, query: Query) -> _Asked:
+        a = query.analysis
+        content = tuple(
+            (w, wt, word_pinyin(w) if len(w) > 1 else w)
+            for w, wt in zip(a.content, a.weights, strict=True)
+        )
+        table = synonym_codes()
+        return cls(
+            a,
+            content,
+            tuple(table.get(w, NO_CODES) for w, _, _ in content),
+            sum(a.weights) or 1.0,
+            max(a.weights, default=0.0) or 1.0,
+            frozenset(a.search),
+            " ".join(a.content),
+            intents(a.text),
+            frozenset(sorted(range(len(content)), key=lambda k: -content[k][1])[:2]),
+        )
+
+
+_WordMatch = tuple[float, float, float, float]  # in the questions, anywhere, with synonyms
+
+
+def _bm25_rows(
     view: View, query: Query, candidates: Sequence[tuple[int, float]]
-) -> list[list[float]]:
-    """Return one feature row per candidate, in CANDIDATE_FEATURES order."""
-    a = query.analysis
-    total_w = sum(a.weights) or 1.0
-    max_w = max(a.weights, default=0.0) or 1.0
+) -> tuple[list[list[float]], list[float]]:
+    """Return each candidate's raw BM25 per field and kind, and what the query can attain."""
     prepared = [
         (
             field == "m",
@@ -263,7 +298,7 @@ def candidate_features(
         for kind in KINDS
     ]
     attainable = [sum(idf for _, idf in terms) or 1.0 for _, _, terms in prepared]
-    norm_raw: list[list[float]] = []
+    raw: list[list[float]] = []
     for doc_idx, _ in candidates:
         row = []
         for per_question, index, terms in prepared:
@@ -275,135 +310,152 @@ def candidate_features(
                 )
             else:
                 row.append(index.score(terms, doc_idx))
-        norm_raw.append(row)
-    n_bm = len(FIELDS) * len(KINDS)
-    best_bm = [max((r[j] for r in norm_raw), default=0.0) or 1.0 for j in range(n_bm)]
-    best_gen = candidates[0][1] if candidates else 1.0
-    content = [
-        (w, wt, word_pinyin(w) if len(w) > 1 else w)
-        for w, wt in zip(a.content, a.weights, strict=True)
-    ]
-    # How well each candidate covers each query word, in the questions and anywhere.
-    table = synonym_codes()
-    word_codes = [table.get(w, NO_CODES) for w, _, _ in content]
-    matches: list[list[tuple[float, float, float, float]]] = []
-    for doc_idx, _ in candidates:
-        d = view.docs[doc_idx]
-        per_word = []
-        for (word, _, pinyin), codes in zip(content, word_codes, strict=True):
-            mq = _match(word, pinyin, d.words_q, d.pinyin_q, d.chars_q)
-            ma = (
-                mq
-                if mq >= 1.0
-                else max(mq, _match(word, pinyin, d.words_all, d.pinyin_all, d.chars_all))
-            )
-            sq = max(mq, SYNONYM_MATCH) if codes and codes & d.codes_q else mq
-            sa = max(ma, SYNONYM_MATCH) if codes and codes & d.codes_all else ma
-            per_word.append((mq, ma, sq, sa))
-        matches.append(per_word)
-    # A word most candidates share cannot tell them apart; weigh by how few hold it.
-    n_cand = len(candidates)
-    disc = [
+        raw.append(row)
+    return raw, attainable
+
+
+def _word_matches(asked: _Asked, d: EntryDoc) -> list[_WordMatch]:
+    """Return how well an entry covers each query word, in its questions and anywhere."""
+    per_word = []
+    for (word, _, pinyin), codes in zip(asked.content, asked.codes, strict=True):
+        mq = _match(word, pinyin, d.words_q, d.pinyin_q, d.chars_q)
+        ma = (
+            mq
+            if mq >= 1.0
+            else max(mq, _match(word, pinyin, d.words_all, d.pinyin_all, d.chars_all))
+        )
+        sq = max(mq, SYNONYM_MATCH) if codes and codes & d.codes_q else mq
+        sa = max(ma, SYNONYM_MATCH) if codes and codes & d.codes_all else ma
+        per_word.append((mq, ma, sq, sa))
+    return per_word
+
+
+def _discrimination(asked: _Asked, matches: Sequence[Sequence[_WordMatch]]) -> list[float]:
+    """Weigh each query word by how few candidates hold it: a shared word tells none apart."""
+    n_cand = len(matches)
+    return [
         wt * math.log((n_cand + 1) / (1 + sum(1 for m in matches if m[k][1] >= 0.8)))
-        for k, (_, wt, _) in enumerate(content)
+        for k, (_, wt, _) in enumerate(asked.content)
     ]
-    disc_total = sum(disc) or 1.0
-    key_words = set(sorted(range(len(content)), key=lambda k: -content[k][1])[:2])
+
+
+def _coverage(asked: _Asked, matches: Sequence[_WordMatch], disc: Sequence[float]) -> list[float]:
+    """Return the coverage features, cov_q to unmatched_count, of one candidate."""
+    cov_q = cov_all = disc_q = disc_all = key_cov = syn_q = syn_all = 0.0
+    unmatched_max = syn_unmatched_max = 0.0
+    unmatched_count = 0
+    key_words = asked.key_words
+    for k, (_, wt, _) in enumerate(asked.content):
+        mq, ma, sq, sa = matches[k]
+        syn_q += wt * sq
+        syn_all += wt * sa
+        syn_unmatched_max = max(syn_unmatched_max, wt * (1 - sa))
+        disc_q += disc[k] * mq
+        disc_all += disc[k] * ma
+        if k in key_words:
+            key_cov += ma / len(key_words)
+        cov_q += wt * mq
+        cov_all += wt * ma
+        if mq < 0.8:
+            unmatched_max = max(unmatched_max, wt * (1 - mq))
+            if wt >= 1.0:
+                unmatched_count += 1
+    total_w, disc_total = asked.total_w, sum(disc) or 1.0
+    return [
+        cov_q / total_w,
+        cov_all / total_w,
+        syn_q / total_w,
+        syn_all / total_w,
+        syn_unmatched_max / 10.0,
+        disc_q / disc_total,
+        disc_all / disc_total,
+        key_cov,
+        unmatched_max / asked.max_w,
+        unmatched_max / 10.0,
+        min(unmatched_count, 5) / 5.0,
+    ]
+
+
+def _question_similarity(asked: _Asked, d: EntryDoc) -> tuple[list[float], float]:
+    """Return best_q_cov to fuzz_token_set against the entry's closest questions, and how
+    far the question forms agree (intent_agree)."""
+    a = asked.analysis
+    best_cov = best_rev = best_both = 0.0
+    agree = 0.0
+    f_ratio = f_partial = f_set = 0.0
+    for q in d.questions:
+        qa = q.analysis
+        cov = (
+            sum(wt for w, wt in zip(a.content, a.weights, strict=True) if w in q.words)
+            / asked.total_w
+        )
+        rev = (
+            sum(wt for w, wt in zip(qa.content, qa.weights, strict=True) if w in asked.words)
+            / q.weight
+        )
+        best_cov = max(best_cov, cov)
+        best_rev = max(best_rev, rev)
+        best_both = max(best_both, 2 * cov * rev / (cov + rev) if cov + rev else 0.0)
+        if asked.intents or q.intents:
+            agree = max(agree, len(asked.intents & q.intents) / len(asked.intents | q.intents))
+        f_ratio = max(f_ratio, fuzz.ratio(a.joined, qa.joined))
+        f_partial = max(f_partial, fuzz.partial_ratio(a.joined, qa.joined))
+        f_set = max(f_set, fuzz.token_set_ratio(asked.text, q.text))
+    features = [best_cov, best_rev, best_both, f_ratio / 100.0, f_partial / 100.0, f_set / 100.0]
+    return features, agree
+
+
+def _answer_overlap(asked: _Asked, tail: Analysis, d: EntryDoc) -> list[float]:
+    """Return kw_frac to tail_cov: the entry's keywords, answer sentences and the tail."""
+    a = asked.analysis
+    sent_cov = max(
+        (
+            sum(wt for w, wt, _ in asked.content if w in sentence) / asked.total_w
+            for sentence in d.sentences
+        ),
+        default=0.0,
+    )
+    tail_total = sum(tail.weights) or 1.0
+    tail_cov = (
+        sum(wt for w, wt in zip(tail.content, tail.weights, strict=True) if w in d.words_all)
+        / tail_total
+    )
+    kw_hits = sum(1 for k in d.keywords if k in asked.words or (len(k) > 1 and k in a.joined))
+    return [
+        kw_hits / len(d.keywords) if d.keywords else 0.0,
+        1.0 if kw_hits else 0.0,
+        sent_cov,
+        tail_cov,
+    ]
+
+
+def candidate_features(
+    view: View, query: Query, candidates: Sequence[tuple[int, float]]
+) -> list[list[float]]:
+    """Return one feature row per candidate, in CANDIDATE_FEATURES order."""
+    asked = _Asked.of(query)
+    raw_bm, attainable = _bm25_rows(view, query, candidates)
+    n_bm = len(FIELDS) * len(KINDS)
+    best_bm = [max((r[j] for r in raw_bm), default=0.0) or 1.0 for j in range(n_bm)]
+    best_gen = candidates[0][1] if candidates else 1.0
+    matches = [_word_matches(asked, view.docs[doc_idx]) for doc_idx, _ in candidates]
+    disc = _discrimination(asked, matches)
     rows: list[list[float]] = []
-    query_text = " ".join(a.content)
-    a_joined = a.joined
-    q_intents = intents(a.text)
-    for rank, ((doc_idx, gen_score), raw) in enumerate(zip(candidates, norm_raw, strict=True)):
+    for rank, ((doc_idx, gen_score), raw) in enumerate(zip(candidates, raw_bm, strict=True)):
         d = view.docs[doc_idx]
-        row = [raw[j] / attainable[j] for j in range(n_bm)]
-        row.extend(raw[j] / best_bm[j] for j in range(n_bm))
-        cov_q = cov_all = disc_q = disc_all = key_cov = syn_q = syn_all = 0.0
-        unmatched_max = syn_unmatched_max = 0.0
-        unmatched_count = 0
-        for k, (_, wt, _) in enumerate(content):
-            mq, ma, sq, sa = matches[rank][k]
-            syn_q += wt * sq
-            syn_all += wt * sa
-            syn_unmatched_max = max(syn_unmatched_max, wt * (1 - sa))
-            disc_q += disc[k] * mq
-            disc_all += disc[k] * ma
-            if k in key_words:
-                key_cov += ma / len(key_words)
-            cov_q += wt * mq
-            cov_all += wt * ma
-            if mq < 0.8:
-                unmatched_max = max(unmatched_max, wt * (1 - mq))
-                if wt >= 1.0:
-                    unmatched_count += 1
-        best_cov = best_rev = best_both = 0.0
-        agree = 0.0
-        f_ratio = f_partial = f_set = 0.0
-        query_words = frozenset(a.search)
-        for q in d.questions:
-            qa = q.analysis
-            cov = (
-                sum(wt for w, wt in zip(a.content, a.weights, strict=True) if w in q.words)
-                / total_w
-            )
-            rev = (
-                sum(wt for w, wt in zip(qa.content, qa.weights, strict=True) if w in query_words)
-                / q.weight
-            )
-            best_cov = max(best_cov, cov)
-            best_rev = max(best_rev, rev)
-            best_both = max(best_both, 2 * cov * rev / (cov + rev) if cov + rev else 0.0)
-            if q_intents or q.intents:
-                agree = max(agree, len(q_intents & q.intents) / len(q_intents | q.intents))
-            f_ratio = max(f_ratio, fuzz.ratio(a_joined, qa.joined))
-            f_partial = max(f_partial, fuzz.partial_ratio(a_joined, qa.joined))
-            f_set = max(f_set, fuzz.token_set_ratio(query_text, q.text))
-        sent_cov = max(
-            (
-                sum(wt for w, wt, _ in content if w in sentence) / total_w
-                for sentence in d.sentences
-            ),
-            default=0.0,
-        )
-        tail_words = d.words_all
-        tail_total = sum(query.tail.weights) or 1.0
-        tail_cov = (
-            sum(
-                wt
-                for w, wt in zip(query.tail.content, query.tail.weights, strict=True)
-                if w in tail_words
-            )
-            / tail_total
-        )
-        kw_hits = sum(1 for k in d.keywords if k in query_words or (len(k) > 1 and k in a_joined))
-        row.extend(
+        similarity, agree = _question_similarity(asked, d)
+        rows.append(
             [
-                cov_q / total_w,
-                cov_all / total_w,
-                syn_q / total_w,
-                syn_all / total_w,
-                syn_unmatched_max / 10.0,
-                disc_q / disc_total,
-                disc_all / disc_total,
-                key_cov,
-                unmatched_max / max_w,
-                unmatched_max / 10.0,
-                min(unmatched_count, 5) / 5.0,
-                best_cov,
-                best_rev,
-                best_both,
-                f_ratio / 100.0,
-                f_partial / 100.0,
-                f_set / 100.0,
-                kw_hits / len(d.keywords) if d.keywords else 0.0,
-                1.0 if kw_hits else 0.0,
-                sent_cov,
-                tail_cov,
+                *(raw[j] / attainable[j] for j in range(n_bm)),
+                *(raw[j] / best_bm[j] for j in range(n_bm)),
+                *_coverage(asked, matches[rank], disc),
+                *similarity,
+                *_answer_overlap(asked, query.tail, d),
                 1.0 / (rank + 1),
                 gen_score / best_gen if best_gen else 0.0,
-                *(1.0 if n in q_intents and n in d.intents else 0.0 for n in INTENT_NAMES),
+                *(1.0 if n in asked.intents and n in d.intents else 0.0 for n in INTENT_NAMES),
                 agree,
-                len(q_intents - d.intents) / 3.0,
+                len(asked.intents - d.intents) / 3.0,
             ]
         )
-        rows.append(row)
     return rows

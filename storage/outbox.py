@@ -2,7 +2,7 @@
 transaction of what caused it, and sent by whichever sender claims it first.
 
 `outbound()` is the one constructor of such a row; `OutboxQueue` is the one claim (a lease
-that lapses when its sender died), confirmation and failure of them.
+that lapses when its sender died, storage/lease.py), confirmation and failure of them.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from storage.lease import NEVER, claim_rows
 from storage.models import Message, Outbox, Ticket
 from storage.retry import retrying
 
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 
 OUTBOX_LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 8
-_NEVER = datetime(2999, 1, 1, tzinfo=UTC)  # a claim that never lapses: given up
 _older = aliased(Outbox)
 
 
@@ -105,42 +105,28 @@ class OutboxQueue:
         lease if never confirmed (its sender died), and the message goes out again."""
         items: list[OutboxItem] = []
         async with self._sessions.begin() as s:
-            rows = (
-                await s.execute(
-                    select(Outbox)
-                    .where(
-                        Outbox.sent_at.is_(None),
-                        Outbox.not_before <= now,
-                        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
-                        # A chat's messages keep their order: none goes out while an older
-                        # one to the same chat is claimed by a sender that may yet send it
-                        # (or died holding it: its claim lapses, and it goes first).
-                        ~exists().where(
-                            _older.chat_id == Outbox.chat_id,
-                            _older.id < Outbox.id,
-                            _older.sent_at.is_(None),
-                            _older.claimed_until >= now,
-                            _older.claimed_until < _NEVER,
-                        ),
+            rows = await claim_rows(
+                s,
+                Outbox,
+                pending=Outbox.sent_at.is_(None),
+                due=Outbox.not_before <= now,
+                now=now,
+                lease=self.lease,
+                limit=limit,
+                # A chat's messages keep their order: none goes out while an older one to
+                # the same chat is claimed by a sender that may yet send it (or died
+                # holding it: its claim lapses, and it goes first).
+                also=[
+                    ~exists().where(
+                        _older.chat_id == Outbox.chat_id,
+                        _older.id < Outbox.id,
+                        _older.sent_at.is_(None),
+                        _older.claimed_until >= now,
+                        _older.claimed_until < NEVER,
                     )
-                    .order_by(Outbox.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
-            for row in list(rows):
-                took = await s.execute(
-                    update(Outbox)
-                    .where(
-                        Outbox.id == row.id,
-                        Outbox.sent_at.is_(None),
-                        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
-                    )
-                    .values(claimed_until=now + self.lease, attempts=Outbox.attempts + 1)
-                    .execution_options(synchronize_session=False)
-                )
-                if getattr(took, "rowcount", 0) != 1:
-                    continue
+                ],
+            )
+            for row in rows:
                 reply_to = None
                 if row.reply_to_card and row.ticket_id is not None:
                     card = (
@@ -194,7 +180,7 @@ class OutboxQueue:
                 return
             row.error = error[:500]
             if permanent or row.attempts >= MAX_ATTEMPTS:
-                row.claimed_until = _NEVER  # given up: kept for the record, never retried
+                row.claimed_until = NEVER  # given up: kept for the record, never retried
                 log.error("outbox: giving up on message %s to %s: %s", item_id, row.chat_id, error)
             else:
                 row.claimed_until = None

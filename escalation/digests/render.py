@@ -1,6 +1,7 @@
-"""Digests as the bureau reads them: chat text, Markdown, HTML, CSV, a PNG chart, JSON.
+"""Digests as the bureau reads them: chat text, Markdown, HTML, CSV and JSON (the PNG chart
+is chart.py).
 
-Pure functions of a `Report` (escalation.digest). Every string that came from a user goes
+Pure functions of a `Report` (model.py). Every string that came from a user goes
 through `mask_pii` once more on its way out, so nothing unmasked leaves even if a report
 was built by hand.
 """
@@ -8,39 +9,20 @@ was built by hand.
 from __future__ import annotations
 
 import csv
-import functools
 import html
 import io
-import logging
 from collections.abc import Iterable, Sequence
-from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from escalation.digests.model import CountTrend, Report, RiskSummary
 from escalation.digests.stats import COLUMNS, TOTAL, IndustryStat
 from knowledge.masking import mask_pii
-
-if TYPE_CHECKING:
-    from escalation.digests.report import CountTrend, Report, RiskSummary
-
-log = logging.getLogger(__name__)
 
 MAX_TEXT = 3500  # Telegram's limit is 4096; leave room for a header the sender adds
 NO_TRAFFIC = "本期无咨询：没有收到消费者或商户的消息。"
 NO_SUBSIDY = "暂无补贴统计（平台 T+1 数据尚未导入）。"
 DASH = "—"
 STATUS = {"open": "处置中", "acknowledged": "已确认", "mitigated": "已缓解", "resolved": "已解决"}
-# Fonts with Chinese glyphs, best first: the one the project installs, then common ones.
-CJK_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "Noto Sans SC",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "SimHei",
-)
-FONT_PACKAGE = "noto_cjk_sans_otc"
 
 
 def _m(text: str) -> str:
@@ -71,7 +53,8 @@ def trend(now: int, before: int) -> str:
     return "持平"
 
 
-def _previous_name(report: Report) -> str:
+def previous_name(report: Report) -> str:
+    """Return what the previous period is called: 前一日, 上周, 上一小时."""
     return {"hourly": "上一小时", "daily": "前一日", "weekly": "上周"}[report.period.kind]
 
 
@@ -117,7 +100,7 @@ def render_text(report: Report) -> str:
             lines.append(f" · {i.reference} {i.level_label} {_m(i.title)}（{status}）{sent}")
     else:
         lines.append("事件：无")
-    prev = _previous_name(r)
+    prev = previous_name(r)
     if r.risk_total or r.risk_previous:
         levels = "，".join(
             f"{x.label} {x.count}（{prev} {x.previous}，{trend(x.count, x.previous)}）"
@@ -180,11 +163,18 @@ def render_risk_summary_text(summary: RiskSummary) -> str:
 
 
 # ---------------------------------------------------------------------- tables
-def _sections(report: Report) -> list[tuple[str, list[str], list[list[str]]]]:
+Section = tuple[str, list[str], list[list[str]]]  # title, header, rows
+
+
+def _sections(report: Report) -> list[Section]:
     """Return the report as (section title, header, rows): one source for md, html, csv."""
-    r = report
-    prev = _previous_name(r)
-    out: list[tuple[str, list[str], list[list[str]]]] = []
+    out = [*_traffic_sections(report), *_desk_sections(report), *_risk_sections(report)]
+    if report.period.kind != "hourly":
+        out.append(_subsidy_section(report))
+    return out
+
+
+def _traffic_sections(r: Report) -> list[Section]:
     overview = [
         ["咨询消息", str(r.messages_in)],
         ["咨询用户", str(r.users)],
@@ -193,86 +183,73 @@ def _sections(report: Report) -> list[tuple[str, list[str], list[list[str]]]]:
         ["推荐相近问题", str(r.suggested)],
         ["未能解答", str(r.unanswered_total)],
     ]
-    out.append(("概况", ["项目", "数值"], overview))
-    out.append(
+    return [
+        ("概况", ["项目", "数值"], overview),
         (
             "按身份",
             ["身份", "消息数", "用户数"],
             [[a.label, str(a.messages), str(a.users)] for a in r.audiences],
-        )
-    )
-    out.append(("热门问题类别", ["类别", "问题数"], [[c, str(n)] for c, n in r.categories]))
-    out.append(
+        ),
+        ("热门问题类别", ["类别", "问题数"], [[c, str(n)] for c, n in r.categories]),
         (
             "未解答问题（知识库待补充）",
             ["问题（已脱敏）", "次数"],
             [[_m(u.text), str(u.count)] for u in r.unanswered],
-        )
-    )
-    out.append(
-        (
-            "工单",
-            ["项目", "数量"],
-            [
-                ["新增", str(r.tickets_opened)],
-                ["办结", str(r.tickets_closed)],
-                ["超时未办（期末）", str(r.tickets_overdue)],
-            ],
-        )
-    )
-    out.append(
+        ),
+    ]
+
+
+def _desk_sections(r: Report) -> list[Section]:
+    tickets = [
+        ["新增", str(r.tickets_opened)],
+        ["办结", str(r.tickets_closed)],
+        ["超时未办（期末）", str(r.tickets_overdue)],
+    ]
+    average = f"{r.csat_average:.2f}" if r.csat_average is not None else DASH
+    incidents = [
+        [
+            i.reference,
+            i.level_label,
+            _m(i.title),
+            STATUS.get(i.status, i.status),
+            "是" if i.opened_in_period else "否",
+            "是" if i.resolved_in_period else "否",
+            "、".join(i.reports) or DASH,
+        ]
+        for i in r.incidents
+    ]
+    return [
+        ("工单", ["项目", "数量"], tickets),
         (
             "SLA 达标率",
             ["时限", "达标", "超时", "达标率"],
             [[x.label, str(x.met), str(x.breached), percent(x.rate)] for x in r.sla],
-        )
-    )
-    out.append(
-        (
-            "满意度",
-            ["评价数", "平均分（1–5）"],
-            [
-                [
-                    str(r.csat_count),
-                    f"{r.csat_average:.2f}" if r.csat_average is not None else DASH,
-                ]
-            ],
-        )
-    )
-    out.append(
+        ),
+        ("满意度", ["评价数", "平均分（1–5）"], [[str(r.csat_count), average]]),
         (
             "事件",
             ["编号", "级别", "标题（已脱敏）", "状态", "本期新增", "本期解决", "本期报送"],
-            [
-                [
-                    i.reference,
-                    i.level_label,
-                    _m(i.title),
-                    STATUS.get(i.status, i.status),
-                    "是" if i.opened_in_period else "否",
-                    "是" if i.resolved_in_period else "否",
-                    "、".join(i.reports) or DASH,
-                ]
-                for i in r.incidents
-            ],
-        )
-    )
-    out.append(("风险等级", ["等级", "本期", prev, "变化"], _trend_rows(r.risk_levels)))
-    out.append(("风险标签", ["标签", "本期", prev, "变化"], _trend_rows(r.risk_tags)))
-    if r.period.kind != "hourly":
-        out.append(
-            (
-                "补贴统计（T+1，按行业）",
-                [
-                    "行业",
-                    *(c.header + ("（元）" if c.kind == "money" else "") for c in COLUMNS[2:]),
-                    "核销率",
-                    "拉动比",
-                ],
-                [_subsidy_row(s) for s in r.subsidy],
-            )
-        )
-    return out
+            incidents,
+        ),
+    ]
+
+
+def _risk_sections(r: Report) -> list[Section]:
+    prev = previous_name(r)
+    return [
+        ("风险等级", ["等级", "本期", prev, "变化"], _trend_rows(r.risk_levels)),
+        ("风险标签", ["标签", "本期", prev, "变化"], _trend_rows(r.risk_tags)),
+    ]
+
+
+def _subsidy_section(r: Report) -> Section:
+    header = [
+        "行业",
+        *(c.header + ("（元）" if c.kind == "money" else "") for c in COLUMNS[2:]),
+        "核销率",
+        "拉动比",
+    ]
+    return ("补贴统计（T+1，按行业）", header, [_subsidy_row(s) for s in r.subsidy])
 
 
 def _trend_rows(items: Iterable[CountTrend]) -> list[list[str]]:
@@ -455,117 +432,3 @@ def report_json(report: Report) -> dict[str, Any]:
         "subsidy": [_industry_json(s) for s in r.subsidy if s.industry != TOTAL],
         "subsidy_total": _industry_json(r.subsidy[-1]) if r.subsidy else None,
     }
-
-
-# ---------------------------------------------------------------------- the chart
-@functools.cache
-def chart_font() -> str | None:
-    """Return a font family with Chinese glyphs, registering the bundled one; None (and one
-    warning) when there is none, so the chart still renders, with boxes for Chinese."""
-    from matplotlib import font_manager
-
-    try:
-        folder = resources.files(FONT_PACKAGE)
-        for item in folder.iterdir():
-            if item.name.lower().endswith((".ttc", ".otf", ".ttf")):
-                with resources.as_file(item) as path:
-                    font_manager.fontManager.addfont(str(path))
-    except (ModuleNotFoundError, OSError) as exc:
-        log.info("font package %s not usable (%s); looking for a system font", FONT_PACKAGE, exc)
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    for family in CJK_FAMILIES:
-        if family in have:
-            return family
-    log.warning(
-        "no Chinese font found: digest charts will show boxes for Chinese text; "
-        "reinstall the project (pip install -e .) to get %s",
-        FONT_PACKAGE,
-    )
-    return None
-
-
-def render_chart(report: Report) -> bytes:
-    """Return a PNG with the period's traffic, SLA, risk and subsidy figures."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    family = chart_font()
-    families = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
-    r = report
-    with matplotlib.rc_context({"font.family": families, "axes.unicode_minus": False}):
-        fig = Figure(figsize=(11, 7.5), dpi=110)
-        FigureCanvasAgg(fig)
-        fig.suptitle(f"专项促消费活动客服 · {r.period.title}", fontsize=15)
-        (a1, a2), (a3, a4) = fig.subplots(2, 2)
-
-        labels = [f"{a.label}消息" for a in r.audiences[:2]] + ["新增工单", "办结工单", "超时未办"]
-        values = [a.messages for a in r.audiences[:2]] + [
-            r.tickets_opened,
-            r.tickets_closed,
-            r.tickets_overdue,
-        ]
-        bars = a1.bar(
-            labels, values, color=["#4C78A8", "#72B7B2", "#F58518", "#54A24B", "#E45756"]
-        )
-        a1.bar_label(bars, padding=2)
-        a1.set_title("咨询与工单")
-        if r.empty:
-            a1.text(0.5, 0.6, "本期无咨询", transform=a1.transAxes, ha="center", fontsize=16)
-        a1.margins(y=0.2)
-
-        names = [x.label for x in r.sla]
-        rates = [(x.rate or 0.0) * 100 for x in r.sla]
-        bars = a2.bar(names, rates, color="#54A24B")
-        a2.bar_label(bars, labels=[percent(x.rate) for x in r.sla], padding=2)
-        a2.set_ylim(0, 115)
-        a2.set_title("SLA 达标率（%）")
-
-        levels = [x.label for x in r.risk_levels]
-        xs = list(range(len(levels)))
-        now_bars = a3.bar(
-            [x - 0.2 for x in xs], [x.count for x in r.risk_levels], 0.4, label="本期"
-        )
-        before_bars = a3.bar(
-            [x + 0.2 for x in xs],
-            [x.previous for x in r.risk_levels],
-            0.4,
-            label=_previous_name(r),
-            color="#BAB0AC",
-        )
-        a3.bar_label(now_bars, padding=2)
-        a3.bar_label(before_bars, padding=2)
-        a3.set_xticks(xs, [f"{x}风险" for x in levels])
-        a3.set_title("风险消息（按等级）")
-        a3.legend()
-        a3.margins(y=0.2)
-
-        industries = [s for s in r.subsidy if s.industry != TOTAL]
-        if industries:
-            bars = a4.bar(
-                [s.industry for s in industries],
-                [(s.use_rate or 0.0) * 100 for s in industries],
-                color="#4C78A8",
-            )
-            a4.bar_label(
-                bars,
-                labels=[
-                    f"{percent(s.use_rate)}\n拉动比 {ratio(s.leverage_ratio)}" for s in industries
-                ],
-                padding=2,
-                fontsize=8,
-            )
-            a4.set_ylim(0, max(110.0, max((s.use_rate or 0) * 130 for s in industries)))
-            a4.set_title("补贴核销率（%，T+1）")
-        else:
-            a4.set_axis_off()
-            text = "小时报不含补贴统计" if r.period.kind == "hourly" else "暂无补贴统计"
-            a4.text(0.5, 0.5, text, ha="center", va="center", fontsize=14)
-            a4.set_title("补贴（T+1）")
-        fig.tight_layout(rect=(0, 0, 1, 0.95))
-        buf = io.BytesIO()
-        # No metadata: the file carries nothing but pixels.
-        fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()

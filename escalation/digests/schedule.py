@@ -1,7 +1,7 @@
 """When the scheduled digests are due, and sending each period's digest exactly once.
 
-The schedule is a five-field cron expression read in Asia/Shanghai (no daylight saving
-since 1991, so every local minute exists once). A daily digest fired on a day reports the
+The schedule is a five-field cron expression (cron.py) read in Asia/Shanghai (no daylight
+saving since 1991, so every local minute exists once). A daily digest fired on a day reports the
 day before; a weekly one reports the Monday–Sunday week before the week it fires in; an
 hourly one reports the hour before. Which periods are due is a pure function of the
 schedule, the last period handled and the time; a period missed while the service was
@@ -18,176 +18,40 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.digests.report import (
-    Period,
-    build_report,
-    build_risk_summary,
-    daily_period,
-    hourly_period,
-    render_chart,
+from escalation.digests.chart import render_chart
+from escalation.digests.cron import Cron, previous_fires
+from escalation.digests.model import SHANGHAI, Period, daily_period, hourly_period, weekly_period
+from escalation.digests.render import (
     render_csv,
     render_risk_summary_text,
     render_text,
     report_json,
-    weekly_period,
 )
+from escalation.digests.report import build_report, build_risk_summary
 from escalation.routing import Routes
 from knowledge.masking import mask_pii
+from storage.lease import NEVER, claim_rows
 from storage.models import Digest, Outbox, WebhookDelivery
 from storage.outbox import outbound
 from storage.retry import retrying
 
 log = logging.getLogger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 KINDS = ("daily", "weekly", "hourly")
 # How many missed periods a come-back still sends: a week of daily reports, a month of
 # weekly ones; a risk summary is only worth reading while it is fresh.
 CATCH_UP = {"daily": 7, "weekly": 4, "hourly": 3}
-# A cron expression that has not fired in this long never will (e.g. "0 9 31 2 *").
-_SEARCH_DAYS = 8 * 366 + 2
 WEBHOOK_LEASE = timedelta(seconds=60)
 WEBHOOK_MAX_ATTEMPTS = 10
-_NEVER = datetime(2999, 1, 1, tzinfo=UTC)
-
-
-# ---------------------------------------------------------------------- cron expressions
-class CronError(ValueError):
-    """A cron expression that cannot be used; the message says what is wrong."""
-
-
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_FIELDS = (  # name, lowest, highest, names (their index + lowest is the number)
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day of month", 1, 31, ()),
-    ("month", 1, 12, _MONTHS),
-    ("day of week", 0, 7, _DAYS),
-)
-EXAMPLE = "'0 9 * * *' (09:00 every day) or '0 9 * * mon' (09:00 on Mondays)"
-
-
-@dataclass(frozen=True, slots=True)
-class Cron:
-    """A parsed cron expression; weekdays are Python's (Monday 0 … Sunday 6)."""
-
-    text: str
-    minutes: tuple[int, ...]
-    hours: tuple[int, ...]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]
-    any_day: bool  # the day-of-month field is "*"
-    any_weekday: bool  # the day-of-week field is "*"
-
-    def on(self, day: date) -> bool:
-        """Whether the expression fires at some time on this day (cron's rule: when both
-        day fields are restricted, either may match)."""
-        if day.month not in self.months:
-            return False
-        by_day = day.day in self.days
-        by_weekday = day.weekday() in self.weekdays
-        if self.any_day and self.any_weekday:
-            return True
-        if self.any_day:
-            return by_weekday
-        if self.any_weekday:
-            return by_day
-        return by_day or by_weekday
-
-
-def _number(token: str, name: str, low: int, high: int, names: Sequence[str]) -> int:
-    word = token.lower()
-    if word in names:
-        return names.index(word) + (low if name == "month" else 0)
-    if not token.isdigit():
-        raise CronError(f"{name} {token!r} is not a number from {low} to {high}")
-    value = int(token)
-    if not low <= value <= high:
-        raise CronError(f"{name} {value} is outside {low}–{high}")
-    return value
-
-
-def _field(text: str, name: str, low: int, high: int, names: Sequence[str]) -> set[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        span, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(f"{name} step {step_text!r} must be a positive number")
-            step = int(step_text)
-        if span == "*":
-            first, last = low, high
-        elif "-" in span:
-            a, _, b = span.partition("-")
-            first, last = (_number(a, name, low, high, names), _number(b, name, low, high, names))
-            if first > last:
-                raise CronError(f"{name} range {span!r} runs backwards")
-        else:
-            first = _number(span, name, low, high, names)
-            last = high if step_text else first
-        values.update(range(first, last + 1, step))
-    return values
-
-
-def parse_cron(text: str) -> Cron:
-    """Parse 'minute hour day-of-month month day-of-week'; raise CronError saying why not."""
-    parts = text.split()
-    if len(parts) != 5:
-        raise CronError(
-            f"{text!r} has {len(parts)} field(s); write five: minute hour day month weekday, "
-            f"e.g. {EXAMPLE}"
-        )
-    try:
-        fields = [_field(p, *spec) for p, spec in zip(parts, _FIELDS, strict=True)]
-    except CronError as exc:
-        raise CronError(f"{text!r}: {exc}; e.g. {EXAMPLE}") from None
-    minutes, hours, days, months, cron_weekdays = fields
-    cron = Cron(
-        text=text,
-        minutes=tuple(sorted(minutes)),
-        hours=tuple(sorted(hours)),
-        days=frozenset(days),
-        months=frozenset(months),
-        weekdays=frozenset((d + 6) % 7 for d in cron_weekdays),  # cron: 0 and 7 are Sunday
-        any_day=parts[2].startswith("*"),
-        any_weekday=parts[4].startswith("*"),
-    )
-    start = date(2024, 1, 1)
-    if not any(cron.on(start + timedelta(days=i)) for i in range(_SEARCH_DAYS)):
-        raise CronError(f"{text!r} never fires (no such day); e.g. {EXAMPLE}")
-    return cron
-
-
-def previous_fires(cron: Cron, now: datetime, limit: int) -> list[datetime]:
-    """Return the last `limit` times the expression fired at or before now, newest first,
-    aware in Asia/Shanghai."""
-    local = now.astimezone(SHANGHAI)
-    fires: list[datetime] = []
-    day = local.date()
-    for _ in range(_SEARCH_DAYS):
-        if cron.on(day):
-            for hour in reversed(cron.hours):
-                for minute in reversed(cron.minutes):
-                    fire = datetime.combine(day, time(hour, minute), SHANGHAI)
-                    if fire <= local:
-                        fires.append(fire)
-                        if len(fires) >= limit:
-                            return fires
-        day -= timedelta(days=1)
-    return fires
 
 
 def period_fired_at(kind: str, fire: datetime) -> Period:
@@ -217,14 +81,6 @@ def due_periods(
     if last_start is None:
         return ordered[-1:]
     return [p for p in ordered if p.start > last_start]
-
-
-def wake_times(crons: Sequence[Cron]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Return (minutes, hours) at which any of the expressions may fire: a scheduler woken
-    then, every day, never misses one (the digests themselves decide what is due)."""
-    minutes = sorted({m for c in crons for m in c.minutes})
-    hours = sorted({h for c in crons for h in c.hours})
-    return tuple(minutes), tuple(hours)
 
 
 def webhook_backoff(attempts: int) -> timedelta:
@@ -463,43 +319,17 @@ class Digests:
     @retrying
     async def claim_webhooks(self, now: datetime, limit: int = 10) -> list[WebhookItem]:
         """Claim deliveries due now; a claim lapses after a minute if never settled."""
-        items: list[WebhookItem] = []
         async with self.sessions.begin() as s:
-            rows = (
-                await s.execute(
-                    select(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.delivered_at.is_(None),
-                        WebhookDelivery.next_try_at <= now,
-                        or_(
-                            WebhookDelivery.claimed_until.is_(None),
-                            WebhookDelivery.claimed_until < now,
-                        ),
-                    )
-                    .order_by(WebhookDelivery.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalars()
-            for row in list(rows):
-                took = await s.execute(
-                    update(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.id == row.id,
-                        WebhookDelivery.delivered_at.is_(None),
-                        or_(
-                            WebhookDelivery.claimed_until.is_(None),
-                            WebhookDelivery.claimed_until < now,
-                        ),
-                    )
-                    .values(
-                        claimed_until=now + WEBHOOK_LEASE, attempts=WebhookDelivery.attempts + 1
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if getattr(took, "rowcount", 0) == 1:
-                    items.append(WebhookItem(row.id, row.key, row.body, row.attempts + 1))
-        return items
+            rows = await claim_rows(
+                s,
+                WebhookDelivery,
+                pending=WebhookDelivery.delivered_at.is_(None),
+                due=WebhookDelivery.next_try_at <= now,
+                now=now,
+                lease=WEBHOOK_LEASE,
+                limit=limit,
+            )
+            return [WebhookItem(row.id, row.key, row.body, row.attempts + 1) for row in rows]
 
     @retrying
     async def webhook_delivered(self, item_id: int, status: int, at: datetime) -> None:
@@ -521,7 +351,7 @@ class Digests:
             row.error = error[:500]
             row.last_status = status
             if row.attempts >= WEBHOOK_MAX_ATTEMPTS:
-                row.claimed_until = _NEVER  # given up: kept for the record, never retried
+                row.claimed_until = NEVER  # given up: kept for the record, never retried
                 log.error(
                     "webhook: giving up on %s after %d tries: %s", row.key, row.attempts, error
                 )
@@ -545,24 +375,3 @@ class Digests:
                 ).order_by(WebhookDelivery.id)
             )
             return [(k, a, d) for k, a, d in rows]
-
-
-__all__ = [
-    "CATCH_UP",
-    "KINDS",
-    "SHANGHAI",
-    "Cron",
-    "CronError",
-    "Digests",
-    "Part",
-    "Parts",
-    "WebhookItem",
-    "due_periods",
-    "parse_cron",
-    "period_fired_at",
-    "previous_fires",
-    "report_parts",
-    "risk_parts",
-    "wake_times",
-    "webhook_backoff",
-]

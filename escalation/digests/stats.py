@@ -186,6 +186,36 @@ def parse_stats(text: str, path: str = "<stats>") -> list[SubsidyRow]:
         raise StatsError(
             path, ["文件为空；第 1 行应为表头：" + "，".join(c.header for c in COLUMNS)]
         )
+    index = _column_index(header, path)
+    problems: list[str] = []
+    rows: list[SubsidyRow] = []
+    seen: dict[tuple[date, str], int] = {}
+    for line_no, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(problems) >= MAX_ERRORS:
+            break
+        day, industry, numbers = _parse_row(line_no, cells, index, problems)
+        if day is None or not industry:
+            continue
+        first = seen.setdefault((day, industry), line_no)
+        if first != line_no:
+            problems.append(
+                f"第 {line_no} 行：{day.isoformat()} {industry} 与第 {first} 行重复；"
+                "每天每个行业只写一行"
+            )
+        elif len(numbers) == len(NUMBER_FIELDS):
+            rows.append(SubsidyRow(day, industry, **numbers))
+    if problems:
+        raise StatsError(path, problems[:MAX_ERRORS])
+    if not rows:
+        raise StatsError(path, ["只有表头，没有数据行；请导出至少一天的数据"])
+    return rows
+
+
+def _column_index(header: Sequence[str], path: str) -> dict[str, int]:
+    """Return each column's position in the header; raise StatsError when any is unknown,
+    repeated or missing."""
     problems: list[str] = []
     index: dict[str, int] = {}
     for i, cell in enumerate(header):
@@ -210,52 +240,44 @@ def parse_stats(text: str, path: str = "<stats>") -> list[SubsidyRow]:
         )
     if problems:
         raise StatsError(path, problems)
+    return index
 
-    rows: list[SubsidyRow] = []
-    seen: dict[tuple[date, str], int] = {}
-    for line_no, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(problems) >= MAX_ERRORS:
-            break
-        day: date | None = None
-        industry = ""
-        numbers: dict[str, int] = {}
-        for col in COLUMNS:
-            where = f"第 {line_no} 行，列“{col.header}”"
-            i = index[col.key]
-            raw = cells[i] if i < len(cells) else ""
-            if col.kind == "date":
-                day = _parse_date(raw)
-                if day is None:
-                    problems.append(f"{where}：“{raw.strip()}”不是日期；请写成 2025-06-02")
-            elif col.kind == "text":
-                industry = unicodedata.normalize("NFKC", raw).strip()
-                if not industry:
-                    problems.append(f"{where}：为空；请填写行业，如 家电、数码、餐饮")
-                elif len(industry) > 32:
-                    problems.append(f"{where}：“{industry[:40]}”超过 32 个字；请用简短的行业名")
+
+def _parse_row(
+    line_no: int, cells: Sequence[str], index: Mapping[str, int], problems: list[str]
+) -> tuple[date | None, str, dict[str, int]]:
+    """Return one data row's day, industry and numbers; add what is wrong to `problems`."""
+    day: date | None = None
+    industry = ""
+    numbers: dict[str, int] = {}
+    for col in COLUMNS:
+        where = f"第 {line_no} 行，列“{col.header}”"
+        i = index[col.key]
+        raw = cells[i] if i < len(cells) else ""
+        if col.kind == "date":
+            day = _parse_date(raw)
+            if day is None:
+                problems.append(f"{where}：“{raw.strip()}”不是日期；请写成 2025-06-02")
+        elif col.kind == "text":
+            industry = unicodedata.normalize("NFKC", raw).strip()
+            problem = _industry_problem(industry)
+            if problem:
+                problems.append(f"{where}：{problem}")
+        else:
+            number, problem = _parse_number(raw, col.kind)
+            if number is None:
+                problems.append(f"{where}：{problem}")
             else:
-                number, problem = _parse_number(raw, col.kind)
-                if number is None:
-                    problems.append(f"{where}：{problem}")
-                else:
-                    numbers[col.key] = number
-        if day is None or not industry:
-            continue
-        first = seen.setdefault((day, industry), line_no)
-        if first != line_no:
-            problems.append(
-                f"第 {line_no} 行：{day.isoformat()} {industry} 与第 {first} 行重复；"
-                "每天每个行业只写一行"
-            )
-        elif len(numbers) == len(NUMBER_FIELDS):
-            rows.append(SubsidyRow(day, industry, **numbers))
-    if problems:
-        raise StatsError(path, problems[:MAX_ERRORS])
-    if not rows:
-        raise StatsError(path, ["只有表头，没有数据行；请导出至少一天的数据"])
-    return rows
+                numbers[col.key] = number
+    return day, industry, numbers
+
+
+def _industry_problem(industry: str) -> str | None:
+    if not industry:
+        return "为空；请填写行业，如 家电、数码、餐饮"
+    if len(industry) > 32:
+        return f"“{industry[:40]}”超过 32 个字；请用简短的行业名"
+    return None
 
 
 def read_stats_file(path: Path) -> list[SubsidyRow]:

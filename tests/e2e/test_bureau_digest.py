@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.clock import utc_now
 from bot.serve import Server
-from escalation.digests.report import SHANGHAI, daily_period
+from escalation.digests.model import SHANGHAI, daily_period
 from escalation.incidents.lifecycle import sign
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator, BotMessage

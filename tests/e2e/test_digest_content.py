@@ -13,15 +13,16 @@ from sqlalchemy import distinct, func, select
 from bot.clock import utc_now
 from bot.db import make_sessions
 from bot.serve import Server
+from escalation.digests.chart import render_chart
+from escalation.digests.model import SHANGHAI, daily_period
 from escalation.digests.render import (
-    render_chart,
     render_csv,
     render_html,
     render_markdown,
     render_text,
     report_json,
 )
-from escalation.digests.report import SHANGHAI, build_report, daily_period
+from escalation.digests.report import build_report
 from escalation.digests.stats import import_stats, parse_stats
 from escalation.routing import agent_actor
 from knowledge.kb import BUNDLED_KB, load_kb

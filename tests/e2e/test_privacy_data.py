@@ -24,8 +24,9 @@ from bot.clock import utc_now
 from bot.db import make_engine, make_sessions, upgrade
 from bot.serve import Server
 from escalation.agents import AgentStore
-from escalation.digests.report import Report, build_report, daily_period
-from escalation.digests.schedule import parse_cron
+from escalation.digests.cron import parse_cron
+from escalation.digests.model import Report, daily_period
+from escalation.digests.report import build_report
 from escalation.privacy import (
     ERASURE_MARKER,
     RETENTION_MARKER,

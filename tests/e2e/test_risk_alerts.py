@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.clock import utc_now
 from bot.db import make_sessions
 from bot.serve import Server
-from escalation.digests.report import SHANGHAI
+from escalation.digests.model import SHANGHAI
 from handlers import texts
 from storage.models import Message, Ticket
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings

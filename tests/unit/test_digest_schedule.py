@@ -8,15 +8,9 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from bot.config import ConfigError, load_settings
-from escalation.digests.report import SHANGHAI
-from escalation.digests.schedule import (
-    CronError,
-    due_periods,
-    parse_cron,
-    period_fired_at,
-    previous_fires,
-    webhook_backoff,
-)
+from escalation.digests.cron import CronError, parse_cron, previous_fires
+from escalation.digests.model import SHANGHAI
+from escalation.digests.schedule import due_periods, period_fired_at, webhook_backoff
 
 DAILY = parse_cron("0 9 * * *")
 WEEKLY = parse_cron("0 9 * * mon")
