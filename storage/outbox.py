@@ -61,7 +61,7 @@ def outbound(
         ticket_id=ticket_id,
         incident_id=incident_id,
         message_id=message_id,
-        reply_to_card=int(reply_to_card),
+        reply_to_card=reply_to_card,
         created_at=at,
         not_before=not_before or at,
         attempts=0,
@@ -176,7 +176,9 @@ class OutboxQueue:
             row.sent_at = at
             row.tg_message_id = tg_message_id
             if row.message_id is not None:
-                await s.execute(update(Message).where(Message.id == row.message_id).values(sent=1))
+                await s.execute(
+                    update(Message).where(Message.id == row.message_id).values(sent=True)
+                )
             if row.purpose == "card" and row.ticket_id is not None:
                 await s.execute(
                     update(Ticket)

@@ -17,7 +17,7 @@ async def test_migrations_match_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
 
     def diff(connection: Any) -> list[Any]:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
         return list(compare_metadata(context, Base.metadata))
 
     try:
