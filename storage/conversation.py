@@ -15,7 +15,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.masking import mask_pii
-from storage.models import Direction, Feedback, Handoff, Message, User, UserRole
+from storage.models import (
+    Direction,
+    Feedback,
+    Handoff,
+    HandoffReason,
+    Message,
+    OutboxPurpose,
+    RiskLevel,
+    User,
+    UserRole,
+)
 from storage.outbox import choice_buttons, outbound
 from storage.retry import retrying
 
@@ -146,7 +156,7 @@ class ConversationStore:
                     external_id=ex.external_id,
                     created_at=ex.at,
                     incident_id=ex.incident_id,
-                    risk_level=ex.risk_level,
+                    risk_level=RiskLevel(ex.risk_level) if ex.risk_level else None,
                     risk_score=ex.risk_score,
                     risk_tags=",".join(ex.risk_tags)[:200] if ex.risk_tags else None,
                 )
@@ -155,7 +165,7 @@ class ConversationStore:
                 s.add_all(
                     outbound(
                         chat_id=chat_id,
-                        purpose="risk",
+                        purpose=OutboxPurpose.RISK,
                         text=mask_pii(text),
                         at=ex.at,
                         key=f"risk:{inbound.id}:{chat_id}",
@@ -184,7 +194,7 @@ class ConversationStore:
                     s.add_all(
                         outbound(
                             chat_id=ex.reply_chat,
-                            purpose="reply",
+                            purpose=OutboxPurpose.REPLY,
                             text=m.text,
                             at=ex.at,
                             channel=ex.channel,
@@ -202,7 +212,7 @@ class ConversationStore:
                     Handoff(
                         user_id=user.id,
                         channel=ex.channel,
-                        reason=reason,
+                        reason=HandoffReason(reason),
                         last_question=mask_pii(q) if q else None,
                         created_at=ex.at,
                     )

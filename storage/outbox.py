@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from storage.models import Message, Outbox, Ticket
+from storage.models import AttachmentKind, Message, Outbox, OutboxPurpose, Ticket
 from storage.retry import retrying
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def outbound(
         key=key,
         channel=channel,
         chat_id=chat_id,
-        purpose=purpose,
+        purpose=OutboxPurpose(purpose),
         text=text,
         buttons=json.dumps([list(b) for b in buttons], ensure_ascii=False),
         ticket_id=ticket_id,
@@ -67,7 +67,7 @@ def outbound(
         attempts=0,
         attachment=attachment,
         attachment_name=attachment_name,
-        attachment_kind=attachment_kind,
+        attachment_kind=AttachmentKind(attachment_kind) if attachment_kind else None,
         digest_id=digest_id,
     )
 
@@ -179,7 +179,7 @@ class OutboxQueue:
                 await s.execute(
                     update(Message).where(Message.id == row.message_id).values(sent=True)
                 )
-            if row.purpose == "card" and row.ticket_id is not None:
+            if row.purpose is OutboxPurpose.CARD and row.ticket_id is not None:
                 await s.execute(
                     update(Ticket)
                     .where(Ticket.id == row.ticket_id)

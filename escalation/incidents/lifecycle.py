@@ -384,7 +384,7 @@ class Incidents:
                 kind=kind,
                 seq=seq,
                 text=render(self.plan, kind, _numbered(facts, seq)),
-                status="draft",
+                status=ReportStatus.DRAFT,
                 created_at=at,
             )
         )
@@ -423,7 +423,12 @@ class Incidents:
         if report is None or report.status == "sent":
             seq = 1 if report is None else report.seq + 1
             report = IncidentReport(
-                incident_id=i.id, kind=kind, seq=seq, text="", status="draft", created_at=at
+                incident_id=i.id,
+                kind=kind,
+                seq=seq,
+                text="",
+                status=ReportStatus.DRAFT,
+                created_at=at,
             )
             s.add(report)
         facts = await self._facts(s, i, at, last_sent)
@@ -500,7 +505,7 @@ class Incidents:
                         category=category,
                         merchant=merchant,
                         source=source,
-                        status="open",
+                        status=IncidentStatus.OPEN,
                         detail=mask_pii(detail)[:2000],
                         open_key=open_key,
                         opened_at=at,

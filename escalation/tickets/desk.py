@@ -35,9 +35,11 @@ from storage.models import (
     ClockResult,
     ConsoleSession,
     DeskUpdate,
+    Direction,
     Message,
     Outbox,
     SlaEvent,
+    SlaStage,
     Ticket,
     TicketAudit,
     TicketClock,
@@ -381,7 +383,7 @@ class Desk:
         row = Message(
             user_id=t.user_id,
             channel=t.channel,
-            direction="out",
+            direction=Direction.OUT,
             kind=kind,
             text=text,
             choices=json.dumps(list(choices), ensure_ascii=False),
@@ -1002,10 +1004,10 @@ class Desk:
             ).all()
             for clock, t in rows:
                 if not clock.breached and clock.due_at <= now:
-                    stage = "breach"
+                    stage = SlaStage.BREACH
                     clock.breached = clock.warned = True
                 else:
-                    stage = "warning"
+                    stage = SlaStage.WARNING
                     clock.warned = True
                 targets = self._targets(t)
                 s.add(SlaEvent(clock_id=clock.id, ticket_id=t.id, stage=stage, at=now))

@@ -58,7 +58,6 @@ from storage.models import (
     User,
     UserRole,
 )
-from storage.outbox import outbound
 
 
 async def test_migrations_match_the_models(database_url: str) -> None:
@@ -266,7 +265,16 @@ async def test_a_value_outside_its_set_is_refused_before_it_reaches_the_database
     engine = make_engine(database_url)
     try:
         async with make_sessions(engine).begin() as s:
-            s.add(outbound(chat_id=-100, purpose="pigeon", text="咕", at=AT))
+            s.add(
+                Digest(
+                    kind="monthly",
+                    period_start=AT,
+                    period_end=AT,
+                    label="六月",
+                    status=DigestStatus.QUEUED,
+                    queued_at=AT,
+                )
+            )
             with pytest.raises(StatementError) as refused:
                 await s.flush()
             assert isinstance(refused.value.orig, LookupError)
