@@ -274,7 +274,7 @@ class Clocks:
     def row(self, ticket_id: int, clock: str, started: datetime, within_s: int) -> dict[str, Any]:
         r = self.rng
         minute = timedelta(minutes=1)
-        warned = 0
+        warned = False
         if r.random() < DUE_SHARE:
             self.due += 1
             if r.random() < 0.5:  # past its warning, not yet due
@@ -283,7 +283,7 @@ class Clocks:
             else:  # past its deadline, warned before or not
                 due_at = NOW - minute * r.uniform(1, 3 * 1440)
                 warn_at = due_at - minute * r.uniform(15, 120)
-                warned = int(r.random() < 0.5)
+                warned = r.random() < 0.5
         else:
             days = 3 if clock == "first_response" else 30
             due_at = NOW + minute * r.uniform(5, days * 1440)
@@ -299,7 +299,7 @@ class Clocks:
             "warn_at": warn_at,
             "due_at": due_at,
             "warned": warned,
-            "breached": 0,
+            "breached": False,
             "stopped_at": None,
             "result": None,
             "used_s": None,
@@ -465,7 +465,9 @@ async def traced_sweep(db: Db) -> float:
     async with db.engine.begin() as conn:
         fired = select(SlaEvent.clock_id)
         await conn.execute(
-            update(TicketClock).where(TicketClock.id.in_(fired)).values(warned=0, breached=0)
+            update(TicketClock)
+            .where(TicketClock.id.in_(fired))
+            .values(warned=False, breached=False)
         )
         await conn.execute(delete(Outbox).where(Outbox.purpose == "sla"))
         await conn.execute(delete(SlaEvent))

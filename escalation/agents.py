@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import Agent
+from storage.models import Agent, AgentRole
 from storage.retry import retrying
 
 
@@ -52,11 +52,14 @@ class AgentStore:
             agent = await _agent(s, telegram_user_id)
             if agent is None:
                 agent = Agent(
-                    telegram_user_id=telegram_user_id, name=name, role=role, created_at=at
+                    telegram_user_id=telegram_user_id,
+                    name=name,
+                    role=AgentRole(role),
+                    created_at=at,
                 )
                 s.add(agent)
             else:
-                agent.name, agent.role = name, role
+                agent.name, agent.role = name, AgentRole(role)
             await s.flush()
             return _agent_view(agent)
 

@@ -15,7 +15,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.masking import mask_pii
-from storage.models import Feedback, Handoff, Message, User
+from storage.models import (
+    Direction,
+    Feedback,
+    Handoff,
+    HandoffReason,
+    Message,
+    OutboxPurpose,
+    RiskLevel,
+    User,
+    UserRole,
+)
 from storage.outbox import choice_buttons, outbound
 from storage.retry import retrying
 
@@ -135,18 +145,18 @@ class ConversationStore:
                     s.add(user)
                     await s.flush()
                 user.last_seen = ex.at
-                user.role = ex.role
+                user.role = UserRole(ex.role) if ex.role else None
                 user.state = ex.state_json
                 inbound = Message(
                     user_id=user.id,
                     channel=ex.channel,
-                    direction="in",
+                    direction=Direction.IN,
                     kind=ex.kind,
                     text=mask_pii(ex.text),
                     external_id=ex.external_id,
                     created_at=ex.at,
                     incident_id=ex.incident_id,
-                    risk_level=ex.risk_level,
+                    risk_level=RiskLevel(ex.risk_level) if ex.risk_level else None,
                     risk_score=ex.risk_score,
                     risk_tags=",".join(ex.risk_tags)[:200] if ex.risk_tags else None,
                 )
@@ -155,7 +165,7 @@ class ConversationStore:
                 s.add_all(
                     outbound(
                         chat_id=chat_id,
-                        purpose="risk",
+                        purpose=OutboxPurpose.RISK,
                         text=mask_pii(text),
                         at=ex.at,
                         key=f"risk:{inbound.id}:{chat_id}",
@@ -166,14 +176,14 @@ class ConversationStore:
                     Message(
                         user_id=user.id,
                         channel=ex.channel,
-                        direction="out",
+                        direction=Direction.OUT,
                         kind=ex.kind,
                         text=r.text,
                         choices=json.dumps(list(r.choices), ensure_ascii=False),
                         reply_to_id=inbound.id,
                         kb_entry_id=ex.kb_entry_id,
                         score=ex.score,
-                        sent=int(sent),
+                        sent=sent,
                         created_at=ex.at,
                     )
                     for r in ex.replies
@@ -184,7 +194,7 @@ class ConversationStore:
                     s.add_all(
                         outbound(
                             chat_id=ex.reply_chat,
-                            purpose="reply",
+                            purpose=OutboxPurpose.REPLY,
                             text=m.text,
                             at=ex.at,
                             channel=ex.channel,
@@ -195,14 +205,14 @@ class ConversationStore:
                         for m, r in zip(out_rows, ex.replies, strict=True)
                     )
                 s.add_all(
-                    Feedback(user_id=user.id, kb_entry_id=e, helpful=int(h), created_at=ex.at)
+                    Feedback(user_id=user.id, kb_entry_id=e, helpful=h, created_at=ex.at)
                     for e, h in ex.feedback
                 )
                 s.add_all(
                     Handoff(
                         user_id=user.id,
                         channel=ex.channel,
-                        reason=reason,
+                        reason=HandoffReason(reason),
                         last_question=mask_pii(q) if q else None,
                         created_at=ex.at,
                     )
@@ -267,4 +277,4 @@ async def _replies_of(s: AsyncSession, inbound_id: int) -> list[StoredReply]:
             select(Message).where(Message.reply_to_id == inbound_id).order_by(Message.id)
         )
     ).scalars()
-    return [StoredReply(m.id, m.text, tuple(json.loads(m.choices)), bool(m.sent)) for m in rows]
+    return [StoredReply(m.id, m.text, tuple(json.loads(m.choices)), m.sent) for m in rows]

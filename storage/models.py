@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Enum,
@@ -49,6 +50,50 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
 
 
+def closed_set(members: type[enum.StrEnum], length: int) -> Enum:
+    """The column type of a closed set of strings: its values in a VARCHAR(length)."""
+    # Non-native, so both databases keep the VARCHAR the column always had: no PostgreSQL
+    # ENUM type to create, alter or drop, and rows written before read back as members.
+    # No CHECK constraint, so a new member needs no table rebuild on SQLite; instead an
+    # unknown value is refused on write (validate_strings) and on read (LookupError).
+    # The values are stored, not the member names, so a row still reads "open", "P2".
+    return Enum(
+        members,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class UserRole(enum.StrEnum):
+    CONSUMER = "consumer"
+    MERCHANT = "merchant"
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class RiskLevel(enum.StrEnum):
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class HandoffReason(enum.StrEnum):
+    ASKED = "asked"
+    NO_ANSWER = "no_answer"
+    UNHELPFUL = "unhelpful"
+
+
+class HandoffStatus(enum.StrEnum):
+    OPEN = "open"
+
+
 class User(Base):
     """One person on one channel, with the conversation state the core keeps for them."""
 
@@ -57,7 +102,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     sender: Mapped[str] = mapped_column(String(80), unique=True)  # e.g. "telegram:5512"
-    role: Mapped[str | None] = mapped_column(String(16))
+    role: Mapped[UserRole | None] = mapped_column(closed_set(UserRole, 16))
     state: Mapped[str] = mapped_column(Text, default="{}")  # JSON of handlers' flow state
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
@@ -75,7 +120,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("chat_user.id"))
     channel: Mapped[str] = mapped_column(String(16))
-    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    direction: Mapped[Direction] = mapped_column(closed_set(Direction, 3))
     kind: Mapped[str] = mapped_column(String(16))  # text, command, sticker, answer, suggest...
     text: Mapped[str] = mapped_column(Text)
     choices: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of button texts
@@ -85,12 +130,12 @@ class Message(Base):
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), index=True)
     kb_entry_id: Mapped[str | None] = mapped_column(String(80))
     score: Mapped[float | None] = mapped_column(Float)
-    sent: Mapped[int] = mapped_column(Integer, default=0)  # outbound: delivered to channel
+    sent: Mapped[bool] = mapped_column(Boolean, default=False)  # outbound: delivered
     created_at: Mapped[datetime]
     # An inbound message about a known incident (answered with its notice).
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
     # The risk scorer's verdict on an inbound message; digests count them by level and tag.
-    risk_level: Mapped[str | None] = mapped_column(String(8))  # low | medium | high
+    risk_level: Mapped[RiskLevel | None] = mapped_column(closed_set(RiskLevel, 8))
     risk_score: Mapped[float | None] = mapped_column(Float)
     risk_tags: Mapped[str | None] = mapped_column(String(200))  # comma-joined tags
 
@@ -103,7 +148,7 @@ class Feedback(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("chat_user.id"))
     kb_entry_id: Mapped[str] = mapped_column(String(80))
-    helpful: Mapped[int] = mapped_column(Integer)
+    helpful: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
 
 
@@ -115,13 +160,30 @@ class Handoff(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("chat_user.id"))
     channel: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(String(32))  # asked, no_answer, unhelpful
+    reason: Mapped[HandoffReason] = mapped_column(closed_set(HandoffReason, 32))
     last_question: Mapped[str | None] = mapped_column(Text)  # masked
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[HandoffStatus] = mapped_column(
+        closed_set(HandoffStatus, 16), default=HandoffStatus.OPEN
+    )
     created_at: Mapped[datetime]
 
 
-class TicketStatus(enum.Enum):
+class TicketType(enum.StrEnum):
+    INQUIRY = "咨询"
+    HELP = "求助"
+    SUGGESTION = "建议"
+    COMPLAINT = "投诉"
+    REPORT = "举报"
+
+
+class TicketPriority(enum.StrEnum):
+    P1 = "P1"  # most urgent
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
+class TicketStatus(enum.StrEnum):
     NEW = "new"
     ASSIGNED = "assigned"
     WAITING = "waiting"  # waiting on the customer: SLA clocks paused
@@ -139,17 +201,11 @@ class Ticket(Base):
     reference: Mapped[str] = mapped_column(String(20), unique=True)  # what users quote
     user_id: Mapped[int] = mapped_column(ForeignKey("chat_user.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
-    type: Mapped[str] = mapped_column(String(8))  # 咨询 求助 建议 投诉 举报
+    type: Mapped[TicketType] = mapped_column(closed_set(TicketType, 8))
     category: Mapped[str] = mapped_column(String(32))
-    priority: Mapped[str] = mapped_column(String(2))  # P1..P4
+    priority: Mapped[TicketPriority] = mapped_column(closed_set(TicketPriority, 2))
     status: Mapped[TicketStatus] = mapped_column(
-        Enum(
-            TicketStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
-        default=TicketStatus.NEW,
+        closed_set(TicketStatus, 16), default=TicketStatus.NEW
     )
     assignee: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(Text)  # masked
@@ -189,6 +245,13 @@ class TicketAudit(Base):
     at: Mapped[datetime]
 
 
+class EntryKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    NOTE = "note"  # internal, never shown to the customer
+    SYSTEM = "system"
+
+
 class TicketEntry(Base):
     """The ticket's thread: customer messages, agent replies, internal notes, system lines."""
 
@@ -196,10 +259,15 @@ class TicketEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # customer | agent | note | system
+    kind: Mapped[EntryKind] = mapped_column(closed_set(EntryKind, 8))
     author: Mapped[str] = mapped_column(String(80))
     text: Mapped[str] = mapped_column(Text)  # masked
     at: Mapped[datetime]
+
+
+class AgentRole(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
 
 
 class Agent(Base):
@@ -210,7 +278,7 @@ class Agent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))  # agent | supervisor
+    role: Mapped[AgentRole] = mapped_column(closed_set(AgentRole, 16))
     created_at: Mapped[datetime]
     # SHA-256 of the agent's web console token (`helpdesk agents token`); never the token.
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -227,6 +295,18 @@ class ConsoleSession(Base):
     expires_at: Mapped[datetime]
 
 
+class ClockName(enum.StrEnum):
+    FIRST_RESPONSE = "first_response"
+    NEXT_RESPONSE = "next_response"
+    RESOLUTION = "resolution"
+
+
+class ClockResult(enum.StrEnum):
+    MET = "met"
+    BREACHED = "breached"
+    CANCELLED = "cancelled"  # stopped by something other than its goal: not counted
+
+
 class TicketClock(Base):
     """One SLA clock of a ticket: first response, a next response cycle, or resolution."""
 
@@ -239,7 +319,7 @@ class TicketClock(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
-    clock: Mapped[str] = mapped_column(String(16))  # first_response | next_response | resolution
+    clock: Mapped[ClockName] = mapped_column(closed_set(ClockName, 16))
     cycle: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime]
     within_s: Mapped[int] = mapped_column(Integer)  # working seconds allowed
@@ -247,11 +327,17 @@ class TicketClock(Base):
     paused_since: Mapped[datetime | None]
     warn_at: Mapped[datetime]
     due_at: Mapped[datetime]
-    warned: Mapped[int] = mapped_column(Integer, default=0)
-    breached: Mapped[int] = mapped_column(Integer, default=0)
+    warned: Mapped[bool] = mapped_column(Boolean, default=False)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
     stopped_at: Mapped[datetime | None]
-    result: Mapped[str | None] = mapped_column(String(8))  # met | breached | cancelled
+    # 16 since 0011: "cancelled" did not fit the 8 it had (PostgreSQL would refuse it).
+    result: Mapped[ClockResult | None] = mapped_column(closed_set(ClockResult, 16))
     used_s: Mapped[int | None] = mapped_column(Integer)  # working seconds used, at stop
+
+
+class SlaStage(enum.StrEnum):
+    WARNING = "warning"
+    BREACH = "breach"
 
 
 class SlaEvent(Base):
@@ -263,8 +349,27 @@ class SlaEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clock_id: Mapped[int] = mapped_column(ForeignKey("ticket_clock.id"))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(8))  # warning | breach
+    stage: Mapped[SlaStage] = mapped_column(closed_set(SlaStage, 8))
     at: Mapped[datetime]
+
+
+class OutboxPurpose(enum.StrEnum):
+    CARD = "card"  # a ticket's card in the agents' chat
+    THREAD = "thread"  # a reply under a ticket's card
+    SLA = "sla"
+    ESCALATION = "escalation"
+    CUSTOMER = "customer"  # the desk's message to the customer
+    REPLY = "reply"  # the bot's answer, on a channel that does not answer in the request
+    RISK = "risk"
+    INCIDENT = "incident"
+    INCIDENT_CARD = "incident_card"
+    REPORT = "report"  # to the bureau
+    DIGEST = "digest"
+
+
+class AttachmentKind(enum.StrEnum):
+    PHOTO = "photo"
+    DOCUMENT = "document"
 
 
 class Outbox(Base):
@@ -277,13 +382,13 @@ class Outbox(Base):
     key: Mapped[str | None] = mapped_column(String(160), unique=True)  # idempotency key
     channel: Mapped[str] = mapped_column(String(16))  # telegram
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    purpose: Mapped[str] = mapped_column(String(16))  # card, thread, sla, customer, ...
+    purpose: Mapped[OutboxPurpose] = mapped_column(closed_set(OutboxPurpose, 16))
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[text, data], ...]
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # customer copy
-    reply_to_card: Mapped[int] = mapped_column(Integer, default=0)
+    reply_to_card: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     not_before: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
@@ -294,7 +399,7 @@ class Outbox(Base):
     # A digest's chart or file: sent with sendPhoto / sendDocument, the text as caption.
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     attachment_name: Mapped[str | None] = mapped_column(String(120))
-    attachment_kind: Mapped[str | None] = mapped_column(String(8))  # photo | document
+    attachment_kind: Mapped[AttachmentKind | None] = mapped_column(closed_set(AttachmentKind, 8))
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digest.id"), index=True)
 
 
@@ -309,6 +414,26 @@ class DeskUpdate(Base):
     at: Mapped[datetime]
 
 
+class IncidentLevel(enum.StrEnum):
+    I = "I"  # noqa: E741 (the plan names levels I to IV, I the most severe)
+    II = "II"
+    III = "III"
+    IV = "IV"
+
+
+class IncidentSource(enum.StrEnum):
+    DECLARED = "declared"
+    DETECTED = "detected"
+    ALERT = "alert"
+
+
+class IncidentStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+
+
 class Incident(Base):
     """An incident handled by the emergency plan (应急预案)."""
 
@@ -316,12 +441,12 @@ class Incident(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)  # e.g. I20250602-01
-    level: Mapped[str] = mapped_column(String(4))  # I, II, III, IV
+    level: Mapped[IncidentLevel] = mapped_column(closed_set(IncidentLevel, 4))
     title: Mapped[str] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(String(32))
     merchant: Mapped[str | None] = mapped_column(String(128))
-    source: Mapped[str] = mapped_column(String(16))  # declared | detected | alert
-    status: Mapped[str] = mapped_column(String(16))  # open, acknowledged, mitigated, resolved
+    source: Mapped[IncidentSource] = mapped_column(closed_set(IncidentSource, 16))
+    status: Mapped[IncidentStatus] = mapped_column(closed_set(IncidentStatus, 16))
     detail: Mapped[str] = mapped_column(Text, default="")  # masked
     cause: Mapped[str | None] = mapped_column(Text)
     eta: Mapped[datetime | None]
@@ -349,6 +474,14 @@ class IncidentEvent(Base):
     at: Mapped[datetime]
 
 
+class TimerKind(enum.StrEnum):
+    CHAIN = "chain"  # notify the next on the plan's chain
+    REMINDER = "reminder"
+    FIRST = "first"  # report deadlines
+    FOLLOW_UP = "follow_up"
+    FINAL = "final"
+
+
 class IncidentTimer(Base):
     """A durable step of the plan: a chain notification, a reminder, a report deadline.
 
@@ -363,12 +496,23 @@ class IncidentTimer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # chain, reminder, first, follow_up, final
+    kind: Mapped[TimerKind] = mapped_column(closed_set(TimerKind, 16))
     seq: Mapped[int] = mapped_column(Integer)
     target: Mapped[str | None] = mapped_column(String(40))  # chain: whom to notify
     due_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
-    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReportKind(enum.StrEnum):
+    FIRST = "first"  # 初报
+    FOLLOW_UP = "follow_up"  # 续报
+    FINAL = "final"  # 终报
+
+
+class ReportStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
 
 
 class IncidentReport(Base):
@@ -379,10 +523,10 @@ class IncidentReport(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # first | follow_up | final
+    kind: Mapped[ReportKind] = mapped_column(closed_set(ReportKind, 16))
     seq: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # draft | sent
+    status: Mapped[ReportStatus] = mapped_column(closed_set(ReportStatus, 16))
     approved_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
@@ -435,6 +579,18 @@ class SubsidyStat(Base):
     imported_at: Mapped[datetime]
 
 
+class DigestKind(enum.StrEnum):
+    HOURLY = "hourly"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class DigestStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    EMPTY = "empty"  # nothing to say, or nobody to say it to
+
+
 class Digest(Base):
     """The ledger of scheduled digests: one row per (kind, period), written in the same
     transaction as the messages it queues, so each period is reported once."""
@@ -443,11 +599,11 @@ class Digest(Base):
     __table_args__ = (UniqueConstraint("kind", "period_start", name="uq_digest_period"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8))  # hourly | daily | weekly
+    kind: Mapped[DigestKind] = mapped_column(closed_set(DigestKind, 8))
     period_start: Mapped[datetime]
     period_end: Mapped[datetime]
     label: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(8))  # queued | sent | empty (nothing to say)
+    status: Mapped[DigestStatus] = mapped_column(closed_set(DigestStatus, 8))
     queued_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 
@@ -472,6 +628,11 @@ class WebhookDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class PrivacyAction(enum.StrEnum):
+    PURGE = "purge"
+    ERASE = "erase"
+
+
 class PrivacyAudit(Base):
     """Every retention purge and erasure (PIPL Art. 19 and 47): when, who ran it, the
     cut-off and how many rows changed; never the data itself."""
@@ -479,7 +640,7 @@ class PrivacyAudit(Base):
     __tablename__ = "privacy_audit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action: Mapped[str] = mapped_column(String(8))  # purge | erase
+    action: Mapped[PrivacyAction] = mapped_column(closed_set(PrivacyAction, 8))
     actor: Mapped[str] = mapped_column(String(80))  # "cli:ops", "scheduler"
     at: Mapped[datetime]
     cutoff: Mapped[datetime | None]  # purge: data older than this went

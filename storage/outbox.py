@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from storage.lease import NEVER, claim_rows
-from storage.models import Message, Outbox, Ticket
+from storage.models import AttachmentKind, Message, Outbox, OutboxPurpose, Ticket
 from storage.retry import retrying
 
 log = logging.getLogger(__name__)
@@ -55,19 +55,19 @@ def outbound(
         key=key,
         channel=channel,
         chat_id=chat_id,
-        purpose=purpose,
+        purpose=OutboxPurpose(purpose),
         text=text,
         buttons=json.dumps([list(b) for b in buttons], ensure_ascii=False),
         ticket_id=ticket_id,
         incident_id=incident_id,
         message_id=message_id,
-        reply_to_card=int(reply_to_card),
+        reply_to_card=reply_to_card,
         created_at=at,
         not_before=not_before or at,
         attempts=0,
         attachment=attachment,
         attachment_name=attachment_name,
-        attachment_kind=attachment_kind,
+        attachment_kind=AttachmentKind(attachment_kind) if attachment_kind else None,
         digest_id=digest_id,
     )
 
@@ -162,8 +162,10 @@ class OutboxQueue:
             row.sent_at = at
             row.tg_message_id = tg_message_id
             if row.message_id is not None:
-                await s.execute(update(Message).where(Message.id == row.message_id).values(sent=1))
-            if row.purpose == "card" and row.ticket_id is not None:
+                await s.execute(
+                    update(Message).where(Message.id == row.message_id).values(sent=True)
+                )
+            if row.purpose is OutboxPurpose.CARD and row.ticket_id is not None:
                 await s.execute(
                     update(Ticket)
                     .where(Ticket.id == row.ticket_id)

@@ -187,7 +187,7 @@ async def _audiences(s: AsyncSession, period: Period) -> tuple[tuple[AudienceLin
             .group_by(User.role)
         )
     ).all()
-    by_role = {role: (int(n), int(u)) for role, n, u in rows}
+    by_role: dict[str | None, tuple[int, int]] = {role: (int(n), int(u)) for role, n, u in rows}
     lines = []
     for role, label in AUDIENCES:
         if role is None:
@@ -333,7 +333,7 @@ async def _sla(s: AsyncSession, period: Period) -> tuple[SlaLine, ...]:
             .group_by(TicketClock.clock, TicketClock.result)
         )
     ).all()
-    counts = {(clock, result): int(n) for clock, result, n in rows}
+    counts: dict[tuple[str, str | None], int] = {(c, r): int(n) for c, r, n in rows}
     return tuple(
         SlaLine(clock, label, counts.get((clock, "met"), 0), counts.get((clock, "breached"), 0))
         for clock, label in CLOCKS

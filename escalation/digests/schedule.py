@@ -40,7 +40,7 @@ from escalation.digests.report import build_report, build_risk_summary
 from escalation.routing import Routes
 from knowledge.masking import mask_pii
 from storage.lease import NEVER, claim_rows
-from storage.models import Digest, Outbox, WebhookDelivery
+from storage.models import Digest, DigestStatus, Outbox, WebhookDelivery
 from storage.outbox import outbound
 from storage.retry import retrying
 
@@ -253,7 +253,7 @@ class Digests:
                     period_start=period.start,
                     period_end=period.end,
                     label=period.label[:80],
-                    status="queued" if parts.parts else "empty",
+                    status=DigestStatus.QUEUED if parts.parts else DigestStatus.EMPTY,
                     queued_at=now,
                 )
                 s.add(row)
@@ -301,7 +301,7 @@ class Digests:
             await s.execute(
                 update(Digest)
                 .where(Digest.status == "queued", ~pending)
-                .values(status="sent", sent_at=now)
+                .values(status=DigestStatus.SENT, sent_at=now)
                 .execution_options(synchronize_session=False)
             )
 

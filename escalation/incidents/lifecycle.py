@@ -30,11 +30,14 @@ from storage.models import (
     AlertNonce,
     Incident,
     IncidentEvent,
+    IncidentLevel,
     IncidentReport,
     IncidentSignal,
+    IncidentStatus,
     IncidentTimer,
     Message,
     Outbox,
+    ReportStatus,
     Ticket,
 )
 from storage.retry import retrying
@@ -274,7 +277,7 @@ class Incidents:
     ) -> None:
         s.add(
             IncidentTimer(
-                incident_id=i.id, kind=kind, seq=seq, target=target, due_at=due, cancelled=0
+                incident_id=i.id, kind=kind, seq=seq, target=target, due_at=due, cancelled=False
             )
         )
 
@@ -296,7 +299,7 @@ class Incidents:
                 IncidentTimer.kind.in_(kinds),
                 IncidentTimer.fired_at.is_(None),
             )
-            .values(cancelled=1)
+            .values(cancelled=True)
         )
 
     async def _remind_later(self, s: AsyncSession, i: Incident, at: datetime) -> None:
@@ -381,7 +384,7 @@ class Incidents:
                 kind=kind,
                 seq=seq,
                 text=render(self.plan, kind, _numbered(facts, seq)),
-                status="draft",
+                status=ReportStatus.DRAFT,
                 created_at=at,
             )
         )
@@ -420,12 +423,17 @@ class Incidents:
         if report is None or report.status == "sent":
             seq = 1 if report is None else report.seq + 1
             report = IncidentReport(
-                incident_id=i.id, kind=kind, seq=seq, text="", status="draft", created_at=at
+                incident_id=i.id,
+                kind=kind,
+                seq=seq,
+                text="",
+                status=ReportStatus.DRAFT,
+                created_at=at,
             )
             s.add(report)
         facts = await self._facts(s, i, at, last_sent)
         report.text = render(self.plan, kind, _numbered(facts, report.seq))
-        report.status = "sent"
+        report.status = ReportStatus.SENT
         report.sent_at = at
         report.approved_by = approver
         queue_message(
@@ -497,7 +505,7 @@ class Incidents:
                         category=category,
                         merchant=merchant,
                         source=source,
-                        status="open",
+                        status=IncidentStatus.OPEN,
                         detail=mask_pii(detail)[:2000],
                         open_key=open_key,
                         opened_at=at,
@@ -648,7 +656,7 @@ class Incidents:
             self._event(s, i, "signal", "system", detail, at)
             if LEVEL_ORDER[level.key] < LEVEL_ORDER[i.level]:
                 before = self._level(i.level).label
-                i.level = level.key
+                i.level = IncidentLevel(level.key)
                 self._event(s, i, "level", "system", f"级别由{before}调整为{level.label}", at)
                 for chat in ("oncall", "supervisors"):
                     self._notify(
@@ -768,7 +776,8 @@ class Incidents:
             if action == "ack":
                 if i.status != "open":
                     raise IncidentError(f"事件 {i.reference} 已由 {i.acknowledged_by} 确认。")
-                i.status, i.acknowledged_at, i.acknowledged_by = "acknowledged", at, actor.name
+                i.status = IncidentStatus.ACKNOWLEDGED
+                i.acknowledged_at, i.acknowledged_by = at, actor.name
                 await self._cancel(s, i, "chain")
                 self._event(s, i, "ack", actor.key, f"{actor.name}确认，启动处置", at)
                 await self._remind_later(s, i, at)
@@ -776,11 +785,11 @@ class Incidents:
                 if i.status == "open":
                     i.acknowledged_at, i.acknowledged_by = at, actor.name
                     await self._cancel(s, i, "chain")
-                i.status, i.mitigated_at = "mitigated", at
+                i.status, i.mitigated_at = IncidentStatus.MITIGATED, at
                 self._event(s, i, "mitigate", actor.key, f"{actor.name}：影响已缓解", at)
                 await self._remind_later(s, i, at)
             elif action == "resolve":
-                i.status, i.resolved_at, i.open_key = "resolved", at, None
+                i.status, i.resolved_at, i.open_key = IncidentStatus.RESOLVED, at, None
                 if i.acknowledged_at is None:
                     i.acknowledged_at, i.acknowledged_by = at, actor.name
                 if text:
@@ -797,7 +806,7 @@ class Incidents:
                     word = "最高" if action == "up" else "最低"
                     raise IncidentError(f"事件 {i.reference} 已是{word}级别（{level.label}）。")
                 new = self._level(target)
-                i.level = target
+                i.level = IncidentLevel(target)
                 self._event(
                     s,
                     i,
@@ -869,7 +878,7 @@ class Incidents:
                     .join(Incident, Incident.id == IncidentTimer.incident_id)
                     .where(
                         IncidentTimer.fired_at.is_(None),
-                        IncidentTimer.cancelled == 0,
+                        IncidentTimer.cancelled.is_(False),
                         IncidentTimer.due_at <= now,
                     )
                     .order_by(IncidentTimer.due_at, IncidentTimer.id)

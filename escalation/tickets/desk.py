@@ -32,15 +32,19 @@ from escalation.tickets.store import TicketStore, TicketView
 from knowledge.masking import mask_pii
 from storage.models import (
     Agent,
+    ClockResult,
     ConsoleSession,
     DeskUpdate,
+    Direction,
     Message,
     Outbox,
     SlaEvent,
+    SlaStage,
     Ticket,
     TicketAudit,
     TicketClock,
     TicketEntry,
+    TicketPriority,
     TicketStatus,
     User,
 )
@@ -236,8 +240,8 @@ class Desk:
             started_at=at,
             within_s=int(within.total_seconds()),
             pauses="[]",
-            warned=0,
-            breached=0,
+            warned=False,
+            breached=False,
         )
         self._schedule(row, targets)
         s.add(row)
@@ -250,7 +254,11 @@ class Desk:
         row.stopped_at = at
         spent = used(self.calendar, row.started_at, at, _pauses(row))
         row.used_s = int(spent.total_seconds())
-        row.result = "cancelled" if cancelled else ("met" if at <= row.due_at else "breached")
+        row.result = (
+            ClockResult.CANCELLED
+            if cancelled
+            else (ClockResult.MET if at <= row.due_at else ClockResult.BREACHED)
+        )
 
     def _resume_clock(self, row: TicketClock, at: datetime, targets: Targets | None) -> None:
         if row.paused_since is None:
@@ -375,11 +383,11 @@ class Desk:
         row = Message(
             user_id=t.user_id,
             channel=t.channel,
-            direction="out",
+            direction=Direction.OUT,
             kind=kind,
             text=text,
             choices=json.dumps(list(choices), ensure_ascii=False),
-            sent=0,
+            sent=False,
             created_at=at,
         )
         s.add(row)
@@ -490,7 +498,7 @@ class Desk:
             if t.status in DONE_STATUSES:
                 raise DeskError(f"工单 {t.reference} 已办结，无需升级。")
             before = t.priority
-            t.priority = f"P{max(1, int(before[1:]) - 1)}"
+            t.priority = TicketPriority(f"P{max(1, int(before[1:]) - 1)}")
             self._audit(s, t, actor, "escalate", at, "priority", before, t.priority)
             self._to_chat(
                 s,
@@ -731,14 +739,14 @@ class Desk:
                             User.sender == sender,
                             Message.direction == "out",
                             Message.kind.in_(PUSH_KINDS),
-                            Message.sent == 0,
+                            Message.sent.is_(False),
                         )
                         .order_by(Message.id)
                     )
                 ).scalars()
             )
             for m in rows:
-                m.sent = 1
+                m.sent = True
             return [(m.text, tuple(json.loads(m.choices))) for m in rows]
 
     # ------------------------------------------------------------------ reading
@@ -985,8 +993,8 @@ class Desk:
                         # (stopped_at, warn_at), so an idle sweep reads almost nothing.
                         TicketClock.warn_at <= now,
                         or_(
-                            and_(TicketClock.warned == 0, TicketClock.warn_at <= now),
-                            and_(TicketClock.breached == 0, TicketClock.due_at <= now),
+                            and_(TicketClock.warned.is_(False), TicketClock.warn_at <= now),
+                            and_(TicketClock.breached.is_(False), TicketClock.due_at <= now),
                         ),
                     )
                     .order_by(TicketClock.due_at)
@@ -996,11 +1004,11 @@ class Desk:
             ).all()
             for clock, t in rows:
                 if not clock.breached and clock.due_at <= now:
-                    stage = "breach"
-                    clock.breached = clock.warned = 1
+                    stage = SlaStage.BREACH
+                    clock.breached = clock.warned = True
                 else:
-                    stage = "warning"
-                    clock.warned = 1
+                    stage = SlaStage.WARNING
+                    clock.warned = True
                 targets = self._targets(t)
                 s.add(SlaEvent(clock_id=clock.id, ticket_id=t.id, stage=stage, at=now))
                 text = notices.sla_notice(

@@ -21,7 +21,7 @@ from escalation.tickets.rules import (
     reference_for,
 )
 from knowledge.masking import mask_pii
-from storage.models import Ticket, TicketAudit, TicketEntry, TicketStatus, User
+from storage.models import EntryKind, Ticket, TicketAudit, TicketEntry, TicketStatus, User
 from storage.retry import retrying
 
 ALLOCATE_TRIES = 30  # attempts at a free daily reference under concurrent openings
@@ -146,7 +146,7 @@ class TicketStore:
                     s.add(
                         TicketEntry(
                             ticket_id=ticket.id,
-                            kind="customer",
+                            kind=EntryKind.CUSTOMER,
                             author=sender,
                             text=mask_pii(summary),
                             at=at,

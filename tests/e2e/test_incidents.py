@@ -261,7 +261,7 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
                 .where(
                     IncidentTimer.incident_id == detail.view.id,
                     IncidentTimer.fired_at.is_(None),
-                    IncidentTimer.cancelled == 0,
+                    IncidentTimer.cancelled.is_(False),
                 )
             )
         ).scalar_one()

@@ -253,7 +253,7 @@ async def test_a_sweep_that_loses_the_race_sends_nothing_twice_and_breaks_nothin
                 purpose="incident_card",
                 text="(sent by the other sweep)",
                 buttons="[]",
-                reply_to_card=0,
+                reply_to_card=False,
                 created_at=now,
                 not_before=now,
                 attempts=0,
