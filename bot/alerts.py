@@ -15,12 +15,11 @@ import hmac
 import json
 import logging
 import re
-import time
 from typing import Any
 
 from aiohttp import web
 
-from bot.clock import utc_now
+from bot.clock import Clock
 from bot.http_input import ENGLISH, check_charset, parse_json, read_body
 from escalation.incidents.lifecycle import ALERT_WINDOW, Incidents, sign
 from escalation.incidents.plan import PlanError
@@ -29,6 +28,7 @@ log = logging.getLogger(__name__)
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False)
 INCIDENTS: web.AppKey[Incidents] = web.AppKey("incidents", Incidents)
 SECRET: web.AppKey[str] = web.AppKey("alert_secret", str)
+CLOCK: web.AppKey[Clock] = web.AppKey("alert_clock")  # the replay window is on it
 MAX_BODY = 64 * 1024
 MAX_CATEGORY = 32  # the incident's category column
 # ASCII digits only (str.isdigit() also takes "²" and "١٢٣", which int() refuses), and
@@ -49,7 +49,8 @@ async def _alert(request: web.Request) -> web.Response:
     raw = await read_body(request, max_bytes=MAX_BODY, texts=ENGLISH)
     stamp = request.headers.get("X-Helpdesk-Timestamp", "")
     given = request.headers.get("X-Helpdesk-Signature", "")
-    if not _TIMESTAMP.fullmatch(stamp) or abs(time.time() - int(stamp)) > ALERT_WINDOW:
+    now = request.app[CLOCK].now()
+    if not _TIMESTAMP.fullmatch(stamp) or abs(now.timestamp() - int(stamp)) > ALERT_WINDOW:
         log.warning(
             "alerts: refused a stale, missing or malformed timestamp from %s", request.remote
         )
@@ -82,7 +83,7 @@ async def _alert(request: web.Request) -> web.Response:
         level,
         category,
         fields["detail"] or "",
-        utc_now(),
+        now,
         signature=given.removeprefix("sha256="),
     )
     if done is None:
@@ -95,8 +96,11 @@ async def _alert(request: web.Request) -> web.Response:
     )
 
 
-def add_alert_routes(app: web.Application, incidents: Incidents, secret: str | None) -> None:
+def add_alert_routes(
+    app: web.Application, incidents: Incidents, secret: str | None, clock: Clock
+) -> None:
     app[INCIDENTS] = incidents
+    app[CLOCK] = clock
     if secret:
         app[SECRET] = secret
     app.router.add_post("/api/alerts", _alert)

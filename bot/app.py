@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.db import make_engine, make_sessions, upgrade
 from escalation.agents import AgentStore
@@ -39,13 +40,14 @@ class Runtime:
     tickets: TicketStore
     incidents: Incidents
     digests: Digests
+    clock: Clock  # what every job and channel reads the time from
 
     async def close(self) -> None:
         await self.db.dispose()
 
 
-async def build_runtime(settings: Settings) -> Runtime:
-    """Migrate the database, load the KB and engine, wire the core."""
+async def build_runtime(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Runtime:
+    """Migrate the database, load the KB and engine, wire the core; all of it on `clock`."""
     await asyncio.to_thread(upgrade, settings.database_url)
     kb = load_kb(settings.kb_path)
     engine = await asyncio.to_thread(Engine, kb)
@@ -91,7 +93,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         plan=incidents.plan,
         webhook=settings.bureau_webhook_url is not None,
     )
-    return Runtime(settings, db, store, core, desk, agents, tickets, incidents, digests)
+    return Runtime(settings, db, store, core, desk, agents, tickets, incidents, digests, clock)
 
 
 def policy_from(settings: Settings) -> SlaPolicy:

@@ -306,7 +306,9 @@ def _chat(args: argparse.Namespace) -> int:
     async def run() -> int:
         runtime = await build_runtime(settings)
         try:
-            return await run_terminal_chat(runtime.core, sys.stdin, sys.stdout)
+            return await run_terminal_chat(
+                runtime.core, sys.stdin, sys.stdout, clock=runtime.clock
+            )
         finally:
             await runtime.close()
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.clock import utc_now
+from bot.clock import Clock
 from bot.http_input import BadRequest, read_json
 from escalation.incidents.lifecycle import (
     IncidentError,
@@ -43,6 +43,7 @@ COOKIE = "helpdesk_console"
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False)
 DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
 INCIDENTS: web.AppKey[Incidents] = web.AppKey("console_incidents", Incidents)
+CLOCK: web.AppKey[Clock] = web.AppKey("console_clock")  # sessions expire on it
 MAX_BODY = 128 * 1024  # room for MAX_TEXT characters even as \uXXXX escapes
 MAX_TEXT = 10_000  # a reply, note or incident update; the web chat takes as much
 MAX_TOKEN = 200  # tokens are 32 characters; anything much longer is not one
@@ -145,7 +146,7 @@ async def _session(request: web.Request) -> tuple[Actor, datetime] | None:
     cookie = request.cookies.get(COOKIE)
     if cookie is None or not _COOKIE.fullmatch(cookie):  # not one we made: no session
         return None
-    return await request.app[DESK].session(cookie, utc_now())
+    return await request.app[DESK].session(cookie, request.app[CLOCK].now())
 
 
 def _signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -212,7 +213,7 @@ async def _login(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(wait)
         return response
     try:
-        found = await request.app[DESK].login(token, utc_now())
+        found = await request.app[DESK].login(token, request.app[CLOCK].now())
     except BaseException:  # our fault, not a wrong guess
         throttle.succeeded(address)
         raise
@@ -227,7 +228,7 @@ async def _login(request: web.Request) -> web.Response:
         cookie,
         httponly=True,
         samesite="Strict",
-        max_age=int((expires - utc_now()).total_seconds()),
+        max_age=int((expires - request.app[CLOCK].now()).total_seconds()),
         path="/",
     )
     return response
@@ -252,7 +253,7 @@ async def _me(request: web.Request) -> web.Response:
 
 @_signed_in
 async def _queue(request: web.Request, actor: Actor) -> web.Response:
-    now = utc_now()
+    now = request.app[CLOCK].now()
     scope = request.query.get("scope", "all")
     if scope not in ("all", "mine"):
         return _json({"error": "scope 只能是 all 或 mine。"}, 400)
@@ -266,7 +267,7 @@ async def _queue(request: web.Request, actor: Actor) -> web.Response:
 async def _detail(request: web.Request, actor: Actor) -> web.Response:
     try:
         d = await request.app[DESK].detail(
-            _reference(request, "工单", "T20250602-0042"), utc_now()
+            _reference(request, "工单", "T20250602-0042"), request.app[CLOCK].now()
         )
     except DeskError as exc:
         return _json({"error": str(exc)}, 404)
@@ -305,7 +306,7 @@ async def _action(request: web.Request, actor: Actor) -> web.Response:
     ref = _reference(request, "工单", "T20250602-0042")
     action = request.match_info["action"]
     text = _text(await _body(request), None)
-    now = utc_now()
+    now = request.app[CLOCK].now()
     try:
         if action == "phone":  # the call-back number in full, for the assignee; audited
             return _json({"phone": await desk.reveal_phone(ref, actor, now)})
@@ -333,7 +334,7 @@ async def _action(request: web.Request, actor: Actor) -> web.Response:
 async def _supervisor(request: web.Request, actor: Actor) -> web.Response:
     if not actor.is_supervisor:
         return _json({"error": "主管视图仅限主管使用。"}, 403)
-    soon, breached = await request.app[DESK].supervisor_view(utc_now())
+    soon, breached = await request.app[DESK].supervisor_view(request.app[CLOCK].now())
     return _json(
         {
             "due_within_hour": [ticket_json(r) for r in soon],
@@ -391,7 +392,12 @@ async def _declare(request: web.Request, actor: Actor) -> web.Response:
         return _json({"error": "标题太长了，请用一句话概括事件。"}, 400)
     try:
         view = await request.app[INCIDENTS].declare(
-            level, title, actor, utc_now(), category=category or None, detail=detail or ""
+            level,
+            title,
+            actor,
+            request.app[CLOCK].now(),
+            category=category or None,
+            detail=detail or "",
         )
     except IncidentError as exc:
         return _json({"error": str(exc)}, 400)
@@ -428,7 +434,7 @@ async def _incident_action(request: web.Request, actor: Actor) -> web.Response:
     if action not in INCIDENT_ACTIONS:
         return _json({"error": f"没有这个操作：{action[:40]}。"}, 404)
     text = _text(await _body(request), "") or ""
-    now = utc_now()
+    now = request.app[CLOCK].now()
     try:
         if action == "approve":
             view = await incidents.approve(ref, actor, now)
@@ -446,9 +452,12 @@ async def _incident_action(request: web.Request, actor: Actor) -> web.Response:
     return _json({"ok": True, "incident": incident_json(view)})
 
 
-def add_console_routes(app: web.Application, desk: Desk, incidents: Incidents) -> None:
+def add_console_routes(
+    app: web.Application, desk: Desk, incidents: Incidents, clock: Clock
+) -> None:
     app[DESK] = desk
     app[INCIDENTS] = incidents
+    app[CLOCK] = clock
     app[THROTTLE] = SignInThrottle()
     app.router.add_get("/console", _page)
     app.router.add_post("/api/console/login", _login)

@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Runtime
 from bot.bureau_webhook import deliver_webhooks
-from bot.clock import utc_now
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db import make_sessions
 from bot.monitoring import report
 from escalation.digests.cron import parse_cron
@@ -47,63 +47,59 @@ def _guarded(
 
 
 class Jobs:
+    """The periodic jobs, each reading the one clock the server was given.
+
+    APScheduler fires them on the wall clock; what a job decides (what is due, what is
+    overdue) reads `clock`. Tests move a ManualClock and call `run_now` instead of waiting
+    for the next interval."""
+
     def __init__(
         self,
         runtime: Runtime,
         dispatch: Callable[[datetime], Awaitable[int]] | None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.runtime = runtime
         self.clock = clock
         self.running: set[asyncio.Task[object]] = set()
         self.scheduler = AsyncIOScheduler(timezone="Asia/Shanghai")
+        self._jobs: dict[str, Callable[[], Awaitable[int]]] = {}
         settings = runtime.settings
-        now: datetime = utc_now()
-        self.scheduler.add_job(
-            _guarded("sla-sweep", self.sweep, self.running),
-            "interval",
-            seconds=settings.sla_sweep_seconds,
-            id="sla-sweep",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=now,
-        )
+        self._add("sla-sweep", self.sweep, settings.sla_sweep_seconds)
         # Due digests are computed from their cron expressions and the ledger, so a check
         # every half minute sends each on time, and one at start-up sends what was missed.
-        self.scheduler.add_job(
-            _guarded("digests", self.digests, self.running),
-            "interval",
-            seconds=settings.digest_check_seconds,
-            id="digests",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=now,
-        )
+        self._add("digests", self.digests, settings.digest_check_seconds)
         # The purge is due once a day (HELPDESK_PURGE_CRON); a look every few minutes starts
         # it soon after its time, and one at start-up runs a slot missed while down.
         if settings.retention_days > 0 and settings.purge_cron:
-            self.scheduler.add_job(
-                _guarded("privacy-purge", self.purge, self.running),
-                "interval",
-                seconds=PURGE_CHECK_SECONDS,
-                id="privacy-purge",
-                max_instances=1,
-                coalesce=True,
-                next_run_time=now,
-            )
+            self._add("privacy-purge", self.purge, PURGE_CHECK_SECONDS)
         if dispatch is not None:
-            self.scheduler.add_job(
-                _guarded("outbox", lambda: dispatch(self.clock()), self.running),
-                "interval",
-                seconds=settings.outbox_poll_seconds,
-                id="outbox",
-                max_instances=1,
-                coalesce=True,
-                next_run_time=now,
-            )
+            self._add("outbox", lambda: dispatch(self.clock.now()), settings.outbox_poll_seconds)
+
+    def _add(self, name: str, job: Callable[[], Awaitable[int]], seconds: float) -> None:
+        self._jobs[name] = job
+        self.scheduler.add_job(
+            _guarded(name, job, self.running),
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            # The trigger is APScheduler's, on the wall clock: the first run at start-up.
+            next_run_time=SYSTEM_CLOCK.now(),
+        )
+
+    async def run_now(self, name: str) -> int:
+        """Run one job once, now, and return its count; its failure is raised, not logged.
+
+        For tests that moved the clock: the scheduled runs go on as before."""
+        job = self._jobs.get(name)
+        if job is None:
+            raise KeyError(f"no job {name!r}: the jobs are {', '.join(sorted(self._jobs))}")
+        return await job()
 
     async def sweep(self) -> int:
-        now = utc_now()
+        now = self.clock.now()
         fired = await self.runtime.desk.sweep(now)
         if fired:
             log.info("sla: %d notification(s) due", fired)
@@ -114,7 +110,7 @@ class Jobs:
 
     async def digests(self) -> int:
         """Queue the digests due now, and deliver what the bureau's webhook is owed."""
-        now = self.clock()
+        now = self.clock.now()
         queued = await self.runtime.digests.run_due(now)
         settings = self.runtime.settings
         if settings.bureau_webhook_url and settings.bureau_webhook_secret is not None:
@@ -136,7 +132,7 @@ class Jobs:
             make_sessions(self.runtime.db),
             parse_cron(settings.purge_cron),
             timedelta(days=settings.retention_days),
-            self.clock(),
+            self.clock.now(),
         )
         return 0 if done is None else done.counts.total
 

@@ -6,13 +6,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
-from datetime import datetime
 
 from aiohttp import web
 
 from bot.app import Runtime, build_runtime
-from bot.clock import utc_now
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.scheduler import Jobs
 from bot.telegram_app import TelegramChannel
@@ -24,9 +22,11 @@ log = logging.getLogger(__name__)
 class Server:
     """The running helpdesk: runtime, web site and optional Telegram channel."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.settings = settings
-        self.clock = clock  # what the scheduled digests read; tests pass one they can move
+        # The one clock of this server: every job and channel reads it (bot/clock.py);
+        # tests pass a ManualClock and move it.
+        self.clock = clock
         self.runtime: Runtime | None = None
         self.telegram: TelegramChannel | None = None
         self._runner: web.AppRunner | None = None
@@ -34,9 +34,9 @@ class Server:
         self.port: int = settings.web_port
 
     async def start(self) -> None:
-        self.runtime = await build_runtime(self.settings)
+        self.runtime = await build_runtime(self.settings, self.clock)
         if self.settings.telegram_token is not None:
-            self.telegram = TelegramChannel(self.settings, self.runtime.core)
+            self.telegram = TelegramChannel(self.settings, self.runtime.core, self.clock)
         webhook = self.telegram.webhook if self.telegram and self.settings.webhook_url else None
         app = build_web_app(self.runtime, webhook)
         self._runner = web.AppRunner(app, access_log=None)
@@ -50,6 +50,12 @@ class Server:
         dispatch = self.telegram.dispatch_outbox if self.telegram is not None else None
         self.jobs = Jobs(self.runtime, dispatch, self.clock)
         self.jobs.start()
+
+    async def run_now(self, job: str) -> int:
+        """Run one scheduled job once, now ("sla-sweep", "digests", "outbox", ...)."""
+        if self.jobs is None:
+            raise RuntimeError("the server has not started: no jobs to run")
+        return await self.jobs.run_now(job)
 
     @property
     def url(self) -> str:

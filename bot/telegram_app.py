@@ -39,7 +39,7 @@ from telegram.ext import (
 )
 
 from bot import http_input
-from bot.clock import utc_now
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.monitoring import report
 from escalation.routing import Actor, agent_actor
@@ -136,10 +136,12 @@ def _pressed_text(query: CallbackQuery) -> str | None:
 
 
 class TelegramChannel:
-    def __init__(self, settings: Settings, core: Core) -> None:
+    def __init__(self, settings: Settings, core: Core, clock: Clock = SYSTEM_CLOCK) -> None:
         assert settings.telegram_token is not None
         self.settings = settings
         self.core = core
+        # Our time, not Telegram's `date`: when a message was received, what is due.
+        self.clock = clock
         builder = ApplicationBuilder().token(settings.telegram_token.get_secret_value())
         if settings.telegram_base_url:
             builder = builder.base_url(settings.telegram_base_url)
@@ -316,7 +318,7 @@ class TelegramChannel:
             channel="telegram",
             sender=f"telegram:{user.id}",
             text=msg.text or msg.caption or "",
-            received_at=utc_now(),
+            received_at=self.clock.now(),
             kind=_kind_of(msg),
             external_id=str(update.update_id),
             reply_chat=msg.chat_id,
@@ -337,7 +339,7 @@ class TelegramChannel:
                 self.desk_flow.button if query.data[0] == "d" else self.desk_flow.incident_button
             )
             try:
-                result = await press(actor, f"telegram:{user.id}", query.data, utc_now())
+                result = await press(actor, f"telegram:{user.id}", query.data, self.clock.now())
             finally:
                 desk_update_key.reset(token)
             await query.answer(result.text[:190], show_alert=actor is None or result.private)
@@ -353,7 +355,7 @@ class TelegramChannel:
             channel="telegram",
             sender=f"telegram:{user.id}",
             text=text,
-            received_at=utc_now(),
+            received_at=self.clock.now(),
             external_id=str(update.update_id),
             reply_chat=query.message.chat_id,
         )
@@ -368,7 +370,7 @@ class TelegramChannel:
     async def _on_desk_message(self, msg: Message, user: User, word: str) -> None:
         """Desk commands anywhere, and replies to ticket messages in the desk chats."""
         text = msg.text or ""
-        now = utc_now()
+        now = self.clock.now()
         about = None
         replied = msg.reply_to_message
         if (
@@ -416,7 +418,7 @@ class TelegramChannel:
 
     async def refresh_card(self, reference: str) -> None:
         """Edit a ticket's card to show it as it is now."""
-        card = await self.desk.card(reference, utc_now())
+        card = await self.desk.card(reference, self.clock.now())
         if card is None:
             return
         try:
@@ -433,7 +435,7 @@ class TelegramChannel:
     async def refresh_incident_cards(self, reference: str) -> None:
         """Edit every card of an incident; a resolved one loses its buttons."""
         for chat_id, message_id, text, buttons in await self.core.incidents.cards(
-            reference, utc_now()
+            reference, self.clock.now()
         ):
             try:
                 await self.app.bot.edit_message_text(
@@ -448,11 +450,11 @@ class TelegramChannel:
 
     async def dispatch_outbox(self, now: datetime | None = None) -> int:
         """Send what is owed to the chats (the bot's replies, cards, SLA notices, replies
-        to customers, digests) that is due at `now` (the wall clock unless the server runs
-        on another). One dispatch at a time per process, one message at a time, each
-        marked sent as soon as Telegram accepted it."""
+        to customers, digests) that is due at `now` (by default the channel's clock). One
+        dispatch at a time per process, one message at a time, each marked sent as soon as
+        Telegram accepted it."""
         async with self._sending:
-            return await self._dispatch(now or utc_now())
+            return await self._dispatch(now or self.clock.now())
 
     async def _dispatch(self, now: datetime) -> int:
         items = await self.desk.outbox.claim(now)
@@ -478,12 +480,12 @@ class TelegramChannel:
                     )
                     first = first or sent
                 await self.desk.outbox.sent(
-                    item.id, first.message_id if first else None, utc_now()
+                    item.id, first.message_id if first else None, self.clock.now()
                 )
             except (Forbidden, BadRequest) as exc:
-                await self.desk.outbox.failed(item.id, str(exc), utc_now(), permanent=True)
+                await self.desk.outbox.failed(item.id, str(exc), self.clock.now(), permanent=True)
             except (RetryAfter, TimedOut, NetworkError) as exc:
-                await self.desk.outbox.failed(item.id, str(exc), utc_now())
+                await self.desk.outbox.failed(item.id, str(exc), self.clock.now())
         return len(items)
 
     async def _send_attachment(self, item: OutboxItem) -> Message:

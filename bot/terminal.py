@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from bot.clock import utc_now
+from bot.clock import SYSTEM_CLOCK, Clock
 from handlers import texts
 from handlers.core import Core
 from handlers.types import Incoming, Reply
@@ -28,9 +28,11 @@ def chosen(text: str, shown: list[Reply]) -> str:
     return text
 
 
-async def run_terminal_chat(core: Core, inp: TextIO, out: TextIO, sender: str = SENDER) -> int:
+async def run_terminal_chat(
+    core: Core, inp: TextIO, out: TextIO, sender: str = SENDER, clock: Clock = SYSTEM_CLOCK
+) -> int:
     """Talk with one user on a terminal until /quit or end of input."""
-    replies = await core.dispatch(Incoming("terminal", sender, "/start", utc_now()))
+    replies = await core.dispatch(Incoming("terminal", sender, "/start", clock.now()))
     _show(replies, out)
     out.write(texts.TERMINAL_HINT + "\n")
     while True:
@@ -41,5 +43,5 @@ async def run_terminal_chat(core: Core, inp: TextIO, out: TextIO, sender: str = 
             out.write(texts.BYE + "\n")
             return 0
         text = chosen(line.strip(), replies)
-        replies = await core.dispatch(Incoming("terminal", sender, text, utc_now()))
+        replies = await core.dispatch(Incoming("terminal", sender, text, clock.now()))
         _show(replies, out)

@@ -15,7 +15,6 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.alerts import add_alert_routes
 from bot.app import Runtime
-from bot.clock import utc_now
 from bot.console import add_console_routes
 from bot.http_input import BadRequest, read_json
 from bot.monitoring import report
@@ -190,7 +189,7 @@ async def _messages(request: web.Request) -> web.Response:
     ):
         return _error(400, '"id"（可选）需要是 1–63 位字母、数字、- 或 _ 组成的字符串。')
     external = f"{session}:{client_id}" if client_id else None
-    incoming = Incoming("web", f"web:{session}", text, utc_now(), external_id=external)
+    incoming = Incoming("web", f"web:{session}", text, runtime.clock.now(), external_id=external)
     replies = await runtime.core.dispatch(incoming)
     return _json({"replies": [{"text": r.text, "choices": list(r.choices)} for r in replies]})
 
@@ -234,9 +233,11 @@ def build_web_app(
     app.router.add_get("/api/info", _info)
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/api/messages", _pushed)
-    add_console_routes(app, runtime.desk, runtime.incidents)
+    add_console_routes(app, runtime.desk, runtime.incidents, runtime.clock)
     secret = runtime.settings.alert_secret
-    add_alert_routes(app, runtime.incidents, secret.get_secret_value() if secret else None)
+    add_alert_routes(
+        app, runtime.incidents, secret.get_secret_value() if secret else None, runtime.clock
+    )
     app.router.add_get("/healthz", _health)
     if telegram_webhook is not None:
         app.router.add_post("/telegram/webhook", telegram_webhook)

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
@@ -407,7 +407,9 @@ class Desk:
             )
 
     @asynccontextmanager
-    async def _ticket(self, reference: str) -> AsyncIterator[tuple[AsyncSession, Ticket]]:
+    async def _ticket(
+        self, reference: str, at: datetime
+    ) -> AsyncIterator[tuple[AsyncSession, Ticket]]:
         async with self._sessions.begin() as s:
             t = (
                 await s.execute(
@@ -423,7 +425,7 @@ class Desk:
                 ).scalar_one_or_none()
                 if seen is not None:
                     raise AlreadyDone("这条指令已经处理过了。")
-                s.add(DeskUpdate(key=key, at=datetime.now(UTC)))
+                s.add(DeskUpdate(key=key, at=at))
             yield s, t
 
     async def _changed(self, reference: str) -> None:
@@ -459,7 +461,7 @@ class Desk:
     # ------------------------------------------------------------------ agent actions
     @retrying
     async def claim(self, reference: str, actor: Actor, at: datetime) -> TicketRow:
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             if t.status in DONE_STATUSES:
                 raise DeskError(
                     f"工单 {t.reference} 已办结；如需继续处理，请先 /reopen {t.reference}。"
@@ -479,7 +481,7 @@ class Desk:
     async def reveal_phone(self, reference: str, actor: Actor, at: datetime) -> str:
         """The customer's call-back number in full, for the agent working the ticket (its
         assignee) only; every look is an audited action."""
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             if actor.role not in AGENT_ROLES:
                 raise DeskError("只有客服人员可以查看联系电话。")
             if not t.contact_phone:
@@ -494,7 +496,7 @@ class Desk:
 
     @retrying
     async def escalate(self, reference: str, actor: Actor, at: datetime) -> TicketRow:
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             if t.status in DONE_STATUSES:
                 raise DeskError(f"工单 {t.reference} 已办结，无需升级。")
             before = t.priority
@@ -519,7 +521,7 @@ class Desk:
         text = text.strip()
         if not text:
             raise BadInput("回复内容不能为空。")
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             if t.status in DONE_STATUSES:
                 raise DeskError(
                     f"工单 {t.reference} 已办结；如需继续处理，请先 /reopen {t.reference}。"
@@ -553,7 +555,7 @@ class Desk:
         text = text.strip()
         if not text:
             raise BadInput("备注内容不能为空。")
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             self._entry(s, t, "note", actor.name, text, at)
             self._audit(s, t, actor, "note", at, None, None, mask_pii(text)[:200])
             row = await self._row(s, t, at)
@@ -565,7 +567,7 @@ class Desk:
         self, reference: str, actor: Actor, text: str | None, at: datetime
     ) -> TicketRow:
         """Wait on the customer: the clocks pause until they answer."""
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             if t.status in DONE_STATUSES:
                 raise DeskError(f"工单 {t.reference} 已办结。")
             if text and text.strip():
@@ -589,7 +591,7 @@ class Desk:
         text = text.strip()
         if not text:
             raise BadInput(f"请写明处理结果，例如 /close {reference} 已协调商户补发补贴。")
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             if t.status is TicketStatus.CLOSED:
                 raise DeskError(f"工单 {t.reference} 已经办结。")
             await self._respond(s, t, actor, f"【办结】{text}", at)
@@ -615,7 +617,7 @@ class Desk:
     async def reopen(
         self, reference: str, actor: Actor, at: datetime, text: str | None = None
     ) -> TicketRow:
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             if t.status not in DONE_STATUSES:
                 raise DeskError(f"工单 {t.reference} 尚未办结，无需重新打开。")
             if t.summary in ANONYMISED_MARKERS:
@@ -688,7 +690,7 @@ class Desk:
     async def customer_message(self, reference: str, sender: str, text: str, at: datetime) -> None:
         """A customer's message on a ticket an agent is working: into the thread and chat."""
         actor = Actor(sender, sender, "customer")
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             self._entry(s, t, "customer", sender, text, at)
             self._audit(s, t, actor, "customer_message", at)
             if t.status is TicketStatus.WAITING:
@@ -717,7 +719,7 @@ class Desk:
         self, reference: str, sender: str, at: datetime, score: int | None, comment: str | None
     ) -> None:
         actor = Actor(sender, sender, "customer")
-        async with self._ticket(reference) as (s, t):
+        async with self._ticket(reference, at) as (s, t):
             if score is not None:
                 self._audit(s, t, actor, "csat", at, "csat_score", str(t.csat_score), str(score))
                 t.csat_score = score

@@ -1,5 +1,5 @@
-"""End-to-end fixtures: a fresh database (SQLite, and PostgreSQL when configured) and the
-real server built from settings, as `helpdesk serve` builds it."""
+"""End-to-end fixtures: a fresh database (SQLite, and PostgreSQL when configured), the
+real server built from settings, as `helpdesk serve` builds it, and a clock the test moves."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import ManualClock, utc_now
 from bot.config import Settings
 from bot.db import create_database, drop_database
 from bot.serve import Server
@@ -71,6 +72,24 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 async def server(database_url: str) -> AsyncIterator[Server]:
     """The helpdesk serving the web chat on a free port."""
     srv = Server(make_settings(database_url))
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The time a server given it reads everywhere: now, standing still until the test
+    moves it (`advance`, `set`) and runs the job it waits for (`server.run_now`)."""
+    return ManualClock(utc_now().replace(microsecond=0))
+
+
+@pytest.fixture
+async def clocked_server(database_url: str, clock: ManualClock) -> AsyncIterator[Server]:
+    """The helpdesk serving the web chat on a free port, on the test's clock."""
+    srv = Server(make_settings(database_url), clock)
     await srv.start()
     try:
         yield srv

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.clock import utc_now
+from bot.clock import ManualClock
 from bot.serve import Server
 from escalation.digests.model import SHANGHAI, daily_period
 from escalation.incidents.lifecycle import sign
@@ -23,14 +23,6 @@ from tests.e2e.emulator import BotApiEmulator, BotMessage
 from tests.support.journeys import BUREAU_CHAT, ID_CARD, PHONE, SUPERVISORS_CHAT, _say
 
 SECRET = "bureau-webhook-secret"
-
-
-class MovableClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 class BureauSystem:
@@ -78,7 +70,7 @@ async def bureau_system() -> AsyncIterator[BureauSystem]:
         await system.runner.cleanup()
 
 
-def _server(database_url: str, emulator: BotApiEmulator, clock: MovableClock, url: str) -> Server:
+def _server(database_url: str, emulator: BotApiEmulator, clock: ManualClock, url: str) -> Server:
     return Server(
         make_settings(
             database_url,
@@ -104,17 +96,15 @@ def _about(emu: BotApiEmulator, label: str) -> list[BotMessage]:
 
 
 async def test_the_0900_report_reaches_the_bureau_once_across_a_restart(
-    database_url: str, emulator: BotApiEmulator, bureau_system: BureauSystem
+    database_url: str, emulator: BotApiEmulator, bureau_system: BureauSystem, clock: ManualClock
 ) -> None:
     emulator.group(BUREAU_CHAT, "区商务局")
     emulator.group(SUPERVISORS_CHAT, "主管组")
-    today = utc_now().astimezone(SHANGHAI).date()
+    today = clock.now().astimezone(SHANGHAI).date()
     tomorrow = today + timedelta(days=1)
-    clock = MovableClock(
-        datetime(tomorrow.year, tomorrow.month, tomorrow.day, 8, 59, tzinfo=SHANGHAI)
-    )
     label = daily_period(today).label
 
+    clock.set(datetime(today.year, today.month, today.day, 12, 0, tzinfo=SHANGHAI))
     srv = _server(database_url, emulator, clock, bureau_system.url)
     await srv.start()
     try:
@@ -122,23 +112,30 @@ async def test_the_0900_report_reaches_the_bureau_once_across_a_restart(
             srv, "c1", "我是消费者", "以旧换新补贴怎么领", f"手机{PHONE}身份证{ID_CARD}怎么领券"
         )
         await _say(srv, "m1", "我是商户", "商户怎么报名参加活动")
-        await asyncio.sleep(1.0)  # several checks at 08:59: today's report is not due yet
+        clock.set(datetime(tomorrow.year, tomorrow.month, tomorrow.day, 8, 59, tzinfo=SHANGHAI))
+        for _ in range(3):  # several checks at 08:59: today's report is not due yet
+            await srv.run_now("digests")
+        await srv.run_now("outbox")
         assert _about(emulator, label) == []
     finally:
         await srv.stop()  # down over 09:00
 
-    clock.at = clock.at + timedelta(minutes=1, seconds=30)  # back at 09:00:30
+    clock.advance(timedelta(minutes=1, seconds=30))  # back at 09:00:30
     srv = _server(database_url, emulator, clock, bureau_system.url)
     await srv.start()
     try:
-        await emulator.wait_until(lambda: len(_about(emulator, label)) >= 3, 15, "the report")
+        await srv.run_now("digests")  # the start-up check's, if it has not run yet
+        await srv.run_now("outbox")
+        assert len(_about(emulator, label)) >= 3, "the report"
         key = f"digest:daily:{today:%Y%m%d}"
         for _ in range(20):  # the webhook's retry waits 30 s of the clock after a failure
             if any(k == key for k, _ in bureau_system.accepted):
                 break
-            clock.at += timedelta(seconds=31)
-            await asyncio.sleep(0.3)
-        await asyncio.sleep(1.0)  # more checks: nothing is sent twice
+            clock.advance(timedelta(seconds=31))
+            await srv.run_now("digests")
+        for _ in range(3):  # more checks: nothing is sent twice
+            await srv.run_now("digests")
+        await srv.run_now("outbox")
     finally:
         await srv.stop()
 
@@ -169,13 +166,13 @@ async def test_the_0900_report_reaches_the_bureau_once_across_a_restart(
 
 
 async def test_two_instances_on_one_postgresql_send_each_digest_once(
-    database_url: str, emulator: BotApiEmulator, bureau_system: BureauSystem
+    database_url: str, emulator: BotApiEmulator, bureau_system: BureauSystem, clock: ManualClock
 ) -> None:
     if "postgresql" not in database_url:
         pytest.skip("several instances share a PostgreSQL database, not an SQLite file")
     emulator.group(BUREAU_CHAT, "区商务局")
-    today = utc_now().astimezone(SHANGHAI).date()
-    clock = MovableClock(datetime(today.year, today.month, today.day, 9, 0, 5, tzinfo=SHANGHAI))
+    today = clock.now().astimezone(SHANGHAI).date()
+    clock.set(datetime(today.year, today.month, today.day, 9, 0, 5, tzinfo=SHANGHAI))
     label = daily_period(today - timedelta(days=1)).label
     # One instance polls Telegram and sends; both run the scheduled jobs on one database.
     first = _server(database_url, emulator, clock, bureau_system.url)
@@ -184,8 +181,9 @@ async def test_two_instances_on_one_postgresql_send_each_digest_once(
     for srv in servers:
         await srv.start()
     try:
-        await emulator.wait_until(lambda: len(_about(emulator, label)) >= 3, 15, "the report")
-        await asyncio.sleep(1.5)  # many more checks by both instances
+        for _ in range(4):  # both instances check at once, again and again
+            await asyncio.gather(*(srv.run_now("digests") for srv in servers))
+        await first.run_now("outbox")
     finally:
         for srv in servers:
             await srv.stop()

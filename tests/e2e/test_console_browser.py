@@ -23,7 +23,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.app import Runtime
-from bot.clock import utc_now
+from bot.clock import ManualClock
 from bot.serve import Server
 from tests.e2e.browser import chromium_driver, chromium_missing_reason
 
@@ -65,7 +65,7 @@ async def _open_complaint(server: Server, session: str) -> str:
 
 async def _register(runtime: Runtime, who: tuple[int, str], role: str) -> str:
     """Register someone in the agents' register and return a console login token."""
-    await runtime.agents.add(who[0], who[1], role, utc_now())
+    await runtime.agents.add(who[0], who[1], role, runtime.clock.now())
     return await runtime.desk.issue_token(who[0])
 
 
@@ -346,7 +346,10 @@ async def test_an_agent_works_a_complaint_through_the_console(server: Server) ->
         await asyncio.to_thread(browser.__exit__, None, None, None)
 
 
-async def test_the_console_api_needs_a_live_session(server: Server) -> None:
+async def test_the_console_api_needs_a_live_session(
+    clocked_server: Server, clock: ManualClock
+) -> None:
+    server = clocked_server
     runtime = server.runtime
     assert runtime is not None
     token = await _register(runtime, AGENT, "agent")
@@ -390,7 +393,6 @@ async def test_the_console_api_needs_a_live_session(server: Server) -> None:
         assert resp.status == 401, await resp.text()
 
     # A session that outlives its time is refused, even with the cookie still in hand.
-    runtime.desk.session_ttl = timedelta(seconds=2)
     async with aiohttp.ClientSession(cookie_jar=_jar()) as http:
         async with http.post(server.url + "api/console/login", json={"token": token}) as resp:
             assert resp.status == 200, await resp.text()
@@ -399,7 +401,10 @@ async def test_the_console_api_needs_a_live_session(server: Server) -> None:
     async with aiohttp.ClientSession(headers={"Cookie": cookie}) as http:
         async with http.get(queue) as resp:
             assert resp.status == 200, await resp.text()
-        await asyncio.sleep((expires_at - utc_now()).total_seconds() + 0.3)
+        clock.set(expires_at - timedelta(seconds=1))
+        async with http.get(queue) as resp:
+            assert resp.status == 200, await resp.text()
+        clock.set(expires_at + timedelta(seconds=1))
         async with http.get(queue) as resp:
             assert resp.status == 401, await resp.text()
             assert (await resp.json())["error"]

@@ -7,13 +7,13 @@ SLA warnings and breaches reach the chats once each.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.clock import utc_now
+from bot.clock import ManualClock, utc_now
 from bot.serve import Server
 from escalation.tickets import notices
 from handlers import texts
@@ -177,9 +177,11 @@ async def test_desk_commands_list_show_note_and_wait_on_the_customer(
 
 
 async def test_sla_warning_then_breach_reach_the_chats_once_each(
-    database_url: str, emulator: BotApiEmulator, tmp_path: Path
+    database_url: str, emulator: BotApiEmulator, tmp_path: Path, clock: ManualClock
 ) -> None:
-    srv = await desk_server(database_url, emulator, sla_file(tmp_path, first="0.05m"))
+    # The warning at half of it; the other clocks (1 h, 2 h) warn after the test.
+    sla = sla_file(tmp_path, first="10m")
+    srv = await desk_server(database_url, emulator, sla, clock)
     try:
         groups(emulator)  # the bot is a member of both chats
         consumer = emulator.private_chat(user_id=5515)
@@ -188,12 +190,17 @@ async def test_sla_warning_then_breach_reach_the_chats_once_each(
         def texts_in(chat: int) -> list[str]:
             return [m.text or "" for m in emulator.sent_messages(chat)]
 
-        await emulator.wait_until(
-            lambda: any("已超时" in t and ref in t for t in texts_in(SUPERVISORS_CHAT)),
-            10,
-            "the breach notice in the supervisors' chat",
+        clock.advance(timedelta(minutes=6))
+        await srv.run_now("sla-sweep")
+        await srv.run_now("outbox")
+        assert any(t.startswith("⚠️") and ref in t for t in texts_in(AGENTS_CHAT)), "the warning"
+        clock.advance(timedelta(minutes=5))
+        for _ in range(3):  # the sweep that finds the breach, and several more
+            await srv.run_now("sla-sweep")
+        await srv.run_now("outbox")
+        assert any("已超时" in t and ref in t for t in texts_in(SUPERVISORS_CHAT)), (
+            "the breach notice in the supervisors' chat"
         )
-        await asyncio.sleep(1.5)  # several more sweeps run meanwhile
         in_agents = [t for t in texts_in(AGENTS_CHAT) if "截止" in t and "首次响应" in t]
         warnings = [t for t in in_agents if t.startswith("⚠️")]
         breaches = [t for t in in_agents if t.startswith("🚨")]
@@ -201,7 +208,7 @@ async def test_sla_warning_then_breach_reach_the_chats_once_each(
         assert len([t for t in texts_in(SUPERVISORS_CHAT) if t.startswith("🚨")]) == 1
         assert not [t for t in texts_in(SUPERVISORS_CHAT) if t.startswith("⚠️")]
         assert srv.runtime is not None
-        detail = await srv.runtime.desk.detail(ref, utc_now())
+        detail = await srv.runtime.desk.detail(ref, clock.now())
         first = next(c for c in detail.clocks if c.clock == "first_response")
         assert first.state == "breached"
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.clock import utc_now
+from bot.clock import SYSTEM_CLOCK, Clock, ManualClock
 from bot.db import make_sessions
 from bot.serve import Server
 from escalation.incidents.plan import DEFAULT_PLAN
@@ -81,7 +82,11 @@ def plan_settings(plan: Path) -> dict[str, object]:
 
 
 async def incident_server(
-    database_url: str, emulator: BotApiEmulator, plan: Path, **extra: object
+    database_url: str,
+    emulator: BotApiEmulator,
+    plan: Path,
+    clock: Clock = SYSTEM_CLOCK,
+    **extra: object,
 ) -> Server:
     srv = Server(
         make_settings(
@@ -89,11 +94,12 @@ async def incident_server(
             telegram_token=TELEGRAM_TOKEN,
             telegram_base_url=emulator.base_url,
             **{**plan_settings(plan), **extra},
-        )
+        ),
+        clock,
     )
     await srv.start()
     assert srv.runtime is not None
-    at = utc_now()
+    at = clock.now()
     await srv.runtime.agents.add(AGENT_ID, "小王", "agent", at)
     await srv.runtime.agents.add(SUPERVISOR_ID, "李主管", "supervisor", at)
     return srv
@@ -101,10 +107,10 @@ async def incident_server(
 
 @pytest.fixture
 async def tg_incidents(
-    database_url: str, emulator: BotApiEmulator, tmp_path: Path
+    database_url: str, emulator: BotApiEmulator, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[Server]:
     plan_chats(emulator)
-    srv = await incident_server(database_url, emulator, fast_plan(tmp_path))
+    srv = await incident_server(database_url, emulator, fast_plan(tmp_path), clock)
     try:
         yield srv
     finally:
@@ -137,8 +143,16 @@ def reports(emu: BotApiEmulator, name: str) -> list[str]:
     return [m.text or "" for m in emu.sent_messages(BUREAU_CHAT) if f"的{name}" in (m.text or "")]
 
 
+async def sweep_at(srv: Server, clock: ManualClock, at: datetime, *, sweeps: int = 1) -> None:
+    """Move the clock to `at`, run the sweep (and more), and send what it queued."""
+    clock.set(at)
+    for _ in range(sweeps):
+        await srv.run_now("sla-sweep")
+    await srv.run_now("outbox")
+
+
 async def test_complaints_open_an_incident_that_runs_through_the_plan(
-    tg_incidents: Server, emulator: BotApiEmulator
+    tg_incidents: Server, emulator: BotApiEmulator, clock: ManualClock
 ) -> None:
     runtime = tg_incidents.runtime
     assert runtime is not None
@@ -168,10 +182,9 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
     assert len(cards(emulator, AGENTS_CHAT, ref)) == 1
     assert not cards(emulator, SUPERVISORS_CHAT, ref)
 
-    # Nobody acknowledges: after the first step's wait the supervisors are told.
-    await emulator.wait_until(
-        lambda: bool(cards(emulator, SUPERVISORS_CHAT, ref)), 10, "the supervisors' card"
-    )
+    # Nobody acknowledges: after the first step's wait (2.4 s) the supervisors are told.
+    await sweep_at(tg_incidents, clock, incident.opened_at + timedelta(seconds=2.5))
+    assert cards(emulator, SUPERVISORS_CHAT, ref), "the supervisors' card"
     card = next(
         m
         for m in emulator.sent_messages(AGENTS_CHAT)
@@ -204,7 +217,7 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
         "the card edited to acknowledged",
     )
     # Past the moment the chain would have run again (open + 2.4 s + 6 s): nothing more.
-    await asyncio.sleep(max(0.0, 9.5 - (utc_now() - incident.opened_at).total_seconds()))
+    await sweep_at(tg_incidents, clock, incident.opened_at + timedelta(seconds=9.5), sweeps=3)
     assert len(cards(emulator, AGENTS_CHAT, ref)) == 1
     assert len(cards(emulator, SUPERVISORS_CHAT, ref)) == 1
     assert not cards(emulator, LEADERSHIP_CHAT, ref)
@@ -218,18 +231,21 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
     await emulator.wait_until(lambda: bool(reports(emulator, "初报")), 5, "the 初报")
     first = reports(emulator, "初报")[0]
     assert ref in first and "Ⅲ级（较大）" in first and "涉及工单20件" in first
-    within = utc_now() - incident.opened_at
+    within = clock.now() - incident.opened_at
     assert within.total_seconds() < 120  # the level's first_report deadline
 
-    # 续报 at the follow-up interval, with what changed since the 初报.
-    await emulator.wait_until(lambda: bool(reports(emulator, "续报")), 15, "the 续报")
+    # 续报 at the follow-up interval (6 s), with what changed since the 初报.
+    await sweep_at(tg_incidents, clock, clock.now() + timedelta(seconds=6.5))
+    assert reports(emulator, "续报"), "the 续报"
     sent = await agent.send(f"/resolve {ref} 领券服务节点宕机，已扩容恢复")
     assert "已解决" in await answer_to(emulator, AGENTS_CHAT, sent)
-    # 终报 at the final-report deadline after resolution (the plan sends it by itself).
-    await emulator.wait_until(lambda: bool(reports(emulator, "终报")), 15, "the 终报")
+    # 终报 at the final-report deadline (3 s) after resolution (the plan sends it by itself).
+    await sweep_at(tg_incidents, clock, clock.now() + timedelta(seconds=3.5))
+    assert reports(emulator, "终报"), "the 终报"
     final = reports(emulator, "终报")[0]
     assert "领券服务节点宕机" in final and "持续时间" in final
-    await asyncio.sleep(1.0)  # more sweeps: nothing is sent twice
+    # More sweeps, later still: nothing is sent twice.
+    await sweep_at(tg_incidents, clock, clock.now() + timedelta(seconds=10), sweeps=3)
     assert len(reports(emulator, "初报")) == 1
     assert len(reports(emulator, "终报")) == 1
     follow_ups = len(reports(emulator, "续报"))
@@ -306,7 +322,7 @@ async def test_incident_commands_refuse_strangers_and_unknown_levels(
 
 
 async def test_a_quiet_acknowledged_incident_is_reminded_and_its_level_moves(
-    database_url: str, emulator: BotApiEmulator, tmp_path: Path
+    database_url: str, emulator: BotApiEmulator, tmp_path: Path, clock: ManualClock
 ) -> None:
     plan_chats(emulator)
     plan = fast_plan(
@@ -319,7 +335,7 @@ async def test_a_quiet_acknowledged_incident_is_reminded_and_its_level_moves(
             "reminder": "0.05m",  # 3 s without an update after the acknowledgement
         },
     )
-    srv = await incident_server(database_url, emulator, plan)
+    srv = await incident_server(database_url, emulator, plan, clock)
     try:
         runtime = srv.runtime
         assert runtime is not None
@@ -344,11 +360,15 @@ async def test_a_quiet_acknowledged_incident_is_reminded_and_its_level_moves(
             ]
 
         # The level changes count as updates: the reminder comes 3 s after the last one.
-        await emulator.wait_until(lambda: bool(reminders()), 10, "the no-update reminder")
+        await sweep_at(srv, clock, clock.now() + timedelta(seconds=2.5))
+        assert not reminders()  # not yet
+        await sweep_at(srv, clock, clock.now() + timedelta(seconds=1))
+        assert reminders(), "the no-update reminder"
         assert "没有进展更新" in reminders()[0]
         sent = await agent.send(f"/update {ref} 已定位到领券接口超时")
         assert "已记录" in await answer_to(emulator, AGENTS_CHAT, sent)
-        await asyncio.sleep(1.5)  # under the reminder interval since the update
+        # Under the reminder interval since the update: no second reminder.
+        await sweep_at(srv, clock, clock.now() + timedelta(seconds=2.5), sweeps=3)
         assert len(reminders()) == 1
         detail = await runtime.incidents.detail(ref)
         levels = [d for k, _, d, _ in detail.events if k == "level"]

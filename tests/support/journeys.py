@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.clock import utc_now
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.serve import Server
 from handlers import texts
 from knowledge.kb import BUNDLED_KB
@@ -48,7 +48,11 @@ def sla_file(tmp_path: Path, first: str = "10h") -> Path:
 
 
 async def desk_server(
-    database_url: str, emulator: BotApiEmulator, sla: Path, **extra: object
+    database_url: str,
+    emulator: BotApiEmulator,
+    sla: Path,
+    clock: Clock = SYSTEM_CLOCK,
+    **extra: object,
 ) -> Server:
     srv = Server(
         make_settings(
@@ -61,11 +65,12 @@ async def desk_server(
             sla_sweep_seconds=0.2,
             outbox_poll_seconds=0.1,
             **extra,
-        )
+        ),
+        clock,
     )
     await srv.start()
     assert srv.runtime is not None
-    at = utc_now()
+    at = clock.now()
     await srv.runtime.agents.add(AGENT_ID, "小王", "agent", at)
     await srv.runtime.agents.add(SUPERVISOR_ID, "李主管", "supervisor", at)
     return srv
