@@ -24,7 +24,7 @@ import sentry_sdk
 from bot.clock import utc_now
 from bot.console import SignInThrottle
 from bot.serve import Server
-from escalation.incidents.lifecycle import sign
+from escalation.incidents.sources import sign
 from tests.e2e.conftest import make_settings
 
 SECRET = "alert-secret-for-hostile-tests"
