@@ -24,9 +24,10 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from bot.db import create_database, drop_database, make_engine, make_sessions, upgrade
-from escalation.incidents.lifecycle import Incidents
 from escalation.incidents.plan import load_plan
+from escalation.incidents.service import Incidents
 from escalation.routing import Actor, Routes
+from handlers.desk import incident_callback
 from storage.models import IncidentSignal
 
 QUESTIONS = (
@@ -48,7 +49,8 @@ async def run(url: str, label: str, messages: int, signals: int) -> None:
     await asyncio.to_thread(upgrade, url)
     db = make_engine(url)
     sessions = make_sessions(db)
-    incidents = Incidents(sessions, load_plan(), Routes(agents=1, supervisors=2, bureau=3))
+    routes = Routes(agents=1, supervisors=2, bureau=3)
+    incidents = Incidents(sessions, load_plan(), routes, button_data=incident_callback)
     try:
         texts = [QUESTIONS[n % len(QUESTIONS)] + f" 第{n}次" for n in range(messages)]
         for open_now in (0, 3):

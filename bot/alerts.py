@@ -21,8 +21,9 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.http_input import ENGLISH, check_charset, parse_json, read_body
-from escalation.incidents.lifecycle import ALERT_WINDOW, Incidents, sign
 from escalation.incidents.plan import PlanError
+from escalation.incidents.service import Incidents
+from escalation.incidents.sources import ALERT_WINDOW, sign
 
 log = logging.getLogger(__name__)
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False)

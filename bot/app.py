@@ -15,8 +15,8 @@ from bot.db import make_engine, make_sessions, upgrade
 from escalation.agents import AgentStore
 from escalation.digests.cron import parse_cron
 from escalation.digests.schedule import Digests
-from escalation.incidents.lifecycle import Incidents
 from escalation.incidents.plan import load_plan
+from escalation.incidents.service import Incidents
 from escalation.risk import TAG_NAMES, load_scorer
 from escalation.routing import Routes
 from escalation.tickets.calendar import load_calendar
@@ -24,6 +24,7 @@ from escalation.tickets.desk import Desk
 from escalation.tickets.sla import SlaPolicy, load_policy
 from escalation.tickets.store import TicketStore
 from handlers.core import Core
+from handlers.desk import incident_callback
 from knowledge.engine import Engine
 from knowledge.kb import load_kb
 from storage.conversation import ConversationStore
@@ -72,7 +73,11 @@ async def build_runtime(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Runt
         outbox_lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     incidents = Incidents(
-        sessions, load_plan(settings.plan_path), routes, contact=settings.incident_contact
+        sessions,
+        load_plan(settings.plan_path),
+        routes,
+        button_data=incident_callback,
+        contact=settings.incident_contact,
     )
     scorer = load_scorer()
     core = Core(engine, store, desk, incidents, risk=scorer.score, tag_names=TAG_NAMES)

@@ -10,7 +10,7 @@ from datetime import datetime
 import aiohttp
 
 from escalation.digests.schedule import Digests
-from escalation.incidents.lifecycle import sign
+from escalation.incidents.sources import sign
 
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=15)

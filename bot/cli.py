@@ -20,7 +20,7 @@ from bot.risk_cli import add_parser as add_risk_parser
 from bot.risk_cli import run_risk
 from escalation.digests.stats import StatsError
 from escalation.incidents.plan import PlanError
-from escalation.privacy import PrivacyError
+from escalation.privacy.scope import PrivacyError
 from escalation.tickets.calendar import CalendarError
 from escalation.tickets.sla import SlaError
 from knowledge.kb import Audience, KbError, KnowledgeBase, load_kb
@@ -388,7 +388,7 @@ def _print_counts(counts: dict[str, int], *, would: bool = False) -> None:
 
 
 def _data(args: argparse.Namespace) -> int:
-    from escalation.privacy import subject_key
+    from escalation.privacy.subject import subject_key
 
     if args.data_command not in {"purge", "export", "erase"}:
         print("helpdesk data needs a command: purge, export or erase.", file=sys.stderr)
@@ -406,7 +406,7 @@ def _data(args: argparse.Namespace) -> int:
         return asyncio.run(_data_purge(settings.database_url, days, args.dry_run))
     subject = subject_key(args.user)  # a malformed identity is refused before anything
     if args.data_command == "export":
-        from escalation.privacy import export_counts
+        from escalation.privacy.subject import export_counts
 
         export = asyncio.run(_data_export(settings.database_url, subject))
         text = json.dumps(export, ensure_ascii=False, indent=2) + "\n"
@@ -440,7 +440,7 @@ def _beijing(at: datetime) -> str:
 async def _data_purge(url: str, days: int, dry_run: bool) -> int:
     from bot.clock import utc_now
     from bot.db import make_engine, make_sessions, upgrade
-    from escalation.privacy import purge
+    from escalation.privacy.purge import purge
 
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
@@ -462,7 +462,7 @@ async def _data_purge(url: str, days: int, dry_run: bool) -> int:
 
 async def _data_export(url: str, subject: str) -> dict[str, Any]:
     from bot.db import make_engine, make_sessions, upgrade
-    from escalation.privacy import export_user
+    from escalation.privacy.subject import export_user
 
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
@@ -475,7 +475,7 @@ async def _data_export(url: str, subject: str) -> dict[str, Any]:
 async def _data_erase(url: str, subject: str) -> int:
     from bot.clock import utc_now
     from bot.db import make_engine, make_sessions, upgrade
-    from escalation.privacy import ErasureRefused, erase_user
+    from escalation.privacy.subject import ErasureRefused, erase_user
 
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)

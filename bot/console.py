@@ -24,14 +24,15 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.http_input import BadRequest, read_json
-from escalation.incidents.lifecycle import (
+from escalation.incidents.actions import ACTIONS as INCIDENT_ACTIONS
+from escalation.incidents.plan import LEVEL_KEYS
+from escalation.incidents.records import (
     IncidentError,
     IncidentForbidden,
     IncidentNotFound,
-    Incidents,
     IncidentView,
 )
-from escalation.incidents.plan import LEVEL_KEYS
+from escalation.incidents.service import Incidents
 from escalation.routing import Actor
 from escalation.tickets import notices
 from escalation.tickets.desk import BadInput, Desk, DeskError, NotFound, TicketRow
@@ -52,8 +53,6 @@ MAX_CATEGORY = 32  # the incident's category column
 # T20250602-0042 and I20250602-01; the cookie is what secrets.token_urlsafe makes.
 _REFERENCE = re.compile(r"[A-Za-z0-9-]{1,32}")
 _COOKIE = re.compile(r"[A-Za-z0-9_-]{16,128}")
-# The actions an incident card offers, plus the console's own: progress, ETA, approval.
-INCIDENT_ACTIONS = ("ack", "mitigate", "resolve", "up", "down", "note", "eta", "approve")
 Handler = Callable[[web.Request, Actor], Awaitable[web.StreamResponse]]
 
 
@@ -436,10 +435,7 @@ async def _incident_action(request: web.Request, actor: Actor) -> web.Response:
     text = _text(await _body(request), "") or ""
     now = request.app[CLOCK].now()
     try:
-        if action == "approve":
-            view = await incidents.approve(ref, actor, now)
-        else:
-            view = await incidents.act(ref, action, actor, now, text)
+        view = await incidents.act(ref, action, actor, now, text)
     except IncidentError as exc:
         status = (
             404

@@ -19,7 +19,7 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.db import make_sessions
 from bot.monitoring import report
 from escalation.digests.cron import parse_cron
-from escalation.privacy import scheduled_purge
+from escalation.privacy.purge import scheduled_purge
 
 log = logging.getLogger(__name__)
 # APScheduler logs every run of every job at INFO; a sweep each few seconds is not news.

@@ -50,7 +50,7 @@ from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS
 from handlers.desk import REFUSED as DESK_REFUSED
 from handlers.desk import USAGE as DESK_USAGE
-from handlers.desk import DeskFlow, DeskReply
+from handlers.desk import DeskFlow, DeskReply, incident_callback
 from handlers.types import TEXT, Incoming
 from storage.outbox import OutboxItem
 from storage.retry import DatabaseUnavailable
@@ -434,15 +434,15 @@ class TelegramChannel:
 
     async def refresh_incident_cards(self, reference: str) -> None:
         """Edit every card of an incident; a resolved one loses its buttons."""
-        for chat_id, message_id, text, buttons in await self.core.incidents.cards(
-            reference, self.clock.now()
-        ):
+        for chat_id, message_id, text, buttons in await self.core.incidents.cards(reference):
             try:
                 await self.app.bot.edit_message_text(
                     text,
                     chat_id=chat_id,
                     message_id=message_id,
-                    reply_markup=buttons_markup(buttons),
+                    reply_markup=buttons_markup(
+                        [(b.label, incident_callback(b)) for b in buttons]
+                    ),
                 )
             except BadRequest as exc:
                 if "not modified" not in str(exc).lower():

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from escalation.incidents.lifecycle import Incidents
+from escalation.incidents.service import Incidents
 from escalation.risk.tags import LEVELS
 from escalation.routing import Actor
 from escalation.tickets.desk import Desk

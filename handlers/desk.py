@@ -10,7 +10,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from escalation.incidents.lifecycle import IncidentError, Incidents
+from escalation.incidents.actions import CARD_ACTIONS, incident_action
+from escalation.incidents.records import CardButton, IncidentError
+from escalation.incidents.service import Incidents
 from escalation.routing import Actor
 from escalation.tickets import notices
 from escalation.tickets.desk import Desk, DeskError, TicketRow
@@ -31,6 +33,13 @@ TICKET_COMMANDS = (
     "/kb",
 )
 INCIDENT_COMMANDS = ("/incident", "/incidents", "/eta", "/update", "/resolve", "/approve")
+# The incident commands that act on one incident, and the action each one is.
+INCIDENT_COMMAND_ACTIONS = {
+    "/eta": "eta",
+    "/update": "note",
+    "/resolve": "resolve",
+    "/approve": "approve",
+}
 COMMANDS = TICKET_COMMANDS + INCIDENT_COMMANDS
 REFUSED = "仅限登记的客服人员操作。如需开通，请联系主管执行 helpdesk agents add。"
 USAGE = (
@@ -82,6 +91,22 @@ def _line(i: int, row: TicketRow, now: datetime) -> str:
         f"{i}. {row.reference} {row.priority} {row.type}·{row.category} "
         f"{row.status_name} {row.assignee or '未认领'} {timing}"
     )
+
+
+def incident_callback(button: CardButton) -> str:
+    """Return the callback data of an incident card's button: i:ACTION:REF."""
+    return f"i:{button.action}:{button.reference}"
+
+
+def incident_press(data: str) -> tuple[str, str] | None:
+    """Return (action, reference) of an incident card's callback data; None if it is not one."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != "i" or parts[1] not in _CARD_ACTION_NAMES:
+        return None
+    return parts[1], parts[2]
+
+
+_CARD_ACTION_NAMES = frozenset(a.name for a in CARD_ACTIONS)
 
 
 class DeskFlow:
@@ -146,26 +171,23 @@ class DeskFlow:
             ref, rest = first.upper(), tail
         if ref is None:
             return DeskReply(f"请写上事件编号，例如 {command} I20250602-01。")
-        action = {"/eta": "eta", "/update": "note", "/resolve": "resolve"}.get(command)
-        if command == "/approve":
-            view = await self.incidents.approve(ref, actor, now)
-            return DeskReply(f"已审核，事件 {view.reference} 的报告已报送主管部门。")
-        assert action is not None
-        view = await self.incidents.act(ref, action, actor, now, rest)
-        return DeskReply(f"事件 {view.reference}：{view.status_name}，已记录。")
+        action = incident_action(INCIDENT_COMMAND_ACTIONS[command])
+        view = await self.incidents.act(ref, action.name, actor, now, rest)
+        return DeskReply(action.confirm(view))
 
     async def incident_button(
         self, actor: Actor | None, who: str, data: str, now: datetime
     ) -> DeskReply:
         """A press on an incident card: i:ack|mitigate|resolve|up|down:REF."""
-        parts = data.split(":")
         if actor is None:
             log.warning("incident: refused button %s from unregistered %s", data, who)
             return DeskReply(REFUSED)
-        if len(parts) != 3:
+        press = incident_press(data)
+        if press is None:
             return DeskReply("这个按钮已失效。")
+        action, reference = press
         try:
-            view = await self.incidents.act(parts[2], parts[1], actor, now)
+            view = await self.incidents.act(reference, action, actor, now)
         except IncidentError as exc:
             return DeskReply(str(exc))
         return DeskReply(f"{view.reference}：{view.status_name}（{view.label}）")

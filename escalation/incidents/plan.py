@@ -17,9 +17,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from escalation.config_files import parse_duration, read_mapping
 from escalation.risk.tags import TAGS as RISK_TAGS
-from escalation.tickets.calendar import read_mapping
-from escalation.tickets.sla import SlaError, parse_duration
 
 DEFAULT_PLAN = Path(__file__).parent / "data" / "plan.yaml"
 LEVEL_KEYS = ("I", "II", "III", "IV")  # most to least severe
@@ -182,10 +181,7 @@ def short_duration(value: timedelta) -> str:
 def _duration(raw: Any, where: str) -> timedelta:
     if raw is None:
         raise PlanError(f"{where}: missing; give a duration such as 30m, 4h or 2d.")
-    try:
-        value = parse_duration(raw, _DAY, where)
-    except SlaError as exc:
-        raise PlanError(str(exc)) from None
+    value = parse_duration(raw, _DAY, where, PlanError)
     if value <= timedelta(0):
         raise PlanError(f"{where}: {raw!r} must be longer than zero.")
     return value

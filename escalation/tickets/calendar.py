@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+from escalation.config_files import read_mapping
 
 DEFAULT_CALENDAR = Path(__file__).parent / "data" / "calendar.yaml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -156,19 +156,6 @@ def _dates(raw: Iterable[Any] | None, where: str) -> set[date]:
                 f"{where}: {text!r} is not a date (YYYY-MM-DD) or range (A..B)."
             ) from None
     return out
-
-
-def read_mapping(path: Path, error: type[ValueError]) -> dict[str, Any]:
-    """Read a YAML file whose top level is a mapping, raising `error` naming the file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise error(f"{path}: file not found.") from None
-    except yaml.YAMLError as exc:
-        raise error(f"{path}: not valid YAML ({exc}).") from None
-    if not isinstance(data, dict):
-        raise error(f"{path}: the top level must be a mapping.")
-    return data
 
 
 def load_calendar(path: Path | str = DEFAULT_CALENDAR) -> WorkingCalendar:

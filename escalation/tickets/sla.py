@@ -8,24 +8,22 @@ ticket waits on the customer.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from escalation.config_files import parse_duration, read_mapping
 from escalation.tickets.calendar import (
     DEFAULT_CALENDAR,
     CalendarError,
     WorkingCalendar,
     load_calendar,
-    read_mapping,
 )
 
 DEFAULT_SLA = Path(__file__).parent / "data" / "sla.yaml"
 CLOCKS = ("first_response", "next_response", "resolution")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
 _MATCH_KEYS = frozenset({"type", "category", "priority"})
 
 Pause = tuple[datetime, datetime]
@@ -101,19 +99,6 @@ class SlaPolicy:
         )
 
 
-def parse_duration(text: object, day: timedelta, where: str) -> timedelta:
-    """Parse "30m", "4h" or "2d" (working days of `day` length)."""
-    m = _DURATION.match(str(text))
-    if not m:
-        raise SlaError(f"{where}: {text!r} is not a duration such as 30m, 4h or 2d.")
-    value, unit = float(m.group(1)), m.group(2)
-    if unit == "m":
-        return timedelta(minutes=value)
-    if unit == "h":
-        return timedelta(hours=value)
-    return day * value
-
-
 def _names(raw: Any, where: str) -> tuple[str, ...]:
     if isinstance(raw, str):
         return (raw,)
@@ -158,7 +143,9 @@ def load_policy(path: Path | str = DEFAULT_SLA) -> SlaPolicy:
     percent = float(warning.get("percent", 80))
     if not 0 < percent <= 100:
         raise SlaError(f"{path}: warning.percent must be between 0 and 100.")
-    before = parse_duration(warning.get("before", "15m"), day_td, f"{path}: warning.before")
+    before = parse_duration(
+        warning.get("before", "15m"), day_td, f"{path}: warning.before", SlaError
+    )
     notify = data.get("notify") or {}
     rules = []
     raw_rules = data.get("rules")
@@ -175,7 +162,9 @@ def load_policy(path: Path | str = DEFAULT_SLA) -> SlaPolicy:
         if set(match_raw) - _MATCH_KEYS:
             raise SlaError(f"{where}: match may use only type, category, priority.")
         match = {k: frozenset(_names(v, f"{where}.match.{k}")) for k, v in match_raw.items()}
-        within = {c: parse_duration(raw[c], day_td, f"{where}.{c}") for c in CLOCKS if c in raw}
+        within = {
+            c: parse_duration(raw[c], day_td, f"{where}.{c}", SlaError) for c in CLOCKS if c in raw
+        }
         rule_notify = raw.get("notify") or {}
         rules.append(
             Rule(

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot.serve import Server
-from escalation.incidents.lifecycle import sign
+from escalation.incidents.sources import sign
 from tests.e2e.conftest import make_settings
 
 SECRET = "alert-secret-for-tests"

@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.clock import ManualClock
 from bot.serve import Server
 from escalation.digests.model import SHANGHAI, daily_period
-from escalation.incidents.lifecycle import sign
+from escalation.incidents.sources import sign
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.emulator import BotApiEmulator, BotMessage
 from tests.support.journeys import BUREAU_CHAT, ID_CARD, PHONE, SUPERVISORS_CHAT, _say

@@ -24,7 +24,8 @@ import sentry_sdk
 from bot.clock import utc_now
 from bot.console import SignInThrottle
 from bot.serve import Server
-from escalation.incidents.lifecycle import sign
+from escalation.incidents import lifecycle, service
+from escalation.incidents.sources import sign
 from tests.e2e.conftest import make_settings
 
 SECRET = "alert-secret-for-hostile-tests"
@@ -555,22 +556,24 @@ def _failing_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> 
     assert calls >= 2, f"{name} was not called again"
 
 
-@pytest.mark.parametrize("where", ["alert", "_open", "_attach", "_draft", "_get"])
+@pytest.mark.parametrize("where", ["alert", "_open", "_attach", "draft_report", "locked"])
 async def test_a_failed_alert_leaves_its_signature_for_the_identical_retry(
     target: Target, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     runtime = target.server.runtime
     assert runtime is not None
+    # draft_report: inside the opening's transaction; locked: inside _attach's.
+    owner = {"draft_report": lifecycle, "locked": service}.get(where, runtime.incidents)
     url = target.server.url + "api/alerts"
     body = {"title": "补贴接口超时", "level": "Ⅲ", "category": "系统故障"}
     async with aiohttp.ClientSession() as http:
-        attach = where in ("_attach", "_get")  # _get: inside _attach's transaction
+        attach = where in ("_attach", "locked")
         if attach:  # an incident of this category is open already
             raw, headers = _signed(dict(body, detail="首次"))
             async with http.post(url, data=raw, headers=headers) as r:
                 assert r.status == 201, await r.text()
         raw, headers = _signed(body)
-        with _failing_once(monkeypatch, runtime.incidents, where):
+        with _failing_once(monkeypatch, owner, where):
             async with http.post(url, data=raw, headers=headers) as r:
                 assert r.status == 500, await r.text()  # our fault: reported, code shown
             async with http.post(url, data=raw, headers=headers) as r:  # the sender retries

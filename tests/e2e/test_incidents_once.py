@@ -20,7 +20,7 @@ from sqlalchemy import select
 from bot.clock import ManualClock, utc_now
 from bot.db import make_sessions
 from bot.serve import Server
-from escalation.incidents.lifecycle import sign
+from escalation.incidents.sources import sign
 from escalation.routing import agent_actor
 from storage.models import Incident, IncidentTimer, Outbox
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings

@@ -27,20 +27,13 @@ from escalation.agents import AgentStore
 from escalation.digests.cron import parse_cron
 from escalation.digests.model import Report, daily_period
 from escalation.digests.report import build_report
-from escalation.privacy import (
-    ERASURE_MARKER,
-    RETENTION_MARKER,
-    Counts,
-    ErasureRefused,
-    PrivacyError,
-    UnknownSubject,
-    erase_user,
-    export_user,
-    purge,
-    scheduled_purge,
-)
+from escalation.privacy.apply import Counts
+from escalation.privacy.purge import purge, scheduled_purge
+from escalation.privacy.scope import PrivacyError
+from escalation.privacy.subject import ErasureRefused, UnknownSubject, erase_user, export_user
 from escalation.routing import Actor, Routes
 from escalation.tickets.desk import Desk, DeskError
+from escalation.tickets.rules import ERASURE_MARKER, RETENTION_MARKER
 from escalation.tickets.sla import load_policy
 from escalation.tickets.store import TicketStore
 from storage.conversation import ConversationStore, Exchange, Outbound

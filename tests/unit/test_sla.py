@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from escalation.config_files import parse_duration
 from escalation.tickets.calendar import load_calendar
 from escalation.tickets.sla import (
     ClockState,
@@ -12,7 +13,6 @@ from escalation.tickets.sla import (
     clock_state,
     deadline,
     load_policy,
-    parse_duration,
     used,
     warning_at,
 )
@@ -102,9 +102,9 @@ def test_a_24x7_policy_counts_nights(tmp_path: Path) -> None:
 def test_durations() -> None:
     day = load_calendar().weekly[0]
     assert day
-    assert parse_duration("90m", timedelta(hours=8), "x") == timedelta(minutes=90)
-    assert parse_duration("1.5h", timedelta(hours=8), "x") == timedelta(minutes=90)
-    assert parse_duration("2d", timedelta(hours=8), "x") == timedelta(hours=16)
+    assert parse_duration("90m", timedelta(hours=8), "x", SlaError) == timedelta(minutes=90)
+    assert parse_duration("1.5h", timedelta(hours=8), "x", SlaError) == timedelta(minutes=90)
+    assert parse_duration("2d", timedelta(hours=8), "x", SlaError) == timedelta(hours=16)
 
 
 _CAL = CAL
