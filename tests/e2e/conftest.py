@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.db import create_database, drop_database
 from bot.serve import Server
 from knowledge.kb import BUNDLED_KB
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 
 # Tests read this one variable directly: it configures the test run, not the product.
 PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")

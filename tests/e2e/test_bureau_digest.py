@@ -19,7 +19,7 @@ from bot.serve import Server
 from escalation.digests.report import SHANGHAI, daily_period
 from escalation.incidents.lifecycle import sign
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator, BotMessage
+from tests.support.botapi import BotApiEmulator, BotMessage
 from tests.support.journeys import BUREAU_CHAT, ID_CARD, PHONE, SUPERVISORS_CHAT, _say
 
 SECRET = "bureau-webhook-secret"

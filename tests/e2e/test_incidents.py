@@ -23,7 +23,7 @@ from handlers import texts
 from handlers.desk import REFUSED
 from storage.models import Incident, IncidentTimer, Message
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator, ChatHandle
+from tests.support.botapi import BotApiEmulator, ChatHandle
 from tests.support.journeys import (
     AGENT_ID,
     AGENTS_CHAT,

@@ -23,7 +23,6 @@ from escalation.incidents.lifecycle import sign
 from escalation.routing import agent_actor
 from storage.models import Incident, IncidentTimer, Outbox
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator
 from tests.e2e.test_incidents import (
     cards,
     fast_plan,
@@ -31,6 +30,7 @@ from tests.e2e.test_incidents import (
     plan_chats,
     plan_settings,
 )
+from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENT_ID,
     AGENTS_CHAT,

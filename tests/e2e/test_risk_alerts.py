@@ -20,7 +20,7 @@ from escalation.digests.report import SHANGHAI
 from handlers import texts
 from storage.models import Message, Ticket
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENTS_CHAT,
     BUREAU_CHAT,

@@ -11,7 +11,7 @@ import pytest
 
 from bot.serve import Server
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENTS_CHAT,
     SUPERVISORS_CHAT,

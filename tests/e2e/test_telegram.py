@@ -13,7 +13,7 @@ from bot.serve import Server
 from bot.terminal import run_terminal_chat
 from handlers import texts
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bot.serve import Server
 from handlers import texts
 from knowledge.kb import BUNDLED_KB
 from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator, ChatHandle, GroupHandle
+from tests.support.botapi import BotApiEmulator, ChatHandle, GroupHandle
 
 AGENTS_CHAT = -1001000000001
 SUPERVISORS_CHAT = -1001000000002

@@ -29,7 +29,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from tests.e2e.emulator import BotApiEmulator, make_png, running_emulator
+from tests.support.botapi import BotApiEmulator, make_png, running_emulator
 
 TOKEN = "123456:TEST"
 FEEDBACK = InlineKeyboardMarkup(
