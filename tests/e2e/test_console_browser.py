@@ -25,7 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from bot.app import Runtime
 from bot.clock import utc_now
 from bot.serve import Server
-from tests.e2e.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import chromium_driver, chromium_missing_reason
 
 P = ParamSpec("P")
 R = TypeVar("R")

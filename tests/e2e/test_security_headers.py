@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.clock import utc_now
 from bot.serve import Server
-from tests.e2e.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import chromium_driver, chromium_missing_reason
 
 STATIC = Path(__file__).resolve().parents[2] / "bot" / "web" / "static"
 FIXED = {
