@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
 from bot.db import create_database, drop_database
 from bot.serve import Server
-from knowledge.kb import BUNDLED_KB
 from tests.support.botapi import BotApiEmulator
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 # Tests read this one variable directly: it configures the test run, not the product.
 PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
@@ -38,21 +37,6 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
     finally:
         await drop_database(PG_URL, name)
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "kb_path": BUNDLED_KB,
-        "database_url": database_url,
-        "web_host": "127.0.0.1",
-        "web_port": 0,
-        "_env_file": None,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-TELEGRAM_TOKEN = "123456:TEST-TOKEN"
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from bot.serve import Server
 from escalation.incidents.lifecycle import sign
-from tests.e2e.conftest import make_settings
+from tests.support.servers import make_settings
 
 SECRET = "alert-secret-for-tests"
 

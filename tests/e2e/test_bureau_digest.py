@@ -18,9 +18,9 @@ from bot.clock import utc_now
 from bot.serve import Server
 from escalation.digests.report import SHANGHAI, daily_period
 from escalation.incidents.lifecycle import sign
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.support.botapi import BotApiEmulator, BotMessage
 from tests.support.journeys import BUREAU_CHAT, ID_CARD, PHONE, SUPERVISORS_CHAT, _say
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 SECRET = "bureau-webhook-secret"
 

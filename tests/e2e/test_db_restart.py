@@ -20,9 +20,9 @@ from bot.serve import Server
 from handlers import texts
 from storage import retry as store_module
 from storage.models import Message
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.support.botapi import BotApiEmulator
 from tests.support.pg_cluster import OwnCluster
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 QUESTIONS = itertools.cycle(["补贴怎么领", "退款以后补贴还在吗", "能买几台", "补贴什么时候到账"])
 

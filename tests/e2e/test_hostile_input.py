@@ -25,7 +25,7 @@ from bot.clock import utc_now
 from bot.console import SignInThrottle
 from bot.serve import Server
 from escalation.incidents.lifecycle import sign
-from tests.e2e.conftest import make_settings
+from tests.support.servers import make_settings
 
 SECRET = "alert-secret-for-hostile-tests"
 COOKIE = "helpdesk_console"

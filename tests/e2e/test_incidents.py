@@ -22,7 +22,6 @@ from escalation.incidents.plan import DEFAULT_PLAN
 from handlers import texts
 from handlers.desk import REFUSED
 from storage.models import Incident, IncidentTimer, Message
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.support.botapi import BotApiEmulator, ChatHandle
 from tests.support.journeys import (
     AGENT_ID,
@@ -33,6 +32,7 @@ from tests.support.journeys import (
     SUPERVISORS_CHAT,
     complain,
 )
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 _INCIDENT = re.compile(r"I\d{8}-\d{2}")
 PHONE = "13812345678"

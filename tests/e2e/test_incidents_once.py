@@ -22,7 +22,6 @@ from bot.serve import Server
 from escalation.incidents.lifecycle import sign
 from escalation.routing import agent_actor
 from storage.models import Incident, IncidentTimer, Outbox
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.e2e.test_incidents import (
     cards,
     fast_plan,
@@ -39,6 +38,7 @@ from tests.support.journeys import (
     SUPERVISORS_CHAT,
     start_bot,
 )
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 SECRET = "alert-secret-for-tests"
 _REPORT = re.compile(r"的(初报|续报|终报)（第(\d+)号）")

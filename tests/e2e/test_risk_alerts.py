@@ -19,7 +19,6 @@ from bot.serve import Server
 from escalation.digests.report import SHANGHAI
 from handlers import texts
 from storage.models import Message, Ticket
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENTS_CHAT,
@@ -29,6 +28,7 @@ from tests.support.journeys import (
     complain,
     sla_file,
 )
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 PHONE = "13812345678"
 THREAT = f"补贴一直不到账，再不处理我就打12345投诉，还要发抖音曝光你们！电话{PHONE}"

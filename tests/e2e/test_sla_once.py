@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from bot.serve import Server
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENTS_CHAT,
@@ -20,6 +19,7 @@ from tests.support.journeys import (
     sla_file,
     start_bot,
 )
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 
 def _notices(emu: BotApiEmulator, chat: int, mark: str, ref: str) -> list[str]:

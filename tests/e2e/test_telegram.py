@@ -12,8 +12,8 @@ import pytest
 from bot.serve import Server
 from bot.terminal import run_terminal_chat
 from handlers import texts
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.support.botapi import BotApiEmulator
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 
 @pytest.fixture

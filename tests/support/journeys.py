@@ -16,8 +16,8 @@ from bot.clock import utc_now
 from bot.serve import Server
 from handlers import texts
 from knowledge.kb import BUNDLED_KB
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
 from tests.support.botapi import BotApiEmulator, ChatHandle, GroupHandle
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 AGENTS_CHAT = -1001000000001
 SUPERVISORS_CHAT = -1001000000002
