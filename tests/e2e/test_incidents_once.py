@@ -22,14 +22,14 @@ from bot.serve import Server
 from escalation.incidents.lifecycle import sign
 from escalation.routing import agent_actor
 from storage.models import Incident, IncidentTimer, Outbox
-from tests.e2e.test_incidents import (
+from tests.support.botapi import BotApiEmulator
+from tests.support.incidents import (
     cards,
     fast_plan,
     incident_server,
     plan_chats,
     plan_settings,
 )
-from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENT_ID,
     AGENTS_CHAT,
