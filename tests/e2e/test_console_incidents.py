@@ -13,7 +13,8 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
 from bot.serve import Server
-from tests.e2e.test_console_browser import (
+from tests.support.browser import chromium_driver, chromium_missing_reason
+from tests.support.console import (
     AGENT,
     SUPERVISOR,
     _in_browser,
@@ -24,7 +25,6 @@ from tests.e2e.test_console_browser import (
     _wait,
     _wait_text,
 )
-from tests.support.browser import chromium_driver, chromium_missing_reason
 
 TITLE = "部分用户领券失败"
 
