@@ -13,7 +13,7 @@ import pytest
 from bot.db import create_database, drop_database
 from bot.serve import Server
 from tests.support.botapi import BotApiEmulator
-from tests.support.servers import TELEGRAM_TOKEN, make_settings
+from tests.support.servers import TELEGRAM_TOKEN, running_server
 
 # Tests read this one variable directly: it configures the test run, not the product.
 PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
@@ -54,9 +54,5 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 @pytest.fixture
 async def server(database_url: str) -> AsyncIterator[Server]:
     """The helpdesk serving the web chat on a free port."""
-    srv = Server(make_settings(database_url))
-    await srv.start()
-    try:
+    async with running_server(database_url) as srv:
         yield srv
-    finally:
-        await srv.stop()

@@ -20,7 +20,7 @@ from escalation.digests.report import SHANGHAI, daily_period
 from escalation.incidents.lifecycle import sign
 from tests.support.botapi import BotApiEmulator, BotMessage
 from tests.support.journeys import BUREAU_CHAT, ID_CARD, PHONE, SUPERVISORS_CHAT, _say
-from tests.support.servers import TELEGRAM_TOKEN, make_settings
+from tests.support.servers import build_server
 
 SECRET = "bureau-webhook-secret"
 
@@ -79,19 +79,16 @@ async def bureau_system() -> AsyncIterator[BureauSystem]:
 
 
 def _server(database_url: str, emulator: BotApiEmulator, clock: MovableClock, url: str) -> Server:
-    return Server(
-        make_settings(
-            database_url,
-            telegram_token=TELEGRAM_TOKEN,
-            telegram_base_url=emulator.base_url,
-            bureau_chat_id=BUREAU_CHAT,
-            supervisor_chat_id=SUPERVISORS_CHAT,
-            bureau_webhook_url=url,
-            bureau_webhook_secret=SECRET,
-            digest_check_seconds=0.2,
-            outbox_poll_seconds=0.1,
-        ),
+    return build_server(
+        database_url,
+        emulator,
         clock=clock,
+        bureau_chat_id=BUREAU_CHAT,
+        supervisor_chat_id=SUPERVISORS_CHAT,
+        bureau_webhook_url=url,
+        bureau_webhook_secret=SECRET,
+        digest_check_seconds=0.2,
+        outbox_poll_seconds=0.1,
     )
 
 

@@ -22,7 +22,7 @@ from storage import retry as store_module
 from storage.models import Message
 from tests.support.botapi import BotApiEmulator
 from tests.support.pg_cluster import OwnCluster
-from tests.support.servers import TELEGRAM_TOKEN, make_settings
+from tests.support.servers import running_server
 
 QUESTIONS = itertools.cycle(["补贴怎么领", "退款以后补贴还在吗", "能买几台", "补贴什么时候到账"])
 
@@ -43,16 +43,8 @@ async def cluster() -> AsyncIterator[OwnCluster]:
 
 @pytest.fixture
 async def pg_server(cluster: OwnCluster, emulator: BotApiEmulator) -> AsyncIterator[Server]:
-    srv = Server(
-        make_settings(
-            cluster.url, telegram_token=TELEGRAM_TOKEN, telegram_base_url=emulator.base_url
-        )
-    )
-    await srv.start()
-    try:
+    async with running_server(cluster.url, emulator) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 async def _restart(cluster: OwnCluster, down: float) -> None:

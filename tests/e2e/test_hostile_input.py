@@ -25,7 +25,7 @@ from bot.clock import utc_now
 from bot.console import SignInThrottle
 from bot.serve import Server
 from escalation.incidents.lifecycle import sign
-from tests.support.servers import make_settings
+from tests.support.servers import build_server
 
 SECRET = "alert-secret-for-hostile-tests"
 COOKIE = "helpdesk_console"
@@ -56,7 +56,7 @@ class Target:
 async def target(
     database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[Target]:
-    srv = Server(make_settings(database_url, alert_secret=SECRET))
+    srv = build_server(database_url, alert_secret=SECRET)
     await srv.start()
     try:
         runtime = srv.runtime

@@ -21,7 +21,7 @@ from tests.support.journeys import (
     SUPERVISOR_ID,
     SUPERVISORS_CHAT,
 )
-from tests.support.servers import TELEGRAM_TOKEN, make_settings
+from tests.support.servers import build_server
 
 
 def fast_plan(tmp_path: Path, **level_iii: Any) -> Path:
@@ -69,14 +69,7 @@ def plan_settings(plan: Path) -> dict[str, object]:
 async def incident_server(
     database_url: str, emulator: BotApiEmulator, plan: Path, **extra: object
 ) -> Server:
-    srv = Server(
-        make_settings(
-            database_url,
-            telegram_token=TELEGRAM_TOKEN,
-            telegram_base_url=emulator.base_url,
-            **{**plan_settings(plan), **extra},
-        )
-    )
+    srv = build_server(database_url, emulator, **{**plan_settings(plan), **extra})
     await srv.start()
     assert srv.runtime is not None
     at = utc_now()

@@ -17,7 +17,7 @@ from bot.serve import Server
 from handlers import texts
 from knowledge.kb import BUNDLED_KB
 from tests.support.botapi import BotApiEmulator, ChatHandle, GroupHandle
-from tests.support.servers import TELEGRAM_TOKEN, make_settings
+from tests.support.servers import TELEGRAM_TOKEN, build_server
 
 AGENTS_CHAT = -1001000000001
 SUPERVISORS_CHAT = -1001000000002
@@ -50,18 +50,15 @@ def sla_file(tmp_path: Path, first: str = "10h") -> Path:
 async def desk_server(
     database_url: str, emulator: BotApiEmulator, sla: Path, **extra: object
 ) -> Server:
-    srv = Server(
-        make_settings(
-            database_url,
-            telegram_token=TELEGRAM_TOKEN,
-            telegram_base_url=emulator.base_url,
-            agent_chat_id=AGENTS_CHAT,
-            supervisor_chat_id=SUPERVISORS_CHAT,
-            sla_path=sla,
-            sla_sweep_seconds=0.2,
-            outbox_poll_seconds=0.1,
-            **extra,
-        )
+    srv = build_server(
+        database_url,
+        emulator,
+        agent_chat_id=AGENTS_CHAT,
+        supervisor_chat_id=SUPERVISORS_CHAT,
+        sla_path=sla,
+        sla_sweep_seconds=0.2,
+        outbox_poll_seconds=0.1,
+        **extra,
     )
     await srv.start()
     assert srv.runtime is not None
