@@ -1,42 +1,15 @@
-"""End-to-end fixtures: a fresh database (SQLite, and PostgreSQL when configured) and the
-real server built from settings, as `helpdesk serve` builds it."""
+"""End-to-end fixtures: the Bot API emulator and the real server built from settings, as
+`helpdesk serve` builds it (the fresh database, `database_url`, is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from bot.db import create_database, drop_database
 from bot.serve import Server
 from tests.support.botapi import BotApiEmulator
 from tests.support.servers import TELEGRAM_TOKEN, running_server
-
-# Tests read this one variable directly: it configures the test run, not the product.
-PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database for one test."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'helpdesk.db'}"
-        return
-    if not PG_URL:
-        pytest.skip(
-            "PostgreSQL tests need HELPDESK_TEST_DATABASE_URL, e.g. "
-            "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it when a server "
-            "answers)"
-        )
-    name = f"helpdesk_test_{secrets.token_hex(4)}"
-    url = await create_database(PG_URL, name)
-    try:
-        yield url
-    finally:
-        await drop_database(PG_URL, name)
 
 
 @pytest.fixture
