@@ -32,7 +32,7 @@ def bundled_engine() -> Engine:
     return Engine(load_kb(BUNDLED_KB))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database for one test."""
     if request.param == "sqlite":

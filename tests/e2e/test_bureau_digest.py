@@ -165,6 +165,7 @@ async def test_the_0900_report_reaches_the_bureau_once_across_a_restart(
         assert PHONE.encode() not in blob and ID_CARD.encode() not in blob
 
 
+@pytest.mark.postgres
 async def test_two_instances_on_one_postgresql_send_each_digest_once(
     database_url: str, emulator: BotApiEmulator, bureau_system: BureauSystem
 ) -> None:

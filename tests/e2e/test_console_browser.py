@@ -204,6 +204,7 @@ def _supervisor_view(driver: WebDriver, token: str) -> tuple[list[str], list[str
 # ---------------------------------------------------------------- the tests
 
 
+@pytest.mark.browser
 async def test_an_agent_works_a_complaint_through_the_console(server: Server) -> None:
     reason = chromium_missing_reason()
     if reason:

@@ -69,6 +69,7 @@ def _declare_and_work(driver: WebDriver, url: str, token: str) -> str:
     return ref
 
 
+@pytest.mark.browser
 async def test_a_supervisor_declares_and_works_an_incident_in_the_console(
     server: Server,
 ) -> None:

@@ -24,6 +24,8 @@ from tests.support.botapi import BotApiEmulator
 from tests.support.pg_cluster import OwnCluster
 from tests.support.servers import running_server
 
+pytestmark = pytest.mark.postgres  # a cluster of its own, stopped and started
+
 QUESTIONS = itertools.cycle(["补贴怎么领", "退款以后补贴还在吗", "能买几台", "补贴什么时候到账"])
 
 

@@ -146,6 +146,7 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.postgres
 async def test_two_instances_on_one_postgresql_fire_each_step_once(
     emulator: BotApiEmulator, database_url: str, tmp_path: Path
 ) -> None:

@@ -138,6 +138,7 @@ def _pages_under_the_policy(url: str, token: str) -> dict[str, list[str]]:
     return seen
 
 
+@pytest.mark.browser
 async def test_the_pages_work_and_break_no_rule_of_the_policy(server: Server) -> None:
     reason = chromium_missing_reason()
     if reason:

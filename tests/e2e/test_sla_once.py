@@ -79,6 +79,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.postgres
 async def test_two_instances_on_one_postgresql_notify_once(
     emulator: BotApiEmulator, database_url: str, tmp_path: Path
 ) -> None:

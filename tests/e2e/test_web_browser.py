@@ -14,6 +14,8 @@ from bot.serve import Server
 from handlers import texts
 from tests.support.browser import chromium_driver, chromium_missing_reason
 
+pytestmark = pytest.mark.browser
+
 
 def _journey(url: str) -> list[str]:
     with chromium_driver() as driver:

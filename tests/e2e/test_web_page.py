@@ -31,6 +31,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support.browser import chromium_driver, chromium_missing_reason
 
+pytestmark = pytest.mark.browser
+
 STATIC_DIR = Path(__file__).resolve().parents[2] / "bot" / "web" / "static"
 
 CAMPAIGN = "测试区专项促消费活动"
