@@ -14,9 +14,7 @@ import pytest
 from bot.db import create_database, drop_database
 from knowledge.engine import Engine
 from knowledge.kb import BUNDLED_KB, load_kb
-
-FIXTURES = Path(__file__).parent / "fixtures"
-MINI_KB = FIXTURES / "mini_kb.yaml"
+from tests.support.data import MINI_KB
 
 # Tests read this one variable directly: it configures the test run, not the product.
 PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
