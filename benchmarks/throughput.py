@@ -101,7 +101,7 @@ async def web_burst(database_url: str, messages: int, users: int) -> dict[str, A
 
 async def telegram_burst(database_url: str, messages: int, users: int) -> dict[str, Any]:
     """The same burst through the real Telegram Application and the test Bot API emulator."""
-    from tests.e2e.emulator import BotApiEmulator  # the test suite's emulator, on loopback
+    from tests.support.botapi import BotApiEmulator  # the test suite's emulator, on loopback
 
     token = "123456:BENCH"
     emu = BotApiEmulator(token=token)

@@ -1,16 +1,23 @@
-"""Shared fixtures: engines are slow to build (jieba loads its dictionary), so build once."""
+"""Shared fixtures: the knowledge engines (slow to build: jieba loads its dictionary, so once a
+session) and a fresh database (SQLite, and PostgreSQL when configured) for the storage and
+end-to-end tests."""
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.db import create_database, drop_database
 from knowledge.engine import Engine
 from knowledge.kb import BUNDLED_KB, load_kb
+from tests.support.data import MINI_KB
 
-FIXTURES = Path(__file__).parent / "fixtures"
-MINI_KB = FIXTURES / "mini_kb.yaml"
+# Tests read this one variable directly: it configures the test run, not the product.
+PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +28,23 @@ def mini_engine() -> Engine:
 @pytest.fixture(scope="session")
 def bundled_engine() -> Engine:
     return Engine(load_kb(BUNDLED_KB))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database for one test."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'helpdesk.db'}"
+        return
+    if not PG_URL:
+        pytest.skip(
+            "PostgreSQL tests need HELPDESK_TEST_DATABASE_URL, e.g. "
+            "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it when a server "
+            "answers)"
+        )
+    name = f"helpdesk_test_{secrets.token_hex(4)}"
+    url = await create_database(PG_URL, name)
+    try:
+        yield url
+    finally:
+        await drop_database(PG_URL, name)

@@ -1,59 +1,17 @@
-"""End-to-end fixtures: a fresh database (SQLite, and PostgreSQL when configured), the
-real server built from settings, as `helpdesk serve` builds it, and a clock the test moves."""
+"""End-to-end fixtures: the Bot API emulator, the real server built from settings, as
+`helpdesk serve` builds it, and a clock the test moves (the fresh database, `database_url`,
+is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.clock import ManualClock, utc_now
-from bot.config import Settings
-from bot.db import create_database, drop_database
 from bot.serve import Server
-from knowledge.kb import BUNDLED_KB
-from tests.e2e.emulator import BotApiEmulator
-
-# Tests read this one variable directly: it configures the test run, not the product.
-PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database for one test."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'helpdesk.db'}"
-        return
-    if not PG_URL:
-        pytest.skip(
-            "PostgreSQL tests need HELPDESK_TEST_DATABASE_URL, e.g. "
-            "postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run sets it when a server "
-            "answers)"
-        )
-    name = f"helpdesk_test_{secrets.token_hex(4)}"
-    url = await create_database(PG_URL, name)
-    try:
-        yield url
-    finally:
-        await drop_database(PG_URL, name)
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "kb_path": BUNDLED_KB,
-        "database_url": database_url,
-        "web_host": "127.0.0.1",
-        "web_port": 0,
-        "_env_file": None,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
-TELEGRAM_TOKEN = "123456:TEST-TOKEN"
+from tests.support.botapi import BotApiEmulator
+from tests.support.servers import TELEGRAM_TOKEN, running_server
 
 
 @pytest.fixture
@@ -71,12 +29,8 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 @pytest.fixture
 async def server(database_url: str) -> AsyncIterator[Server]:
     """The helpdesk serving the web chat on a free port."""
-    srv = Server(make_settings(database_url))
-    await srv.start()
-    try:
+    async with running_server(database_url) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 @pytest.fixture
@@ -89,9 +43,5 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def clocked_server(database_url: str, clock: ManualClock) -> AsyncIterator[Server]:
     """The helpdesk serving the web chat on a free port, on the test's clock."""
-    srv = Server(make_settings(database_url), clock)
-    await srv.start()
-    try:
+    async with running_server(database_url, clock=clock) as srv:
         yield srv
-    finally:
-        await srv.stop()

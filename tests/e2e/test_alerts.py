@@ -11,19 +11,15 @@ import pytest
 
 from bot.serve import Server
 from escalation.incidents.sources import sign
-from tests.e2e.conftest import make_settings
+from tests.support.servers import running_server
 
 SECRET = "alert-secret-for-tests"
 
 
 @pytest.fixture
 async def alert_server(database_url: str) -> AsyncIterator[Server]:
-    srv = Server(make_settings(database_url, alert_secret=SECRET))
-    await srv.start()
-    try:
+    async with running_server(database_url, alert_secret=SECRET) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 def _signed(body: Mapping[str, object], secret: str = SECRET) -> tuple[bytes, dict[str, str]]:

@@ -18,9 +18,9 @@ from bot.clock import ManualClock
 from bot.serve import Server
 from escalation.digests.model import SHANGHAI, daily_period
 from escalation.incidents.sources import sign
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator, BotMessage
+from tests.support.botapi import BotApiEmulator, BotMessage
 from tests.support.journeys import BUREAU_CHAT, ID_CARD, PHONE, SUPERVISORS_CHAT, _say
+from tests.support.servers import build_server
 
 SECRET = "bureau-webhook-secret"
 
@@ -71,19 +71,16 @@ async def bureau_system() -> AsyncIterator[BureauSystem]:
 
 
 def _server(database_url: str, emulator: BotApiEmulator, clock: ManualClock, url: str) -> Server:
-    return Server(
-        make_settings(
-            database_url,
-            telegram_token=TELEGRAM_TOKEN,
-            telegram_base_url=emulator.base_url,
-            bureau_chat_id=BUREAU_CHAT,
-            supervisor_chat_id=SUPERVISORS_CHAT,
-            bureau_webhook_url=url,
-            bureau_webhook_secret=SECRET,
-            digest_check_seconds=0.2,
-            outbox_poll_seconds=0.1,
-        ),
+    return build_server(
+        database_url,
+        emulator,
         clock=clock,
+        bureau_chat_id=BUREAU_CHAT,
+        supervisor_chat_id=SUPERVISORS_CHAT,
+        bureau_webhook_url=url,
+        bureau_webhook_secret=SECRET,
+        digest_check_seconds=0.2,
+        outbox_poll_seconds=0.1,
     )
 
 
@@ -165,6 +162,7 @@ async def test_the_0900_report_reaches_the_bureau_once_across_a_restart(
         assert PHONE.encode() not in blob and ID_CARD.encode() not in blob
 
 
+@pytest.mark.postgres
 async def test_two_instances_on_one_postgresql_send_each_digest_once(
     database_url: str, emulator: BotApiEmulator, bureau_system: BureauSystem, clock: ManualClock
 ) -> None:

@@ -10,84 +10,41 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiohttp
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
-from bot.app import Runtime
 from bot.clock import ManualClock
 from bot.serve import Server
-from tests.e2e.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import chromium_driver, chromium_missing_reason
+from tests.support.console import (
+    AGENT,
+    SUPERVISOR,
+    _css,
+    _in_browser,
+    _jar,
+    _log_in,
+    _open_complaint,
+    _register,
+    _shown,
+    _type,
+    _wait,
+    _wait_text,
+)
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-REFERENCE = re.compile(r"T\d{8}-\d{4}")
 COUNTDOWN = re.compile(r"^(剩余|已超时) (\d+天)?(\d+小时)?(\d+分)?(\d+秒)?")
-COMPLAINT = "6月2日在某某电器店买冰箱，店员不让用补贴"
-INTAKE = ("我是消费者", "我要投诉", "投诉", "商户拒用补贴", COMPLAINT, "电话 139 1234 5678")
 REPLY = "您好，已联系商户核实，请稍候。"
 NOTE = "已电话联系商户店长，对方答应今天内处理。"
 RESULT = "已协调商户补发补贴"
 EXPIRED = "登录已过期，请重新登录"
-WAIT = 15
 PROMPT = 3  # seconds: well under the queue's 10-second refresh
-
-AGENT = (7001, "小王")
-SUPERVISOR = (7003, "张主管")
-
-
-# ---------------------------------------------------------------- set-up through HTTP
-
-
-async def _open_complaint(server: Server, session: str) -> str:
-    """File a complaint as a consumer in the web chat; return its reference."""
-    last: list[dict[str, Any]] = []
-    async with aiohttp.ClientSession() as http:
-        for text in INTAKE:
-            async with http.post(
-                server.url + "api/messages", json={"session": session, "text": text}
-            ) as resp:
-                assert resp.status == 200, await resp.text()
-                last = (await resp.json())["replies"]
-    found = REFERENCE.search(" ".join(str(r["text"]) for r in last))
-    assert found, last
-    return found.group(0)
-
-
-async def _register(runtime: Runtime, who: tuple[int, str], role: str) -> str:
-    """Register someone in the agents' register and return a console login token."""
-    await runtime.agents.add(who[0], who[1], role, runtime.clock.now())
-    return await runtime.desk.issue_token(who[0])
-
-
-def _jar() -> aiohttp.CookieJar:
-    # The server is on 127.0.0.1: a default jar refuses cookies from IP addresses.
-    return aiohttp.CookieJar(unsafe=True)
 
 
 # ---------------------------------------------------------------- the browser, step by step
-
-
-def _css(driver: WebDriver, selector: str) -> list[str]:
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, selector)]
-
-
-def _shown(driver: WebDriver, element_id: str) -> bool:
-    return driver.find_element(By.ID, element_id).is_displayed()
-
-
-def _wait(driver: WebDriver, seconds: float = WAIT) -> WebDriverWait[WebDriver]:
-    # Rows are rebuilt when the queue changes: a row found a moment ago may be gone.
-    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def _queue_follows(driver: WebDriver, selector: str, text: str) -> None:
@@ -99,16 +56,6 @@ def _queue_follows(driver: WebDriver, selector: str, text: str) -> None:
 
 def _row(ref: str) -> str:
     return f'#queue .ticket-row[data-ref="{ref}"]'
-
-
-def _type(driver: WebDriver, element_id: str, text: str) -> None:
-    box = driver.find_element(By.ID, element_id)
-    box.clear()
-    box.send_keys(text)
-
-
-def _wait_text(driver: WebDriver, selector: str, text: str) -> None:
-    _wait(driver).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
 
 
 def _login_is_refused(driver: WebDriver, url: str) -> str:
@@ -123,15 +70,6 @@ def _login_is_refused(driver: WebDriver, url: str) -> str:
     assert not _shown(driver, "whoami")
     assert driver.find_elements(By.CSS_SELECTOR, "#queue .ticket-row") == []
     return error
-
-
-def _log_in(driver: WebDriver, token: str, name: str, role_name: str) -> None:
-    _type(driver, "login-token", token)
-    driver.find_element(By.ID, "login-button").click()
-    _wait_text(driver, "#whoami", name)
-    assert role_name in driver.find_element(By.ID, "whoami").text
-    assert _shown(driver, "logout") and _shown(driver, "console-view")
-    assert not _shown(driver, "login-view") and not _shown(driver, "error")
 
 
 def _queue_counts_down(driver: WebDriver, ref: str) -> str:
@@ -263,23 +201,10 @@ def _supervisor_view(driver: WebDriver, token: str) -> tuple[list[str], list[str
     return lists
 
 
-async def _in_browser(
-    step: Callable[Concatenate[WebDriver, P], R],
-    driver: WebDriver,
-    *args: P.args,
-    **kwargs: P.kwargs,
-) -> R:
-    """Run one step of the journey off the event loop (the server runs on it)."""
-    try:
-        return await asyncio.to_thread(step, driver, *args, **kwargs)
-    except Exception as exc:
-        page = await asyncio.to_thread(lambda: driver.find_element(By.TAG_NAME, "body").text)
-        raise AssertionError(f"{step.__name__} failed; the page showed:\n{page}") from exc
-
-
 # ---------------------------------------------------------------- the tests
 
 
+@pytest.mark.browser
 async def test_an_agent_works_a_complaint_through_the_console(server: Server) -> None:
     reason = chromium_missing_reason()
     if reason:

@@ -13,8 +13,8 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
 from bot.serve import Server
-from tests.e2e.browser import chromium_driver, chromium_missing_reason
-from tests.e2e.test_console_browser import (
+from tests.support.browser import chromium_driver, chromium_missing_reason
+from tests.support.console import (
     AGENT,
     SUPERVISOR,
     _in_browser,
@@ -69,6 +69,7 @@ def _declare_and_work(driver: WebDriver, url: str, token: str) -> str:
     return ref
 
 
+@pytest.mark.browser
 async def test_a_supervisor_declares_and_works_an_incident_in_the_console(
     server: Server,
 ) -> None:

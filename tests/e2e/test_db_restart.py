@@ -1,6 +1,6 @@
 """PostgreSQL restarted under a stream of messages: every one answered, none lost or doubled.
 
-These tests run a PostgreSQL cluster of their own (tests/e2e/pg_cluster.py: initdb and
+These tests run a PostgreSQL cluster of their own (tests/support/pg_cluster.py: initdb and
 pg_ctl in a temporary folder, on a free port), never the machine's server, and stop and
 start it while web and Telegram messages keep coming.
 """
@@ -20,9 +20,11 @@ from bot.serve import Server
 from handlers import texts
 from storage import retry as store_module
 from storage.models import Message
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator
-from tests.e2e.pg_cluster import OwnCluster
+from tests.support.botapi import BotApiEmulator
+from tests.support.pg_cluster import OwnCluster
+from tests.support.servers import running_server
+
+pytestmark = pytest.mark.postgres  # a cluster of its own, stopped and started
 
 QUESTIONS = itertools.cycle(["补贴怎么领", "退款以后补贴还在吗", "能买几台", "补贴什么时候到账"])
 
@@ -43,16 +45,8 @@ async def cluster() -> AsyncIterator[OwnCluster]:
 
 @pytest.fixture
 async def pg_server(cluster: OwnCluster, emulator: BotApiEmulator) -> AsyncIterator[Server]:
-    srv = Server(
-        make_settings(
-            cluster.url, telegram_token=TELEGRAM_TOKEN, telegram_base_url=emulator.base_url
-        )
-    )
-    await srv.start()
-    try:
+    async with running_server(cluster.url, emulator) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 async def _restart(cluster: OwnCluster, down: float) -> None:

@@ -18,7 +18,7 @@ from bot.serve import Server
 from escalation.tickets import notices
 from handlers import texts
 from handlers.desk import REFUSED
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENT_ID,
     AGENTS_CHAT,

@@ -27,7 +27,7 @@ from escalation.digests.stats import import_stats, parse_stats
 from escalation.routing import agent_actor
 from knowledge.kb import BUNDLED_KB, load_kb
 from storage.models import Message
-from tests.e2e.test_console_browser import _open_complaint
+from tests.support.console import _open_complaint
 from tests.support.journeys import ID_CARD, PHONE, _say
 from tests.support.stats import HEADER
 

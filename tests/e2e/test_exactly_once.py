@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.serve import Server
 from handlers import texts
 from storage.models import Message
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import start_bot
 
 BURST_USERS = 60

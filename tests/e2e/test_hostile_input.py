@@ -26,7 +26,7 @@ from bot.console import SignInThrottle
 from bot.serve import Server
 from escalation.incidents import lifecycle, service
 from escalation.incidents.sources import sign
-from tests.e2e.conftest import make_settings
+from tests.support.servers import build_server
 
 SECRET = "alert-secret-for-hostile-tests"
 COOKIE = "helpdesk_console"
@@ -57,7 +57,7 @@ class Target:
 async def target(
     database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> AsyncIterator[Target]:
-    srv = Server(make_settings(database_url, alert_secret=SECRET))
+    srv = build_server(database_url, alert_secret=SECRET)
     await srv.start()
     try:
         runtime = srv.runtime

@@ -23,9 +23,8 @@ from bot.serve import Server
 from escalation.incidents.sources import sign
 from escalation.routing import agent_actor
 from storage.models import Incident, IncidentTimer, Outbox
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator
-from tests.e2e.test_incidents import (
+from tests.support.botapi import BotApiEmulator
+from tests.support.incidents import (
     cards,
     fast_plan,
     incident_server,
@@ -40,6 +39,7 @@ from tests.support.journeys import (
     SUPERVISORS_CHAT,
     start_bot,
 )
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 SECRET = "alert-secret-for-tests"
 _REPORT = re.compile(r"的(初报|续报|终报)（第(\d+)号）")
@@ -147,6 +147,7 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.postgres
 async def test_two_instances_on_one_postgresql_fire_each_step_once(
     emulator: BotApiEmulator, database_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:

@@ -49,7 +49,7 @@ from storage.models import (
     TicketStatus,
     User,
 )
-from tests.e2e.conftest import make_settings
+from tests.support.servers import make_settings
 
 TZ = ZoneInfo("Asia/Shanghai")
 AGENT = Actor("agent:7001", "小王", "agent")

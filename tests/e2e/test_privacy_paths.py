@@ -24,7 +24,7 @@ from bot.db import make_engine, make_sessions, upgrade
 from bot.serve import Server
 from handlers import texts
 from storage.models import IncidentSignal, Message, Ticket, User
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENT_ID,
     AGENTS_CHAT,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from handlers import texts
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import start_bot
 
 USERS = 12

@@ -18,8 +18,7 @@ from bot.serve import Server
 from escalation.digests.model import SHANGHAI
 from handlers import texts
 from storage.models import Message, Ticket
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENTS_CHAT,
     BUREAU_CHAT,
@@ -28,6 +27,7 @@ from tests.support.journeys import (
     complain,
     sla_file,
 )
+from tests.support.servers import TELEGRAM_TOKEN, make_settings, running_server
 
 PHONE = "13812345678"
 THREAT = f"补贴一直不到账，再不处理我就打12345投诉，还要发抖音曝光你们！电话{PHONE}"
@@ -39,22 +39,15 @@ async def risk_server(
 ) -> AsyncIterator[Server]:
     emulator.group(AGENTS_CHAT, "客服组")
     emulator.group(SUPERVISORS_CHAT, "主管组")
-    srv = Server(
-        make_settings(
-            database_url,
-            telegram_token=TELEGRAM_TOKEN,
-            telegram_base_url=emulator.base_url,
-            agent_chat_id=AGENTS_CHAT,
-            supervisor_chat_id=SUPERVISORS_CHAT,
-            sla_path=sla_file(tmp_path),
-            outbox_poll_seconds=0.1,
-        )
-    )
-    await srv.start()
-    try:
+    async with running_server(
+        database_url,
+        emulator,
+        agent_chat_id=AGENTS_CHAT,
+        supervisor_chat_id=SUPERVISORS_CHAT,
+        sla_path=sla_file(tmp_path),
+        outbox_poll_seconds=0.1,
+    ) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 def _alerts(emu: BotApiEmulator) -> list[str]:

@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.clock import utc_now
 from bot.serve import Server
-from tests.e2e.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import chromium_driver, chromium_missing_reason
 
 STATIC = Path(__file__).resolve().parents[2] / "bot" / "web" / "static"
 FIXED = {
@@ -138,6 +138,7 @@ def _pages_under_the_policy(url: str, token: str) -> dict[str, list[str]]:
     return seen
 
 
+@pytest.mark.browser
 async def test_the_pages_work_and_break_no_rule_of_the_policy(server: Server) -> None:
     reason = chromium_missing_reason()
     if reason:

@@ -12,8 +12,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.serve import Server
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENTS_CHAT,
     SUPERVISORS_CHAT,
@@ -22,6 +21,7 @@ from tests.support.journeys import (
     sla_file,
     start_bot,
 )
+from tests.support.servers import TELEGRAM_TOKEN, make_settings
 
 
 def _notices(emu: BotApiEmulator, chat: int, mark: str, ref: str) -> list[str]:
@@ -81,6 +81,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.postgres
 async def test_two_instances_on_one_postgresql_notify_once(
     emulator: BotApiEmulator, database_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:

@@ -12,22 +12,14 @@ import pytest
 from bot.serve import Server
 from bot.terminal import run_terminal_chat
 from handlers import texts
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator
+from tests.support.botapi import BotApiEmulator
+from tests.support.servers import TELEGRAM_TOKEN, make_settings, running_server
 
 
 @pytest.fixture
 async def tg_server(database_url: str, emulator: BotApiEmulator) -> AsyncIterator[Server]:
-    srv = Server(
-        make_settings(
-            database_url, telegram_token=TELEGRAM_TOKEN, telegram_base_url=emulator.base_url
-        )
-    )
-    await srv.start()
-    try:
+    async with running_server(database_url, emulator) as srv:
         yield srv
-    finally:
-        await srv.stop()
 
 
 JOURNEY = (

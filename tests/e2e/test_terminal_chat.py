@@ -7,7 +7,7 @@ import io
 from bot.app import build_runtime
 from bot.terminal import run_terminal_chat
 from handlers import texts
-from tests.e2e.conftest import make_settings
+from tests.support.servers import make_settings
 
 
 async def test_terminal_numbers_choices_answers_and_stores(database_url: str) -> None:

@@ -12,7 +12,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.serve import Server
 from handlers import texts
-from tests.e2e.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import chromium_driver, chromium_missing_reason
+
+pytestmark = pytest.mark.browser
 
 
 def _journey(url: str) -> list[str]:

@@ -29,7 +29,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import chromium_driver, chromium_missing_reason
+
+pytestmark = pytest.mark.browser
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "bot" / "web" / "static"
 

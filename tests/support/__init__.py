@@ -1,1 +1,2 @@
-"""Helpers shared by the tests (imported, never collected)."""
+"""Test infrastructure: helpers the tests import, and the Bot API emulator with its own tests
+(`botapi/test_*.py`, collected like any other test)."""

@@ -16,8 +16,8 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.serve import Server
 from handlers import texts
 from knowledge.kb import BUNDLED_KB
-from tests.e2e.conftest import TELEGRAM_TOKEN, make_settings
-from tests.e2e.emulator import BotApiEmulator, ChatHandle, GroupHandle
+from tests.support.botapi import BotApiEmulator, ChatHandle, GroupHandle
+from tests.support.servers import TELEGRAM_TOKEN, build_server
 
 AGENTS_CHAT = -1001000000001
 SUPERVISORS_CHAT = -1001000000002
@@ -54,19 +54,16 @@ async def desk_server(
     clock: Clock = SYSTEM_CLOCK,
     **extra: object,
 ) -> Server:
-    srv = Server(
-        make_settings(
-            database_url,
-            telegram_token=TELEGRAM_TOKEN,
-            telegram_base_url=emulator.base_url,
-            agent_chat_id=AGENTS_CHAT,
-            supervisor_chat_id=SUPERVISORS_CHAT,
-            sla_path=sla,
-            sla_sweep_seconds=0.2,
-            outbox_poll_seconds=0.1,
-            **extra,
-        ),
-        clock,
+    srv = build_server(
+        database_url,
+        emulator,
+        clock=clock,
+        agent_chat_id=AGENTS_CHAT,
+        supervisor_chat_id=SUPERVISORS_CHAT,
+        sla_path=sla,
+        sla_sweep_seconds=0.2,
+        outbox_poll_seconds=0.1,
+        **extra,
     )
     await srv.start()
     assert srv.runtime is not None

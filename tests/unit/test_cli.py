@@ -7,7 +7,7 @@ import pytest
 
 from bot.cli import main
 from escalation.incidents.plan import DEFAULT_PLAN
-from tests.conftest import MINI_KB
+from tests.support.data import MINI_KB
 
 
 def _json_lines(out: str) -> list[dict[str, object]]:

@@ -20,7 +20,7 @@ from handlers.types import (
 from knowledge.engine import Engine
 from knowledge.kb import Audience, load_kb
 from knowledge.model import Model
-from tests.conftest import MINI_KB
+from tests.support.data import MINI_KB
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 CONSUMER = FlowState(role=Audience.CONSUMER)

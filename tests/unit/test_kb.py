@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.kb import Audience, KbError, load_kb, parse_kb
-from tests.conftest import MINI_KB
+from tests.support.data import MINI_KB
 
 GOOD_ENTRY = {"id": "e-1", "audience": "consumer", "questions": ["怎么领"], "answer": "这样领"}
 

@@ -98,9 +98,7 @@ def _module_name(path: Path) -> str:
 
 def _graph() -> dict[str, set[str]]:
     """Every product module and the product modules it imports (anywhere in the file)."""
-    files = {
-        _module_name(p): p for package in ALLOWED for p in (ROOT / package).rglob("*.py")
-    }
+    files = {_module_name(p): p for package in ALLOWED for p in (ROOT / package).rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in files.items():
         edges: set[str] = set()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import main
 from bot.db import make_engine, make_sessions, upgrade
@@ -21,18 +21,14 @@ AT = datetime(2025, 6, 2, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 
 
 @pytest.fixture
-async def stores(database_url: str) -> AsyncIterator[tuple[ConversationStore, TicketStore]]:
-    await asyncio.to_thread(upgrade, database_url)
-    engine = make_engine(database_url)
-    sessions = make_sessions(engine)
+async def stores(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[ConversationStore, TicketStore]:
     conversations = ConversationStore(sessions)
     await conversations.record(
         Exchange("web", "web:u1", AT, "商家不让用补贴", "question", None, "consumer", "{}", [])
     )
-    try:
-        yield conversations, TicketStore(sessions, ZoneInfo("Asia/Shanghai"))
-    finally:
-        await engine.dispose()
+    return conversations, TicketStore(sessions, ZoneInfo("Asia/Shanghai"))
 
 
 async def test_tickets_get_daily_references_masked_text_and_an_audit_row(

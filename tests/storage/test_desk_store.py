@@ -3,15 +3,13 @@ in working time, pauses while waiting on the customer, notifications held outsid
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import make_engine, make_sessions, upgrade
 from escalation.agents import AgentStore
 from escalation.routing import Actor, Routes
 from escalation.tickets.desk import AlreadyDone, Desk, update_key
@@ -29,10 +27,7 @@ def local(text: str) -> datetime:
 
 
 @pytest.fixture
-async def desk(database_url: str) -> AsyncIterator[Desk]:
-    await asyncio.to_thread(upgrade, database_url)
-    engine = make_engine(database_url)
-    sessions = make_sessions(engine)
+async def desk(sessions: async_sessionmaker[AsyncSession]) -> Desk:
     store = ConversationStore(sessions)
     await store.record(
         Exchange(
@@ -48,10 +43,7 @@ async def desk(database_url: str) -> AsyncIterator[Desk]:
         )
     )
     tickets = TicketStore(sessions, TZ)
-    try:
-        yield Desk(sessions, tickets, AgentStore(sessions), load_policy(), Routes(-1, -2))
-    finally:
-        await engine.dispose()
+    return Desk(sessions, tickets, AgentStore(sessions), load_policy(), Routes(-1, -2))
 
 
 async def _open(desk: Desk, at: datetime, source: str | None = None) -> str:
