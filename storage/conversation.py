@@ -131,93 +131,10 @@ class ConversationStore:
         """
         try:
             async with self._write_lock, self._sessions.begin() as s:
-                user = (
-                    await s.execute(select(User).where(User.sender == ex.sender))
-                ).scalar_one_or_none()
-                if user is None:
-                    user = User(
-                        channel=ex.channel,
-                        sender=ex.sender,
-                        first_seen=ex.at,
-                        last_seen=ex.at,
-                        state="{}",
-                    )
-                    s.add(user)
-                    await s.flush()
-                user.last_seen = ex.at
-                user.role = UserRole(ex.role) if ex.role else None
-                user.state = ex.state_json
-                inbound = Message(
-                    user_id=user.id,
-                    channel=ex.channel,
-                    direction=Direction.IN,
-                    kind=ex.kind,
-                    text=mask_pii(ex.text),
-                    external_id=ex.external_id,
-                    created_at=ex.at,
-                    incident_id=ex.incident_id,
-                    risk_level=RiskLevel(ex.risk_level) if ex.risk_level else None,
-                    risk_score=ex.risk_score,
-                    risk_tags=",".join(ex.risk_tags)[:200] if ex.risk_tags else None,
-                )
-                s.add(inbound)
-                await s.flush()
-                s.add_all(
-                    outbound(
-                        chat_id=chat_id,
-                        purpose=OutboxPurpose.RISK,
-                        text=mask_pii(text),
-                        at=ex.at,
-                        key=f"risk:{inbound.id}:{chat_id}",
-                    )
-                    for chat_id, text in ex.alerts
-                )
-                out_rows = [
-                    Message(
-                        user_id=user.id,
-                        channel=ex.channel,
-                        direction=Direction.OUT,
-                        kind=ex.kind,
-                        text=r.text,
-                        choices=json.dumps(list(r.choices), ensure_ascii=False),
-                        reply_to_id=inbound.id,
-                        kb_entry_id=ex.kb_entry_id,
-                        score=ex.score,
-                        sent=sent,
-                        created_at=ex.at,
-                    )
-                    for r in ex.replies
-                ]
-                s.add_all(out_rows)
-                if ex.reply_chat is not None and out_rows and not sent:
-                    await s.flush()
-                    s.add_all(
-                        outbound(
-                            chat_id=ex.reply_chat,
-                            purpose=OutboxPurpose.REPLY,
-                            text=m.text,
-                            at=ex.at,
-                            channel=ex.channel,
-                            buttons=choice_buttons(r.choices),
-                            key=f"reply:{m.id}",
-                            message_id=m.id,
-                        )
-                        for m, r in zip(out_rows, ex.replies, strict=True)
-                    )
-                s.add_all(
-                    Feedback(user_id=user.id, kb_entry_id=e, helpful=h, created_at=ex.at)
-                    for e, h in ex.feedback
-                )
-                s.add_all(
-                    Handoff(
-                        user_id=user.id,
-                        channel=ex.channel,
-                        reason=HandoffReason(reason),
-                        last_question=mask_pii(q) if q else None,
-                        created_at=ex.at,
-                    )
-                    for reason, q in ex.handoffs
-                )
+                user = await _user_for(s, ex)
+                inbound = await _inbound(s, ex, user)
+                out_rows = await _replies(s, ex, user, inbound, sent)
+                _effects(s, ex, user)
                 await s.flush()
                 return StoredExchange(
                     inbound.id,
@@ -278,3 +195,106 @@ async def _replies_of(s: AsyncSession, inbound_id: int) -> list[StoredReply]:
         )
     ).scalars()
     return [StoredReply(m.id, m.text, tuple(json.loads(m.choices)), m.sent) for m in rows]
+
+
+async def _user_for(s: AsyncSession, ex: Exchange) -> User:
+    """The sender's row (made on their first message), with this exchange's role and state."""
+    user = (await s.execute(select(User).where(User.sender == ex.sender))).scalar_one_or_none()
+    if user is None:
+        user = User(
+            channel=ex.channel, sender=ex.sender, first_seen=ex.at, last_seen=ex.at, state="{}"
+        )
+        s.add(user)
+        await s.flush()
+    user.last_seen = ex.at
+    user.role = UserRole(ex.role) if ex.role else None
+    user.state = ex.state_json
+    return user
+
+
+async def _inbound(s: AsyncSession, ex: Exchange, user: User) -> Message:
+    """The inbound message, masked, and the risk alerts it raised."""
+    inbound = Message(
+        user_id=user.id,
+        channel=ex.channel,
+        direction=Direction.IN,
+        kind=ex.kind,
+        text=mask_pii(ex.text),
+        external_id=ex.external_id,
+        created_at=ex.at,
+        incident_id=ex.incident_id,
+        risk_level=RiskLevel(ex.risk_level) if ex.risk_level else None,
+        risk_score=ex.risk_score,
+        risk_tags=",".join(ex.risk_tags)[:200] if ex.risk_tags else None,
+    )
+    s.add(inbound)
+    await s.flush()
+    s.add_all(
+        outbound(
+            chat_id=chat_id,
+            purpose=OutboxPurpose.RISK,
+            text=mask_pii(text),
+            at=ex.at,
+            key=f"risk:{inbound.id}:{chat_id}",
+        )
+        for chat_id, text in ex.alerts
+    )
+    return inbound
+
+
+async def _replies(
+    s: AsyncSession, ex: Exchange, user: User, inbound: Message, sent: bool
+) -> list[Message]:
+    """The replies to the inbound message; queued in the outbox for a chat that gets them
+    later (Telegram), marked sent for a channel that hands them back at once."""
+    out_rows = [
+        Message(
+            user_id=user.id,
+            channel=ex.channel,
+            direction=Direction.OUT,
+            kind=ex.kind,
+            text=r.text,
+            choices=json.dumps(list(r.choices), ensure_ascii=False),
+            reply_to_id=inbound.id,
+            kb_entry_id=ex.kb_entry_id,
+            score=ex.score,
+            sent=sent,
+            created_at=ex.at,
+        )
+        for r in ex.replies
+    ]
+    s.add_all(out_rows)
+    if ex.reply_chat is not None and out_rows and not sent:
+        await s.flush()
+        s.add_all(
+            outbound(
+                chat_id=ex.reply_chat,
+                purpose=OutboxPurpose.REPLY,
+                text=m.text,
+                at=ex.at,
+                channel=ex.channel,
+                buttons=choice_buttons(r.choices),
+                key=f"reply:{m.id}",
+                message_id=m.id,
+            )
+            for m, r in zip(out_rows, ex.replies, strict=True)
+        )
+    return out_rows
+
+
+def _effects(s: AsyncSession, ex: Exchange, user: User) -> None:
+    """The feedback given and the hand-offs asked for in this exchange."""
+    s.add_all(
+        Feedback(user_id=user.id, kb_entry_id=e, helpful=h, created_at=ex.at)
+        for e, h in ex.feedback
+    )
+    s.add_all(
+        Handoff(
+            user_id=user.id,
+            channel=ex.channel,
+            reason=HandoffReason(reason),
+            last_question=mask_pii(q) if q else None,
+            created_at=ex.at,
+        )
+        for reason, q in ex.handoffs
+    )

@@ -94,18 +94,11 @@ def upgrade() -> None:
         sa.Column("signature", sa.String(64), nullable=False, unique=True),
         sa.Column("at", _ts(), nullable=False),
     )
-    with op.batch_alter_table("ticket") as batch:
-        batch.add_column(sa.Column("incident_id", sa.Integer))
-        batch.create_foreign_key("fk_ticket_incident", "incident", ["incident_id"], ["id"])
-        batch.create_index("ix_ticket_incident_id", ["incident_id"])
-    with op.batch_alter_table("message") as batch:
-        batch.add_column(sa.Column("incident_id", sa.Integer))
-        batch.create_foreign_key("fk_message_incident", "incident", ["incident_id"], ["id"])
-        batch.create_index("ix_message_incident_id", ["incident_id"])
-    with op.batch_alter_table("outbox") as batch:
-        batch.add_column(sa.Column("incident_id", sa.Integer))
-        batch.create_foreign_key("fk_outbox_incident", "incident", ["incident_id"], ["id"])
-        batch.create_index("ix_outbox_incident_id", ["incident_id"])
+    for table in ("ticket", "message", "outbox"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("incident_id", sa.Integer))
+            batch.create_foreign_key(f"fk_{table}_incident", "incident", ["incident_id"], ["id"])
+            batch.create_index(f"ix_{table}_incident_id", ["incident_id"])
 
 
 def downgrade() -> None:
