@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.db import make_engine, make_sessions, upgrade
+from bot.telegram_wire import private_chat
 from escalation.agents import AgentStore
 from escalation.digests.schedule import Digests, parse_cron
 from escalation.incidents.lifecycle import Incidents
@@ -52,7 +53,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     sessions = make_sessions(db)
     store = ConversationStore(sessions)
     tickets = TicketStore(sessions, ZoneInfo("Asia/Shanghai"))
-    agents = AgentStore(sessions)
+    agents = AgentStore(sessions, session_ttl=timedelta(minutes=settings.console_session_minutes))
     routes = Routes(
         settings.agent_chat_id,
         settings.supervisor_chat_id,
@@ -65,8 +66,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         agents,
         policy_from(settings),
         routes,
-        session_ttl=timedelta(minutes=settings.console_session_minutes),
         outbox_lease=timedelta(seconds=settings.outbox_lease_seconds),
+        customer_chat=private_chat,
     )
     incidents = Incidents(
         sessions, load_plan(settings.plan_path), routes, contact=settings.incident_contact

@@ -60,8 +60,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from escalation.digests.schedule import Cron, previous_fires
-from escalation.tickets.desk import REOPEN_WINDOW
-from escalation.tickets.rules import ANONYMISED_MARKERS, ERASURE_MARKER, RETENTION_MARKER
+from escalation.tickets.rules import (
+    ANONYMISED_MARKERS,
+    ERASURE_MARKER,
+    REOPEN_WINDOW,
+    RETENTION_MARKER,
+)
 from storage.models import (
     Feedback,
     Handoff,

@@ -279,7 +279,7 @@ class Outbox(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     purpose: Mapped[str] = mapped_column(String(16))  # card, thread, sla, customer, ...
     text: Mapped[str] = mapped_column(Text)
-    buttons: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[text, data], ...]
+    buttons: Mapped[str] = mapped_column(Text, default="[]")  # JSON of outbox.Button
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # customer copy

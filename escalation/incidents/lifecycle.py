@@ -37,6 +37,7 @@ from storage.models import (
     Outbox,
     Ticket,
 )
+from storage.outbox import Button
 from storage.retry import retrying
 
 log = logging.getLogger(__name__)
@@ -140,10 +141,10 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def card_buttons(reference: str, status: str) -> list[tuple[str, str]]:
+def card_buttons(reference: str, status: str) -> list[Button]:
     if status == "resolved":
         return []
-    return [(label, f"i:{action}:{reference}") for label, action in ACTIONS]
+    return [Button.on_incident(label, action, reference) for label, action in ACTIONS]
 
 
 Listener = Callable[[str], Awaitable[None]]
@@ -1034,7 +1035,7 @@ class Incidents:
     @retrying
     async def cards(
         self, reference: str, now: datetime
-    ) -> list[tuple[int, int, str, list[tuple[str, str]]]]:
+    ) -> list[tuple[int, int, str, list[Button]]]:
         """Return (chat, message, text, buttons) for every card of an incident to edit."""
         async with self._sessions() as s:
             i = (

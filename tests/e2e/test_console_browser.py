@@ -66,7 +66,7 @@ async def _open_complaint(server: Server, session: str) -> str:
 async def _register(runtime: Runtime, who: tuple[int, str], role: str) -> str:
     """Register someone in the agents' register and return a console login token."""
     await runtime.agents.add(who[0], who[1], role, utc_now())
-    return await runtime.desk.issue_token(who[0])
+    return await runtime.agents.issue_token(who[0])
 
 
 def _jar() -> aiohttp.CookieJar:
@@ -339,7 +339,7 @@ async def test_an_agent_works_a_complaint_through_the_console(server: Server) ->
 
         await _in_browser(_session_expires, driver)
         due_soon, breached = await _in_browser(
-            _supervisor_view, driver, await runtime.desk.issue_token(SUPERVISOR[0])
+            _supervisor_view, driver, await runtime.agents.issue_token(SUPERVISOR[0])
         )
         assert due_soon and breached
     finally:
@@ -390,7 +390,7 @@ async def test_the_console_api_needs_a_live_session(server: Server) -> None:
         assert resp.status == 401, await resp.text()
 
     # A session that outlives its time is refused, even with the cookie still in hand.
-    runtime.desk.session_ttl = timedelta(seconds=2)
+    runtime.agents.session_ttl = timedelta(seconds=2)
     async with aiohttp.ClientSession(cookie_jar=_jar()) as http:
         async with http.post(server.url + "api/console/login", json={"token": token}) as resp:
             assert resp.status == 200, await resp.text()
