@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from escalation.tickets.rules import REOPEN_WINDOW
 from handlers import intake, texts
+from handlers.desk import TICKET_COMMANDS
 from handlers.types import (
     NON_TEXT_KINDS,
     CsatEffect,
@@ -46,9 +47,7 @@ _STATUS_WORDS = ("查询工单", "工单进度", "查工单")
 MAX_TEXT = 2000
 _LIVE_STATUSES = frozenset({"assigned", "waiting", "reopened"})
 # Commands of the agents' desk: refused here, where only customers and merchants talk.
-DESK_COMMANDS = frozenset(
-    {"/note", "/pending", "/close", "/reopen", "/queue", "/mine", "/ticket", "/kb", "/claim"}
-)
+DESK_COMMANDS = frozenset(TICKET_COMMANDS)
 
 
 def _command(text: str) -> str | None:

@@ -25,12 +25,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 from bot.app import Runtime
 from bot.clock import utc_now
 from bot.serve import Server
+from escalation.tickets.rules import find_reference
 from tests.e2e.browser import chromium_driver, chromium_missing_reason
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-REFERENCE = re.compile(r"T\d{8}-\d{4}")
 COUNTDOWN = re.compile(r"^(剩余|已超时) (\d+天)?(\d+小时)?(\d+分)?(\d+秒)?")
 COMPLAINT = "6月2日在某某电器店买冰箱，店员不让用补贴"
 INTAKE = ("我是消费者", "我要投诉", "投诉", "商户拒用补贴", COMPLAINT, "电话 139 1234 5678")
@@ -58,9 +58,9 @@ async def _open_complaint(server: Server, session: str) -> str:
             ) as resp:
                 assert resp.status == 200, await resp.text()
                 last = (await resp.json())["replies"]
-    found = REFERENCE.search(" ".join(str(r["text"]) for r in last))
+    found = find_reference(" ".join(str(r["text"]) for r in last))
     assert found, last
-    return found.group(0)
+    return found
 
 
 async def _register(runtime: Runtime, who: tuple[int, str], role: str) -> str:
