@@ -1,7 +1,6 @@
 """Telegram's callback data: what the service means, made and read in one place."""
 
 from bot.telegram_wire import Press, callback_data, parse_callback, private_chat
-from escalation.incidents.lifecycle import card_buttons as incident_buttons
 from escalation.tickets.views import card_buttons
 from storage.outbox import Button, choice_buttons, dump_buttons, load_buttons
 
@@ -24,8 +23,8 @@ def test_a_ticket_card_keeps_its_wire_strings() -> None:
 
 def test_a_kb_button_carries_its_entry_and_an_incident_button_its_prefix() -> None:
     assert callback_data(Button.on_ticket("发送", "kb", REF, "7"), 0) == f"d:kb:{REF}:7"
-    data = _data(incident_buttons("I20250602-01", "open"))
-    assert data and all(d.startswith("i:") and d.endswith(":I20250602-01") for d in data)
+    acknowledge = Button.on_incident("确认", "ack", "I20250602-01")
+    assert callback_data(acknowledge, 0) == "i:ack:I20250602-01"
 
 
 def test_choices_are_numbered_by_their_place() -> None:
