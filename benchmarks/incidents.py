@@ -27,7 +27,6 @@ from bot.db import create_database, drop_database, make_engine, make_sessions, u
 from escalation.incidents.plan import load_plan
 from escalation.incidents.service import Incidents
 from escalation.routing import Actor, Routes
-from handlers.desk import incident_callback
 from storage.models import IncidentSignal
 
 QUESTIONS = (
@@ -50,7 +49,7 @@ async def run(url: str, label: str, messages: int, signals: int) -> None:
     db = make_engine(url)
     sessions = make_sessions(db)
     routes = Routes(agents=1, supervisors=2, bureau=3)
-    incidents = Incidents(sessions, load_plan(), routes, button_data=incident_callback)
+    incidents = Incidents(sessions, load_plan(), routes)
     try:
         texts = [QUESTIONS[n % len(QUESTIONS)] + f" 第{n}次" for n in range(messages)]
         for open_now in (0, 3):

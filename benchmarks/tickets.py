@@ -11,11 +11,12 @@ open tickets.
    computed, so that about 1 % of the clocks are due for a warning or a breach at NOW and
    the rest fall in the coming days. PostgreSQL is ANALYZEd afterwards, as autovacuum would;
    SQLite is left as the service leaves it (it never runs ANALYZE).
-3. Times `desk.queue(NOW, limit=50)` (median of 3), the first `desk.sweep(NOW, batch=500)`
-   with the peak RSS growth over it, the sweeps until one returns 0 (the drain), and the
-   idle sweep (median of 3; nothing due: what runs every 30 s), and checks that the idle
-   sweep's plan uses ix_ticket_clock_open_warn. Then the notices are undone and one more
-   500-clock sweep runs under tracemalloc (its Python heap peak, "traced").
+3. Times `desk.views.queue(NOW, limit=50)` (median of 3), the first
+   `desk.sla.sweep(NOW, batch=500)` with the peak RSS growth over it, the sweeps until one
+   returns 0 (the drain), and the idle sweep (median of 3; nothing due: what runs every
+   30 s), and checks that the idle sweep's plan uses ix_ticket_clock_open_warn. Then the
+   notices are undone and one more 500-clock sweep runs under tracemalloc (its Python heap
+   peak, "traced").
 4. Opens `--late` more tickets on the full database: opening counts the day's tickets,
    which should not get slower as the table grows.
 
@@ -52,9 +53,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import policy_from
 from bot.config import Settings
 from bot.db import create_database, drop_database, make_engine, make_sessions, upgrade
+from bot.telegram_wire import private_chat
 from escalation.agents import AgentStore
 from escalation.routing import Routes
-from escalation.tickets.desk import OPEN_STATUSES, Desk
+from escalation.tickets.desk import Desk
 from escalation.tickets.rules import (
     DEFAULT_CATEGORIES,
     TICKET_TYPES,
@@ -63,6 +65,7 @@ from escalation.tickets.rules import (
 )
 from escalation.tickets.sla import SlaPolicy
 from escalation.tickets.store import TicketStore
+from escalation.tickets.views import OPEN_STATUSES
 from storage.conversation import ConversationStore, Exchange
 from storage.models import Outbox, SlaEvent, Ticket, TicketClock, TicketStatus, User
 
@@ -129,7 +132,7 @@ async def build(name: str, url: str) -> Db:
         AgentStore(sessions),
         policy_from(settings),
         Routes(settings.agent_chat_id, settings.supervisor_chat_id),
-        session_ttl=timedelta(minutes=settings.console_session_minutes),
+        customer_chat=private_chat,
     )
     return Db(name, url, engine, ConversationStore(sessions), desk)
 
@@ -411,28 +414,28 @@ async def run_one(db: Db, args: argparse.Namespace) -> None:
     out["open"] = await open_count(db.engine)
 
     say("queue")
-    await desk.queue(NOW, limit=50)  # warm the caches once, as a running service has them
-    out["queue_s"] = await median_of(3, lambda: desk.queue(NOW, limit=50))
+    await desk.views.queue(NOW, limit=50)  # warm the caches once, as a running service has them
+    out["queue_s"] = await median_of(3, lambda: desk.views.queue(NOW, limit=50))
 
     say("sweeping")
     with peak_rss() as peak:
-        first_s, fired = await timed(lambda: desk.sweep(NOW, batch=500))
+        first_s, fired = await timed(lambda: desk.sla.sweep(NOW, batch=500))
     out["sweep_first_s"], out["sweep_peak_mib"] = first_s, peak[0]
     notices, calls, rest_start = fired, 1, time.perf_counter()
     while fired:
-        fired = await desk.sweep(NOW, batch=500)
+        fired = await desk.sla.sweep(NOW, batch=500)
         notices, calls = notices + fired, calls + 1
     out["drain_s"] = first_s + time.perf_counter() - rest_start
     out["notices"], out["sweeps"] = notices, calls
     async with db.engine.connect() as conn:
         query = select(func.count()).select_from(Outbox).where(Outbox.purpose == "sla")
         out["sla_messages"] = int((await conn.execute(query)).scalar_one())
-    out["idle_s"] = await median_of(3, lambda: desk.sweep(NOW, batch=500))
+    out["idle_s"] = await median_of(3, lambda: desk.sla.sweep(NOW, batch=500))
 
     with captured_selects(db.engine) as sweep_sql:
-        await desk.sweep(NOW, batch=500)
+        await desk.sla.sweep(NOW, batch=500)
     with captured_selects(db.engine) as queue_sql:
-        await desk.queue(NOW, limit=50)
+        await desk.views.queue(NOW, limit=50)
     plan = await explain(db.engine, *sweep_sql[0], analyze=False)
     out["idle_index"] = SWEEP_INDEX in plan
     if args.explain:
@@ -473,7 +476,7 @@ async def traced_sweep(db: Db) -> float:
         await conn.execute(delete(SlaEvent))
     tracemalloc.start()
     try:
-        await db.desk.sweep(NOW, batch=500)
+        await db.desk.sla.sweep(NOW, batch=500)
         return tracemalloc.get_traced_memory()[1] / 2**20
     finally:
         tracemalloc.stop()

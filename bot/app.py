@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.db import make_engine, make_sessions, upgrade
+from bot.telegram_wire import private_chat
 from escalation.agents import AgentStore
 from escalation.digests.cron import parse_cron
 from escalation.digests.schedule import Digests
@@ -24,7 +25,6 @@ from escalation.tickets.desk import Desk
 from escalation.tickets.sla import SlaPolicy, load_policy
 from escalation.tickets.store import TicketStore
 from handlers.core import Core
-from handlers.desk import incident_callback
 from knowledge.engine import Engine
 from knowledge.kb import load_kb
 from storage.conversation import ConversationStore
@@ -56,7 +56,7 @@ async def build_runtime(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Runt
     sessions = make_sessions(db)
     store = ConversationStore(sessions)
     tickets = TicketStore(sessions, ZoneInfo("Asia/Shanghai"))
-    agents = AgentStore(sessions)
+    agents = AgentStore(sessions, session_ttl=timedelta(minutes=settings.console_session_minutes))
     routes = Routes(
         settings.agent_chat_id,
         settings.supervisor_chat_id,
@@ -69,14 +69,13 @@ async def build_runtime(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Runt
         agents,
         policy_from(settings),
         routes,
-        session_ttl=timedelta(minutes=settings.console_session_minutes),
         outbox_lease=timedelta(seconds=settings.outbox_lease_seconds),
+        customer_chat=private_chat,
     )
     incidents = Incidents(
         sessions,
         load_plan(settings.plan_path),
         routes,
-        button_data=incident_callback,
         contact=settings.incident_contact,
     )
     scorer = load_scorer()

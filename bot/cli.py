@@ -318,7 +318,7 @@ def _chat(args: argparse.Namespace) -> int:
 async def _agents(args: argparse.Namespace) -> int:
     from bot.clock import utc_now
     from bot.db import make_engine, make_sessions, upgrade
-    from escalation.agents import AgentStore
+    from escalation.agents import AgentStore, issue_console_token
 
     if args.agents_command not in {"add", "list", "remove", "token"}:
         print("helpdesk agents needs a command: add, list, remove or token.", file=sys.stderr)
@@ -337,8 +337,6 @@ async def _agents(args: argparse.Namespace) -> int:
             for a in await agents.all():
                 print(f"{a.telegram_user_id}\t{a.role}\t{a.name}")
         elif args.agents_command == "token":
-            from escalation.tickets.desk import issue_console_token
-
             token = await issue_console_token(make_sessions(engine), args.telegram_user_id)
             if token is None:
                 print(

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from escalation.digests.cron import parse_cron
 from escalation.incidents.plan import DEFAULT_PLAN
-from escalation.tickets.desk import REOPEN_WINDOW
+from escalation.tickets.rules import REOPEN_WINDOW
 from escalation.tickets.sla import DEFAULT_SLA
 from knowledge.kb import BUNDLED_KB
 

@@ -1,8 +1,9 @@
 """The agents' web console: a page at /console and its JSON API under /api/console.
 
 Agents sign in with the token `helpdesk agents token ID` printed for them; the session is
-an HttpOnly cookie whose hash is stored, and it expires. Every action goes through the
-same desk as the Telegram commands, so it is audited the same way. Repeated failed
+an HttpOnly cookie whose hash is stored, and it expires. Every ticket action is a row of
+the same table as the Telegram commands and buttons (escalation.tickets.actions), so it
+is done and audited the same way. Repeated failed
 sign-ins from one address are refused for a while (`SignInThrottle`).
 """
 
@@ -35,7 +36,10 @@ from escalation.incidents.records import (
 from escalation.incidents.service import Incidents
 from escalation.routing import Actor
 from escalation.tickets import notices
-from escalation.tickets.desk import BadInput, Desk, DeskError, NotFound, TicketRow
+from escalation.tickets.actions import UnknownAction, perform
+from escalation.tickets.changes import BadInput, DeskError, Forbidden, NotFound
+from escalation.tickets.desk import Desk
+from escalation.tickets.views import TicketRow
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +149,7 @@ async def _session(request: web.Request) -> tuple[Actor, datetime] | None:
     cookie = request.cookies.get(COOKIE)
     if cookie is None or not _COOKIE.fullmatch(cookie):  # not one we made: no session
         return None
-    return await request.app[DESK].session(cookie, request.app[CLOCK].now())
+    return await request.app[DESK].agents.session(cookie, request.app[CLOCK].now())
 
 
 def _signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -212,7 +216,7 @@ async def _login(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(wait)
         return response
     try:
-        found = await request.app[DESK].login(token, request.app[CLOCK].now())
+        found = await request.app[DESK].agents.login(token, request.app[CLOCK].now())
     except BaseException:  # our fault, not a wrong guess
         throttle.succeeded(address)
         raise
@@ -236,7 +240,7 @@ async def _login(request: web.Request) -> web.Response:
 async def _logout(request: web.Request) -> web.Response:
     cookie = request.cookies.get(COOKIE)
     if cookie and _COOKIE.fullmatch(cookie):
-        await request.app[DESK].logout(cookie)
+        await request.app[DESK].agents.logout(cookie)
     response = _json({"ok": True})
     response.del_cookie(COOKIE, path="/")
     return response
@@ -256,7 +260,7 @@ async def _queue(request: web.Request, actor: Actor) -> web.Response:
     scope = request.query.get("scope", "all")
     if scope not in ("all", "mine"):
         return _json({"error": "scope 只能是 all 或 mine。"}, 400)
-    rows = await request.app[DESK].queue(
+    rows = await request.app[DESK].views.queue(
         now, assignee=actor.name if scope == "mine" else None, limit=200
     )
     return _json({"now": now.isoformat(), "tickets": [ticket_json(r) for r in rows]})
@@ -265,7 +269,7 @@ async def _queue(request: web.Request, actor: Actor) -> web.Response:
 @_signed_in
 async def _detail(request: web.Request, actor: Actor) -> web.Response:
     try:
-        d = await request.app[DESK].detail(
+        d = await request.app[DESK].views.detail(
             _reference(request, "工单", "T20250602-0042"), request.app[CLOCK].now()
         )
     except DeskError as exc:
@@ -299,41 +303,37 @@ async def _detail(request: web.Request, actor: Actor) -> web.Response:
     )
 
 
+def _status_of(exc: DeskError) -> int:
+    if isinstance(exc, NotFound | UnknownAction):
+        return 404
+    if isinstance(exc, BadInput):
+        return 400
+    if isinstance(exc, Forbidden):
+        return 403
+    return 409  # the ticket is not in a state for it
+
+
 @_signed_in
 async def _action(request: web.Request, actor: Actor) -> web.Response:
-    desk = request.app[DESK]
+    """POST /api/console/tickets/REF/ACTION: any desk action, by its name."""
     ref = _reference(request, "工单", "T20250602-0042")
-    action = request.match_info["action"]
+    name = request.match_info["action"]
     text = _text(await _body(request), None)
     now = request.app[CLOCK].now()
     try:
-        if action == "phone":  # the call-back number in full, for the assignee; audited
-            return _json({"phone": await desk.reveal_phone(ref, actor, now)})
-        if action == "claim":
-            row = await desk.claim(ref, actor, now)
-        elif action == "reply":
-            row = await desk.reply(ref, actor, text or "", now)
-        elif action == "note":
-            row = await desk.note(ref, actor, text or "", now)
-        elif action == "pending":
-            row = await desk.pending(ref, actor, text, now)
-        elif action == "close":
-            row = await desk.close(ref, actor, text or "", now)
-        elif action == "reopen":
-            row = await desk.reopen(ref, actor, now)
-        else:
-            return _json({"error": f"没有这个操作：{action[:40]}。"}, 404)
+        outcome = await perform(request.app[DESK], name, ref, actor, now, text)
     except DeskError as exc:
-        status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, BadInput) else 409
-        return _json({"error": str(exc)}, status)
-    return _json({"ok": True, "ticket": ticket_json(row)})
+        return _json({"error": str(exc)}, _status_of(exc))
+    if outcome.row is None:  # a look: what it found, under the action's name {"phone": ...}
+        return _json({name: outcome.value})
+    return _json({"ok": True, "ticket": ticket_json(outcome.row)})
 
 
 @_signed_in
 async def _supervisor(request: web.Request, actor: Actor) -> web.Response:
     if not actor.is_supervisor:
         return _json({"error": "主管视图仅限主管使用。"}, 403)
-    soon, breached = await request.app[DESK].supervisor_view(request.app[CLOCK].now())
+    soon, breached = await request.app[DESK].views.supervisor_view(request.app[CLOCK].now())
     return _json(
         {
             "due_within_hour": [ticket_json(r) for r in soon],

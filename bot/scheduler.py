@@ -100,7 +100,7 @@ class Jobs:
 
     async def sweep(self) -> int:
         now = self.clock.now()
-        fired = await self.runtime.desk.sweep(now)
+        fired = await self.runtime.desk.sla.sweep(now)
         if fired:
             log.info("sla: %d notification(s) due", fired)
         steps = await self.runtime.incidents.sweep(now)

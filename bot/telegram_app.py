@@ -42,17 +42,16 @@ from bot import http_input
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.monitoring import report
+from bot.telegram_wire import callback_data, parse_callback
 from escalation.routing import Actor, agent_actor
-from escalation.tickets.desk import DeskError
-from escalation.tickets.desk import update_key as desk_update_key
+from escalation.tickets.changes import update_key as desk_update_key
 from handlers import texts
 from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS
-from handlers.desk import REFUSED as DESK_REFUSED
 from handlers.desk import USAGE as DESK_USAGE
-from handlers.desk import DeskFlow, DeskReply, incident_callback
+from handlers.desk import DeskFlow, DeskReply
 from handlers.types import TEXT, Incoming
-from storage.outbox import OutboxItem
+from storage.outbox import Button, OutboxItem
 from storage.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -91,12 +90,15 @@ def split_text(text: str, limit: int = MAX_CHUNK) -> list[str]:
     return parts
 
 
-def buttons_markup(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
-    """One button a row from (label, callback data) pairs."""
+def buttons_markup(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """One button a row, each with its callback data (bot/telegram_wire.py)."""
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label[:60], callback_data=data)] for label, data in buttons]
+        [
+            [InlineKeyboardButton(b.label[:60], callback_data=callback_data(b, i))]
+            for i, b in enumerate(buttons)
+        ]
     )
 
 
@@ -161,7 +163,7 @@ class TelegramChannel:
             if c is not None
         }
         self.bureau_chat = settings.bureau_chat_id
-        core.desk.listeners.append(self.refresh_card)
+        core.desk.changes.listeners.append(self.refresh_card)
         core.incidents.listeners.append(self.refresh_incident_cards)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -332,14 +334,22 @@ class TelegramChannel:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
-        if query.data and query.data[:2] in ("d:", "i:"):
+        press = parse_callback(query.data) if query.data else None
+        if press is not None:
             actor = await self._actor(user)
             token = desk_update_key.set(f"telegram:{update.update_id}")
-            press = (
-                self.desk_flow.button if query.data[0] == "d" else self.desk_flow.incident_button
+            on_press = (
+                self.desk_flow.press if press.on == "ticket" else self.desk_flow.incident_press
             )
             try:
-                result = await press(actor, f"telegram:{user.id}", query.data, self.clock.now())
+                result = await on_press(
+                    actor,
+                    f"telegram:{user.id}",
+                    press.action,
+                    press.reference,
+                    press.arg,
+                    self.clock.now(),
+                )
             finally:
                 desk_update_key.reset(token)
             await query.answer(result.text[:190], show_alert=actor is None or result.private)
@@ -378,7 +388,7 @@ class TelegramChannel:
             and replied.from_user is not None
             and replied.from_user.id == self.app.bot.id
         ):
-            about = await self.desk.ticket_for_message(msg.chat_id, replied.message_id)
+            about = await self.desk.views.ticket_for_message(msg.chat_id, replied.message_id)
             if about is None:
                 about = await self.core.incidents.incident_for_message(
                     msg.chat_id, replied.message_id
@@ -393,11 +403,7 @@ class TelegramChannel:
             result = await self.desk_flow.command(actor, who, f"/update {about} {text}", now)
         elif about is not None and text.strip():
             actor = await self._actor(user)
-            if actor is None:
-                log.warning("desk: refused a reply to %s from unregistered %s", about, who)
-                result = DeskReply(DESK_REFUSED)
-            else:
-                result = await self._relay(actor, about, text, now)
+            result = await self.desk_flow.relay(actor, who, about, text, now)
         elif word in ("/help", "/start"):
             result = DeskReply(DESK_USAGE)
         else:
@@ -409,16 +415,9 @@ class TelegramChannel:
             reply_parameters=ReplyParameters(msg.message_id, allow_sending_without_reply=True),
         )
 
-    async def _relay(self, actor: Actor, reference: str, text: str, now: datetime) -> DeskReply:
-        try:
-            row = await self.desk.reply(reference, actor, text, now)
-        except DeskError as exc:
-            return DeskReply(str(exc))
-        return DeskReply(f"已发送给客户（{row.reference}）。", changed=row.reference)
-
     async def refresh_card(self, reference: str) -> None:
         """Edit a ticket's card to show it as it is now."""
-        card = await self.desk.card(reference, self.clock.now())
+        card = await self.desk.views.card(reference, self.clock.now())
         if card is None:
             return
         try:
@@ -440,9 +439,7 @@ class TelegramChannel:
                     text,
                     chat_id=chat_id,
                     message_id=message_id,
-                    reply_markup=buttons_markup(
-                        [(b.label, incident_callback(b)) for b in buttons]
-                    ),
+                    reply_markup=buttons_markup(buttons),
                 )
             except BadRequest as exc:
                 if "not modified" not in str(exc).lower():

@@ -200,7 +200,7 @@ async def _pushed(request: web.Request) -> web.Response:
     if not _SESSION.fullmatch(session):
         return _error(400, '"session" 需要是 1–64 位字母、数字、- 或 _ 组成的字符串。')
     runtime = request.app[RUNTIME]
-    pushed = await runtime.desk.pushed(f"web:{session}")
+    pushed = await runtime.desk.customers.pushed(f"web:{session}")
     return _json({"replies": [{"text": t, "choices": list(c)} for t, c in pushed]})
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.outbox import outbound
+from storage.outbox import Button, outbound
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def queue_message(
     *,
     ticket_id: int | None = None,
     incident_id: int | None = None,
-    buttons: Sequence[tuple[str, str]] = (),
+    buttons: Sequence[Button] = (),
     key: str | None = None,
     reply_to_card: bool = False,
     not_before: datetime | None = None,

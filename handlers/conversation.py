@@ -7,9 +7,10 @@ test sees the same replies for the same messages.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
+from escalation.tickets.rules import REOPEN_WINDOW
 from handlers import intake, texts
+from handlers.desk import TICKET_COMMANDS
 from handlers.types import (
     NON_TEXT_KINDS,
     CsatEffect,
@@ -44,12 +45,9 @@ COMMANDS = frozenset({"/start", "/role", "/help", "/human", "/complain", "/statu
 _COMPLAIN_WORDS = frozenset({texts.CHOICE_COMPLAIN, "投诉", "我要投诉", "提交投诉"})
 _STATUS_WORDS = ("查询工单", "工单进度", "查工单")
 MAX_TEXT = 2000
-REOPEN_WINDOW = timedelta(days=7)
 _LIVE_STATUSES = frozenset({"assigned", "waiting", "reopened"})
 # Commands of the agents' desk: refused here, where only customers and merchants talk.
-DESK_COMMANDS = frozenset(
-    {"/note", "/pending", "/close", "/reopen", "/queue", "/mine", "/ticket", "/kb", "/claim"}
-)
+DESK_COMMANDS = frozenset(TICKET_COMMANDS)
 
 
 def _command(text: str) -> str | None:

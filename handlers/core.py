@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -13,6 +12,7 @@ from escalation.incidents.service import Incidents
 from escalation.risk.tags import LEVELS
 from escalation.routing import Actor
 from escalation.tickets.desk import Desk
+from escalation.tickets.rules import find_reference
 from handlers import texts
 from handlers.conversation import respond
 from handlers.types import (
@@ -70,9 +70,6 @@ class Delivery:
         return [Reply(r.text, r.choices) for r in self.replies]
 
 
-_REFERENCE = re.compile(r"\b(T\d{8}-\d{4})\b", re.IGNORECASE)
-
-
 class Core:
     def __init__(
         self,
@@ -123,7 +120,7 @@ class Core:
                 return self._again(found.replies, msg)
             state = FlowState.from_json(stored_state.state_json)
             verdict = self.risk(msg.text) if self.risk is not None and msg.text else None
-            mine = await self.desk.customer_ticket(msg.sender)
+            mine = await self.desk.customers.latest_ticket(msg.sender)
             notice = await self.incidents.notice_for(msg.text) if msg.text else None
             step = respond(
                 msg,
@@ -213,10 +210,9 @@ class Core:
         identity, or a message that also gives the phone number taken at intake. Anyone
         else is told what an unknown reference gets, so guessing references reveals
         nothing."""
-        found = _REFERENCE.search(text)
-        if found is None:
+        reference = find_reference(text)
+        if reference is None:
             return None
-        reference = found.group(1).upper()
         ticket = await self.tickets.get_for_owner(reference, sender, find_mobile(text))
         if ticket is None:
             return TicketInfo(reference, False)
@@ -259,11 +255,11 @@ class Core:
         """Carry a customer's part of a ticket conversation to the desk."""
         for effect in step.effects:
             if isinstance(effect, CustomerReplyEffect):
-                await self.desk.customer_message(
+                await self.desk.customers.message(
                     effect.reference, msg.sender, effect.text, msg.received_at
                 )
             elif isinstance(effect, CsatEffect):
-                await self.desk.rate(
+                await self.desk.customers.rate(
                     effect.reference, msg.sender, msg.received_at, effect.score, effect.comment
                 )
             elif isinstance(effect, ReopenEffect):

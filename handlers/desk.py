@@ -1,7 +1,9 @@
 """The agents' side of a chat: desk commands and buttons, whatever the channel.
 
 Every entry point takes the agent (None for someone not registered: refused, and the
-attempt logged) and returns what to show them; the ticket work is `escalation.desk`.
+attempt logged) and returns what to show them. A command or a press becomes a desk
+action by name (`escalation.tickets.actions`), as a console route does; the channel has
+already turned its own input (callback data, a reply to a card) into these arguments.
 """
 
 from __future__ import annotations
@@ -10,28 +12,34 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from escalation.incidents.actions import CARD_ACTIONS, incident_action
-from escalation.incidents.records import CardButton, IncidentError
+from escalation.incidents.actions import CARD_ACTIONS as INCIDENT_CARD_ACTIONS
+from escalation.incidents.actions import incident_action
+from escalation.incidents.records import IncidentError
 from escalation.incidents.service import Incidents
 from escalation.routing import Actor
 from escalation.tickets import notices
-from escalation.tickets.desk import Desk, DeskError, TicketRow
+from escalation.tickets.actions import ACTIONS, Outcome, perform
+from escalation.tickets.changes import DeskError
+from escalation.tickets.desk import Desk
+from escalation.tickets.rules import parse_reference
+from escalation.tickets.views import TicketRow
 from knowledge.engine import Engine
 from knowledge.kb import Audience
+from storage.outbox import Button
 
 log = logging.getLogger(__name__)
 
-TICKET_COMMANDS = (
-    "/claim",
-    "/note",
-    "/pending",
-    "/close",
-    "/reopen",
-    "/queue",
-    "/mine",
-    "/ticket",
-    "/kb",
-)
+# The chat commands that are desk actions, by the action's name; the rest only read.
+COMMAND_ACTIONS = {
+    "/claim": "claim",
+    "/note": "note",
+    "/pending": "pending",
+    "/close": "close",
+    "/reopen": "reopen",
+}
+TICKET_COMMANDS = (*COMMAND_ACTIONS, "/queue", "/mine", "/ticket", "/kb")
+# What the buttons of a ticket's card may ask for (a "kb" button sends a KB answer).
+CARD_ACTIONS = frozenset(name for _, name in (*notices.CARD_ACTIONS, notices.REVEAL_PHONE_ACTION))
 INCIDENT_COMMANDS = ("/incident", "/incidents", "/eta", "/update", "/resolve", "/approve")
 # The incident commands that act on one incident, and the action each one is.
 INCIDENT_COMMAND_ACTIONS = {
@@ -56,12 +64,13 @@ USAGE = (
     "/approve 事件号 审核并报送初报/终报（主管）"
 )
 KB_RESULTS = 5
+BUTTON_GONE = "这个按钮已失效。"
 
 
 @dataclass(frozen=True, slots=True)
 class DeskReply:
     text: str
-    buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, callback data)
+    buttons: list[Button] = field(default_factory=list)
     changed: str | None = None  # the reference of a ticket this changed
     private: bool = False  # for the presser's eyes only (a button's pop-up answer)
 
@@ -71,10 +80,6 @@ def _split(text: str) -> tuple[str, str]:
     if not parts:
         return "", ""
     return parts[0], (parts[1] if len(parts) > 1 else "")
-
-
-def _looks_like_ref(word: str) -> bool:
-    return len(word) == 14 and word[0] in "Tt" and word[9] == "-"
 
 
 def _looks_like_incident(word: str) -> bool:
@@ -93,20 +98,13 @@ def _line(i: int, row: TicketRow, now: datetime) -> str:
     )
 
 
-def incident_callback(button: CardButton) -> str:
-    """Return the callback data of an incident card's button: i:ACTION:REF."""
-    return f"i:{button.action}:{button.reference}"
+# The incident actions a card's button may ask for.
+_INCIDENT_CARD_ACTIONS = frozenset(a.name for a in INCIDENT_CARD_ACTIONS)
 
 
-def incident_press(data: str) -> tuple[str, str] | None:
-    """Return (action, reference) of an incident card's callback data; None if it is not one."""
-    parts = data.split(":")
-    if len(parts) != 3 or parts[0] != "i" or parts[1] not in _CARD_ACTION_NAMES:
-        return None
-    return parts[1], parts[2]
-
-
-_CARD_ACTION_NAMES = frozenset(a.name for a in CARD_ACTIONS)
+def is_incident_card_press(action: str, reference: str, arg: str | None) -> bool:
+    """Whether a press on an incident card asks for one of the card's own actions."""
+    return bool(reference) and arg is None and action in _INCIDENT_CARD_ACTIONS
 
 
 class DeskFlow:
@@ -137,8 +135,9 @@ class DeskFlow:
                 return DeskReply(str(exc))
         ref = about
         first, tail = _split(rest)
-        if _looks_like_ref(first):
-            ref, rest = first.upper(), tail
+        given = parse_reference(first)
+        if given is not None:
+            ref, rest = given, tail
         try:
             return await self._run(actor, command, ref, rest.strip(), now)
         except DeskError as exc:
@@ -175,17 +174,23 @@ class DeskFlow:
         view = await self.incidents.act(ref, action.name, actor, now, rest)
         return DeskReply(action.confirm(view))
 
-    async def incident_button(
-        self, actor: Actor | None, who: str, data: str, now: datetime
+    async def incident_press(
+        self,
+        actor: Actor | None,
+        who: str,
+        action: str,
+        reference: str,
+        arg: str | None,
+        now: datetime,
     ) -> DeskReply:
-        """A press on an incident card: i:ack|mitigate|resolve|up|down:REF."""
+        """A press on an incident card: ack, mitigate, resolve, up or down."""
         if actor is None:
-            log.warning("incident: refused button %s from unregistered %s", data, who)
+            log.warning(
+                "incident: refused button %s:%s from unregistered %s", action, reference, who
+            )
             return DeskReply(REFUSED)
-        press = incident_press(data)
-        if press is None:
-            return DeskReply("这个按钮已失效。")
-        action, reference = press
+        if not is_incident_card_press(action, reference, arg):
+            return DeskReply(BUTTON_GONE)
         try:
             view = await self.incidents.act(reference, action, actor, now)
         except IncidentError as exc:
@@ -196,35 +201,32 @@ class DeskFlow:
         self, actor: Actor, command: str, ref: str | None, rest: str, now: datetime
     ) -> DeskReply:
         if command == "/queue":
-            return self._list("待办队列", await self.desk.queue(now, limit=15), now)
+            return self._list("待办队列", await self.desk.views.queue(now, limit=15), now)
         if command == "/mine":
-            return self._list("我的工单", await self.desk.queue(now, assignee=actor.name), now)
+            rows = await self.desk.views.queue(now, assignee=actor.name)
+            return self._list("我的工单", rows, now)
         if command == "/kb":
             return self._kb(ref, rest)
         if ref is None:
             return DeskReply(f"请写上工单号，例如 {command} T20250602-0042。\n\n{USAGE}")
         if command == "/ticket":
             return await self._detail(ref, now)
-        if command == "/claim":
-            row = await self.desk.claim(ref, actor, now)
-            return DeskReply(f"已认领工单 {row.reference}。", changed=row.reference)
-        if command == "/note":
-            row = await self.desk.note(ref, actor, rest, now)
-            return DeskReply(f"已为工单 {row.reference} 添加内部备注。", changed=row.reference)
-        if command == "/pending":
-            row = await self.desk.pending(ref, actor, rest or None, now)
-            return DeskReply(
-                f"工单 {row.reference} 已改为等待客户，SLA 计时暂停。", changed=row.reference
-            )
-        if command == "/close":
-            row = await self.desk.close(ref, actor, rest, now)
-            return DeskReply(
-                f"工单 {row.reference} 已办结，处理结果已发给客户。", changed=row.reference
-            )
-        if command == "/reopen":
-            row = await self.desk.reopen(ref, actor, now)
-            return DeskReply(f"工单 {row.reference} 已重新打开。", changed=row.reference)
-        return DeskReply(f"没有这个指令。\n\n{USAGE}")
+        action = COMMAND_ACTIONS.get(command)
+        if action is None:
+            return DeskReply(f"没有这个指令。\n\n{USAGE}")
+        return _said(await perform(self.desk, action, ref, actor, now, rest))
+
+    async def relay(
+        self, actor: Actor | None, who: str, reference: str, text: str, now: datetime
+    ) -> DeskReply:
+        """An agent's reply to a ticket's message in the desk chat: to the customer."""
+        if actor is None:
+            log.warning("desk: refused a reply to %s from unregistered %s", reference, who)
+            return DeskReply(REFUSED)
+        try:
+            return _said(await perform(self.desk, "reply", reference, actor, now, text))
+        except DeskError as exc:
+            return DeskReply(str(exc))
 
     def _list(self, title: str, rows: list[TicketRow], now: datetime) -> DeskReply:
         if not rows:
@@ -233,7 +235,7 @@ class DeskFlow:
         return DeskReply("\n".join(lines))
 
     async def _detail(self, ref: str, now: datetime) -> DeskReply:
-        d = await self.desk.detail(ref, now)
+        d = await self.desk.views.detail(ref, now)
         r = d.row
         lines = [
             f"工单 {r.reference} · {r.priority} · {r.type}·{r.category}",
@@ -266,42 +268,49 @@ class DeskFlow:
             entry = self.engine.kb.entry(entry_id)
             lines.append(f"{n}. {entry.questions[0]}\n   {entry.answer[:120]}")
             if ref is not None:
-                buttons.append((f"发送第 {n} 条给客户", f"d:kb:{ref}:{index[entry_id]}"))
+                label = f"发送第 {n} 条给客户"
+                buttons.append(Button.on_ticket(label, "kb", ref, str(index[entry_id])))
         if ref is None:
             lines.append("（带上工单号，或回复工单消息使用 /kb，可一键发给客户）")
         return DeskReply("\n".join(lines), buttons)
 
-    async def button(self, actor: Actor | None, who: str, data: str, now: datetime) -> DeskReply:
-        """A press on a desk button: d:claim|escalate|close:REF, d:kb:REF:INDEX."""
-        parts = data.split(":")
+    async def press(
+        self,
+        actor: Actor | None,
+        who: str,
+        action: str,
+        reference: str,
+        arg: str | None,
+        now: datetime,
+    ) -> DeskReply:
+        """A press on a desk button: one of the card's actions, or "kb" with the entry."""
         if actor is None:
-            log.warning("desk: refused button %s from unregistered %s", data, who)
+            log.warning("desk: refused button %s:%s from unregistered %s", action, reference, who)
             return DeskReply(REFUSED)
         try:
-            if len(parts) == 3 and parts[1] == "claim":
-                row = await self.desk.claim(parts[2], actor, now)
-                return DeskReply(f"已认领 {row.reference}", changed=row.reference)
-            if len(parts) == 3 and parts[1] == "escalate":
-                row = await self.desk.escalate(parts[2], actor, now)
+            if action == "kb" and reference and arg is not None and arg.isdigit():
+                return await self._send_kb(actor, reference, int(arg), now)
+            if action in CARD_ACTIONS and reference and arg is None:
+                pressed = ACTIONS[action].pressed_text
+                outcome = await perform(self.desk, action, reference, actor, now, pressed)
                 return DeskReply(
-                    f"已升级 {row.reference} 为 {row.priority}", changed=row.reference
+                    outcome.pop_up, changed=_changed(outcome), private=outcome.action.private
                 )
-            if len(parts) == 3 and parts[1] == "phone":
-                phone = await self.desk.reveal_phone(parts[2], actor, now)
-                # Telegram shows a callback's answer to the presser alone.
-                return DeskReply(
-                    f"工单 {parts[2]} 联系电话：{phone}（本次查看已记录）", private=True
-                )
-            if len(parts) == 3 and parts[1] == "close":
-                row = await self.desk.close(parts[2], actor, "客服已处理完毕。", now)
-                return DeskReply(f"已办结 {row.reference}", changed=row.reference)
-            if len(parts) == 4 and parts[1] == "kb" and parts[3].isdigit():
-                entries = self.engine.kb.entries
-                i = int(parts[3])
-                if i >= len(entries):
-                    return DeskReply("这个知识库条目已不存在，请重新 /kb 查找。")
-                row = await self.desk.reply(parts[2], actor, entries[i].answer, now)
-                return DeskReply(f"已发送给客户（{row.reference}）", changed=row.reference)
         except DeskError as exc:
             return DeskReply(str(exc))
-        return DeskReply("这个按钮已失效。")
+        return DeskReply(BUTTON_GONE)
+
+    async def _send_kb(self, actor: Actor, reference: str, i: int, now: datetime) -> DeskReply:
+        entries = self.engine.kb.entries
+        if i >= len(entries):
+            return DeskReply("这个知识库条目已不存在，请重新 /kb 查找。")
+        outcome = await perform(self.desk, "reply", reference, actor, now, entries[i].answer)
+        return DeskReply(outcome.pop_up, changed=_changed(outcome))
+
+
+def _changed(outcome: Outcome) -> str | None:
+    return outcome.reference if outcome.row is not None else None
+
+
+def _said(outcome: Outcome) -> DeskReply:
+    return DeskReply(outcome.message, changed=_changed(outcome), private=outcome.action.private)

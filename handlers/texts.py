@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from escalation.tickets import notices
+
 WELCOME = (
     "您好！我是{campaign}的智能客服，可以解答补贴领取、使用、退款和商户报名、核销、结算等问题。"
 )
@@ -86,8 +88,10 @@ CSAT_THANKS = "感谢您的评价！如愿意，可以再写几句意见（可�
 CSAT_COMMENT_THANKS = "已收到您的意见，谢谢！还有其他问题可以直接输入。"
 TICKET_REOPENED = "已为您重新打开工单 {ref}，客服会继续跟进，请留意回复。"
 REOPEN_TOO_LATE = "工单 {ref} 办结已超过 7 天，不能重新打开。请把现在的问题重新登记一下。"
-NOT_SOLVED_WORDS = ("问题没解决", "没解决", "还没解决", "没有解决", "问题未解决")
-CSAT_CHOICES = ("1", "2", "3", "4", "5")
+# The buttons the desk's closing notice offers (escalation.tickets.notices), and the
+# words that mean the same as its 问题没解决.
+CSAT_CHOICES = notices.CSAT_CHOICES
+NOT_SOLVED_WORDS = (notices.NOT_SOLVED, "没解决", "还没解决", "没有解决", "问题未解决")
 DESK_ONLY = "这个指令只供登记的客服人员使用。需要帮助请直接输入问题，或回复“转人工”。"
 OFFER_COMPLAINT = "看起来您遇到了麻烦。要提交投诉吗？登记后客服会跟进处理，并给您工单号查询进度。"
 OFFER_CHOICES = (CHOICE_COMPLAIN, CHOICE_HUMAN)

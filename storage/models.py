@@ -384,7 +384,7 @@ class Outbox(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     purpose: Mapped[OutboxPurpose] = mapped_column(closed_set(OutboxPurpose, 16))
     text: Mapped[str] = mapped_column(Text)
-    buttons: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[text, data], ...]
+    buttons: Mapped[str] = mapped_column(Text, default="[]")  # JSON of outbox.Button
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))  # customer copy

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select, update
@@ -28,6 +28,34 @@ MAX_ATTEMPTS = 8
 _older = aliased(Outbox)
 
 
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button as the service means it; each channel encodes it its own way.
+
+    Without an action it is a choice: pressing it says its label, as if typed. With one,
+    pressing it does that action ("claim", "ack", ...) to the ticket or incident
+    `reference`, with `arg` where the action needs one (the KB entry a "kb" button sends).
+    """
+
+    label: str
+    action: str | None = None
+    on: str | None = None  # what the action is on: "ticket" | "incident"
+    reference: str | None = None
+    arg: str | None = None
+    data: str | None = None  # only in rows queued as channel data: sent as it was stored
+
+    @classmethod
+    def on_ticket(cls, label: str, action: str, reference: str, arg: str | None = None) -> Button:
+        return cls(label, action, "ticket", reference, arg)
+
+    @classmethod
+    def on_incident(cls, label: str, action: str, reference: str) -> Button:
+        return cls(label, action, "incident", reference)
+
+
+_FIELDS = frozenset(Button.__dataclass_fields__)
+
+
 def outbound(
     *,
     chat_id: int,
@@ -35,7 +63,7 @@ def outbound(
     text: str,
     at: datetime,
     channel: str = "telegram",
-    buttons: Sequence[tuple[str, str]] = (),
+    buttons: Sequence[Button] = (),
     key: str | None = None,
     ticket_id: int | None = None,
     incident_id: int | None = None,
@@ -49,7 +77,7 @@ def outbound(
 ) -> Outbox:
     """A message owed to a chat; add it to the session of what caused it.
 
-    `buttons` are (label, callback data); `key` makes it once only (a unique idempotency
+    `buttons` are stored by meaning (see Button); `key` makes it once only (a unique idempotency
     key); `message_id` links the customer's copy in `message`, marked sent with it."""
     return Outbox(
         key=key,
@@ -57,7 +85,7 @@ def outbound(
         chat_id=chat_id,
         purpose=OutboxPurpose(purpose),
         text=text,
-        buttons=json.dumps([list(b) for b in buttons], ensure_ascii=False),
+        buttons=dump_buttons(buttons),
         ticket_id=ticket_id,
         incident_id=incident_id,
         message_id=message_id,
@@ -72,9 +100,30 @@ def outbound(
     )
 
 
-def choice_buttons(choices: Sequence[str]) -> list[tuple[str, str]]:
+def choice_buttons(choices: Sequence[str]) -> list[Button]:
     """Buttons for a customer's choices: the channel answers a press with the label."""
-    return [(c, f"c{i}") for i, c in enumerate(choices)]
+    return [Button(c) for c in choices]
+
+
+def dump_buttons(buttons: Sequence[Button]) -> str:
+    """Return buttons as the outbox stores them (JSON objects of their fields)."""
+    return json.dumps(
+        [{k: v for k, v in asdict(b).items() if v is not None} for b in buttons],
+        ensure_ascii=False,
+    )
+
+
+def load_buttons(text: str) -> list[Button]:
+    """Read the stored buttons; a row queued before buttons were stored by meaning holds
+    [label, channel data] pairs, kept as they were (Button.data)."""
+    buttons = []
+    for raw in json.loads(text):
+        if isinstance(raw, dict):
+            buttons.append(Button(**{k: str(v) for k, v in raw.items() if k in _FIELDS}))
+        else:
+            label, data = raw
+            buttons.append(Button(str(label), data=str(data)))
+    return buttons
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +132,7 @@ class OutboxItem:
     chat_id: int
     purpose: str
     text: str
-    buttons: list[tuple[str, str]]  # (text, callback data)
+    buttons: list[Button]
     reply_to: int | None  # message id in that chat to reply to
     attachment: bytes | None = None  # a digest's chart or file; the text is its caption
     attachment_name: str | None = None
@@ -144,7 +193,7 @@ class OutboxQueue:
                         row.chat_id,
                         row.purpose,
                         row.text,
-                        [(str(a), str(b)) for a, b in json.loads(row.buttons)],
+                        load_buttons(row.buttons),
                         reply_to,
                         row.attachment,
                         row.attachment_name,

@@ -6,18 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from escalation.incidents.actions import CARD_ACTIONS
-from escalation.incidents.records import STATUS_NAMES, CardButton, Context
+from escalation.incidents.records import STATUS_NAMES, Context
 from knowledge.masking import mask_pii
 from storage.models import Incident
+from storage.outbox import Button
 
 SOURCE_NAMES = {"declared": "人工上报", "detected": "自动监测", "alert": "外部告警"}
 
 
-def card_buttons(reference: str, status: str) -> list[CardButton]:
+def card_buttons(reference: str, status: str) -> list[Button]:
     """Return the card's buttons; a resolved incident has none."""
     if status == "resolved":
         return []
-    return [CardButton(a.label, a.name, reference) for a in CARD_ACTIONS if a.label]
+    return [Button.on_incident(a.label, a.name, reference) for a in CARD_ACTIONS if a.label]
 
 
 def card_text(ctx: Context, i: Incident) -> str:

@@ -4,7 +4,7 @@ channels read, what a step knows besides its session (`Context`), and the row-le
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from escalation.incidents.plan import EmergencyPlan, Level
 from escalation.routing import Routes, queue_message
 from knowledge.masking import mask_pii
 from storage.models import Incident, IncidentEvent
+from storage.outbox import Button
 
 STATUS_NAMES = {
     "open": "处置中（未确认）",
@@ -80,25 +81,11 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
-class CardButton:
-    """A button on an incident card, before any channel encodes it."""
-
-    label: str
-    action: str  # a name in escalation.incidents.actions.ACTIONS
-    reference: str
-
-
-# How a channel carries a button press back (Telegram: the callback data); bot/ passes it.
-ButtonData = Callable[[CardButton], str]
-
-
-@dataclass(frozen=True, slots=True)
 class Context:
     """What every incident step reads besides its session."""
 
     plan: EmergencyPlan
     routes: Routes
-    button_data: ButtonData
     tz: ZoneInfo = SHANGHAI
     contact: str = "平台客服值班室"  # who the bureau's reports name
 
@@ -157,7 +144,7 @@ def notify(
     *,
     key: str | None = None,
     purpose: str = "incident",
-    buttons: Sequence[CardButton] = (),
+    buttons: Sequence[Button] = (),
 ) -> bool:
     """Queue a message about the incident for a chat by name; False if no such chat."""
     return queue_message(
@@ -168,6 +155,6 @@ def notify(
         purpose,
         at,
         incident_id=i.id,
-        buttons=[(b.label, ctx.button_data(b)) for b in buttons],
+        buttons=buttons,
         key=key,
     )

@@ -29,8 +29,6 @@ from escalation.incidents.records import (
     ACTIVE,
     LEVEL_ORDER,
     SHANGHAI,
-    ButtonData,
-    CardButton,
     Context,
     IncidentDetail,
     IncidentError,
@@ -43,13 +41,14 @@ from escalation.incidents.records import (
 from escalation.incidents.sweep import due_timers, fire
 from escalation.routing import Actor, Routes
 from storage.models import Incident, IncidentEvent, IncidentReport, Message, Outbox, Ticket
+from storage.outbox import Button
 from storage.retry import retrying
 
 log = logging.getLogger(__name__)
 
 NOTICE = "【已知问题】{title}。我们已经发现这个问题，正在紧急处理{eta}，给您带来不便，敬请谅解。"
 Listener = Callable[[str], Awaitable[None]]
-Card = tuple[int, int, str, list[CardButton]]  # (chat, message, text, buttons)
+Card = tuple[int, int, str, list[Button]]  # (chat, message, text, buttons)
 
 
 class Incidents:
@@ -59,12 +58,11 @@ class Incidents:
         plan: EmergencyPlan,
         routes: Routes,
         *,
-        button_data: ButtonData,
         tz: ZoneInfo = SHANGHAI,
         contact: str = "平台客服值班室",
     ) -> None:
         self._sessions = sessions
-        self.ctx = Context(plan, routes, button_data, tz, contact)
+        self.ctx = Context(plan, routes, tz, contact)
         self.listeners: list[Listener] = []
         self._active: list[tuple[int, str, str, str | None, datetime | None]] = []
         self._active_at = 0.0

@@ -16,7 +16,7 @@ from escalation.digests.cron import Cron, previous_fires
 from escalation.privacy.apply import Counts, apply
 from escalation.privacy.audit import audit_row
 from escalation.privacy.scope import PrivacyError, retention_scope
-from escalation.tickets.desk import REOPEN_WINDOW
+from escalation.tickets.rules import REOPEN_WINDOW
 from storage.models import PrivacyAudit
 
 log = logging.getLogger(__name__)

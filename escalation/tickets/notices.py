@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from knowledge.masking import mask_pii
@@ -36,6 +37,8 @@ CARD_ACTIONS = (("认领", "claim"), ("升级", "escalate"), ("关闭", "close")
 REVEAL_PHONE_ACTION = ("显示电话", "phone")  # shown only to the presser, audited
 
 # What the customer reads.
+CSAT_CHOICES = ("1", "2", "3", "4", "5")  # offered with the result when a ticket closes
+NOT_SOLVED = "问题没解决"  # offered with them: reopens the ticket within REOPEN_WINDOW
 AGENT_REPLY = "客服回复（工单 {ref}）：\n{text}"
 CLOSED_NOTICE = (
     "您的工单 {ref} 已办结。处理结果：{text}\n"
@@ -43,6 +46,60 @@ CLOSED_NOTICE = (
 )
 REOPENED_BY_AGENT = "您的工单 {ref} 已重新打开，客服会继续跟进。"
 PENDING_NOTICE = "客服需要您补充信息（工单 {ref}）：\n{text}"
+
+
+# What the agents' chat reads of the customer's side, and thread entries of the desk.
+CUSTOMER_WROTE = "💬 客户回复（工单 {ref}）：{text}"
+CUSTOMER_REOPENED = "🔁 客户重新打开了工单 {ref}：{text}"
+REOPENED_ENTRY = "工单已重新打开"
+CLOSED_ENTRY = "【办结】{text}"
+ESCALATED = (
+    "⬆️ 工单 {ref} 已由 {name} 升级（{before} → {after}）：{type}·{category}，处理人：{assignee}。"
+)
+UNASSIGNED = "未认领"
+
+# Why a desk action cannot be done, and what to do instead.
+NO_SUCH_TICKET = "没有找到工单 {ref}，请核对工单号。"
+NO_SUCH_TICKET_SHORT = "没有找到工单 {ref}。"
+ALREADY_DONE = "这条指令已经处理过了。"
+CANNOT_MOVE = "工单 {ref} 当前为“{now}”，不能改为“{to}”。"
+CANNOT_MOVE_PLAIN = "工单 {ref} 当前状态为 {now}，不能改为 {to}。"
+DONE_REOPEN_FIRST = "工单 {ref} 已办结；如需继续处理，请先 /reopen {ref}。"
+CLAIMED_BY_OTHER = "工单 {ref} 已由 {assignee} 认领。"
+PHONE_AGENTS_ONLY = "只有客服人员可以查看联系电话。"
+NO_PHONE = "工单 {ref} 没有登记联系电话。"
+PHONE_ASSIGNEE_ONLY = "联系电话只对处理人显示：请先认领工单 {ref}，认领后再查看。"
+DONE_NO_ESCALATE = "工单 {ref} 已办结，无需升级。"
+EMPTY_REPLY = "回复内容不能为空。"
+EMPTY_NOTE = "备注内容不能为空。"
+DONE_ALREADY = "工单 {ref} 已办结。"
+CLOSE_NEEDS_RESULT = "请写明处理结果，例如 /close {ref} 已协调商户补发补贴。"
+ALREADY_CLOSED = "工单 {ref} 已经办结。"
+NOT_DONE_YET = "工单 {ref} 尚未办结，无需重新打开。"
+ANONYMISED_NO_REOPEN = (
+    "工单 {ref} 的个人信息已删除（保存期满或应本人要求），不能重新打开；客户再次反映时请新建工单。"
+)
+NO_SUCH_ACTION = "没有这个操作：{action}。"
+ROLE_MAY_NOT = "只有客服人员可以操作工单（{action}）。"
+
+
+class Confirmation(NamedTuple):
+    """What an agent reads when a desk action is done, formatted with ref, priority and
+    value (what a look found)."""
+
+    message: str  # as a chat message
+    pop_up: str  # as the short answer to a pressed button
+
+
+CLAIMED = Confirmation("已认领工单 {ref}。", "已认领 {ref}")
+ESCALATED_DONE = Confirmation("工单 {ref} 已升级为 {priority}。", "已升级 {ref} 为 {priority}")
+REPLIED = Confirmation("已发送给客户（{ref}）。", "已发送给客户（{ref}）")
+NOTED = Confirmation("已为工单 {ref} 添加内部备注。", "已备注 {ref}")
+WAITING = Confirmation("工单 {ref} 已改为等待客户，SLA 计时暂停。", "{ref} 已改为等待客户")
+CLOSED = Confirmation("工单 {ref} 已办结，处理结果已发给客户。", "已办结 {ref}")
+REOPENED = Confirmation("工单 {ref} 已重新打开。", "已重新打开 {ref}")
+PHONE_SHOWN = Confirmation(*("工单 {ref} 联系电话：{value}（本次查看已记录）",) * 2)
+CLOSE_PRESSED = "客服已处理完毕。"  # the result a card's 关闭 button closes with
 
 
 def local(moment: datetime | None) -> str:
@@ -78,7 +135,7 @@ def card_text(
 ) -> str:
     lines = [
         f"📋 工单 {reference} · {priority} · {ticket_type}·{category}",
-        f"状态：{STATUS_NAMES.get(status, status)}　处理人：{assignee or '未认领'}",
+        f"状态：{STATUS_NAMES.get(status, status)}　处理人：{assignee or UNASSIGNED}",
     ]
     if clock is not None:
         name, due, state = clock
@@ -105,7 +162,7 @@ def sla_notice(
 ) -> str:
     return (
         f"{STAGE_NAMES.get(stage, stage)}：工单 {reference}（{priority}）"
-        f"{CLOCK_NAMES.get(clock, clock)}截止 {local(due)}，处理人：{assignee or '未认领'}。"
+        f"{CLOCK_NAMES.get(clock, clock)}截止 {local(due)}，处理人：{assignee or UNASSIGNED}。"
     )
 
 

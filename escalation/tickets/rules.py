@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 
 from storage.models import Ticket, TicketStatus
 
@@ -52,9 +53,34 @@ def priority_for(ticket_type: str, category: str, risk: str | None = None) -> st
     return "P4"
 
 
+# How long after closing the customer's 问题没解决 reopens a ticket (later, a new one);
+# personal data is kept at least this long (escalation.privacy).
+REOPEN_WINDOW = timedelta(days=7)
+
+# The reference users quote: T, the local day it was opened, its number that day.
+_REFERENCE = re.compile(r"T\d{8}-\d{4}", re.IGNORECASE)
+_IN_TEXT = re.compile(rf"\b({_REFERENCE.pattern})\b", re.IGNORECASE)
+
+
 def reference_for(day: date, number: int) -> str:
     """Return the reference users quote, e.g. T20250602-0042."""
-    return f"T{day:%Y%m%d}-{number:04d}"
+    return f"{day_prefix(day)}{number:04d}"
+
+
+def day_prefix(day: date) -> str:
+    """Return what every reference of a day starts with, e.g. T20250602-."""
+    return f"T{day:%Y%m%d}-"
+
+
+def parse_reference(word: str) -> str | None:
+    """Return the reference a word is (t20250602-0042 -> T20250602-0042), else None."""
+    return word.upper() if _REFERENCE.fullmatch(word) else None
+
+
+def find_reference(text: str) -> str | None:
+    """Return the first reference quoted in a text, else None."""
+    found = _IN_TEXT.search(text)
+    return found.group(1).upper() if found else None
 
 
 def can_move(current: TicketStatus, target: TicketStatus) -> bool:

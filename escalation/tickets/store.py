@@ -6,17 +6,19 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from escalation.tickets import notices
 from escalation.tickets.rules import (
     TICKET_TYPES,
     apply_status,
     can_move,
+    day_prefix,
     priority_for,
     reference_for,
 )
@@ -62,6 +64,56 @@ def _view(t: Ticket, entries: Sequence[TicketEntry] = ()) -> TicketView:
     )
 
 
+async def _user_id(s: AsyncSession, sender: str) -> int:
+    user_id = (await s.execute(select(User.id).where(User.sender == sender))).scalar_one_or_none()
+    if user_id is None:
+        raise TicketError(f"no user {sender!r}: they must have written first")
+    return int(user_id)
+
+
+async def _opened_on(s: AsyncSession, day: date) -> int:
+    """Return how many tickets were opened on a local day."""
+    prefix = day_prefix(day)
+    count = (
+        await s.execute(
+            select(func.count())
+            .select_from(Ticket)
+            # A range, not LIKE: it uses the unique index on both databases ("." sorts
+            # right after "-").
+            .where(Ticket.reference >= prefix, Ticket.reference < prefix[:-1] + ".")
+        )
+    ).scalar_one()
+    return int(count)
+
+
+async def _add_opened(
+    s: AsyncSession, ticket: Ticket, sender: str, summary: str, at: datetime
+) -> None:
+    """Add a new ticket with its first thread entry (what the customer said) and audit."""
+    s.add(ticket)
+    await s.flush()
+    s.add(
+        TicketEntry(
+            ticket_id=ticket.id,
+            kind=EntryKind.CUSTOMER,
+            author=sender,
+            text=mask_pii(summary),
+            at=at,
+        )
+    )
+    s.add(
+        TicketAudit(
+            ticket_id=ticket.id,
+            actor=sender,
+            action="open",
+            field=None,
+            before=None,
+            after=ticket.reference,
+            at=at,
+        )
+    )
+
+
 class TicketStore:
     """Tickets, their thread and audit trail. Every change writes an audit row."""
 
@@ -94,38 +146,16 @@ class TicketStore:
         if ticket_type not in TICKET_TYPES:
             raise TicketError(f"unknown ticket type {ticket_type!r}")
         day = at.astimezone(self._tz).date()
-        prefix = reference_for(day, 0)[:-4]
         for attempt in range(ALLOCATE_TRIES):
             if attempt:  # two openings took the same number: back off a random moment
                 await asyncio.sleep(random.uniform(0.005, 0.05) * min(attempt, 5))
-            if source is not None:
-                async with self._sessions() as s:
-                    known = (
-                        await s.execute(select(Ticket).where(Ticket.source == source))
-                    ).scalar_one_or_none()
-                    if known is not None:
-                        return _view(known)
+            if source is not None and (known := await self._opened_by(source)) is not None:
+                return known
             try:
                 async with self._sessions.begin() as s:
-                    user_id = (
-                        await s.execute(select(User.id).where(User.sender == sender))
-                    ).scalar_one_or_none()
-                    if user_id is None:
-                        raise TicketError(f"no user {sender!r}: they must have written first")
-                    count = (
-                        await s.execute(
-                            select(func.count())
-                            .select_from(Ticket)
-                            # A range, not LIKE: it uses the unique index on both
-                            # databases ("." sorts right after "-").
-                            .where(
-                                Ticket.reference >= prefix, Ticket.reference < prefix[:-1] + "."
-                            )
-                        )
-                    ).scalar_one()
                     ticket = Ticket(
-                        reference=reference_for(day, int(count) + 1),
-                        user_id=user_id,
+                        reference=reference_for(day, await _opened_on(s, day) + 1),
+                        user_id=await _user_id(s, sender),
                         channel=channel,
                         type=ticket_type,
                         category=category,
@@ -141,34 +171,20 @@ class TicketStore:
                         updated_at=at,
                         source=source,
                     )
-                    s.add(ticket)
-                    await s.flush()
-                    s.add(
-                        TicketEntry(
-                            ticket_id=ticket.id,
-                            kind=EntryKind.CUSTOMER,
-                            author=sender,
-                            text=mask_pii(summary),
-                            at=at,
-                        )
-                    )
-                    s.add(
-                        TicketAudit(
-                            ticket_id=ticket.id,
-                            actor=sender,
-                            action="open",
-                            field=None,
-                            before=None,
-                            after=ticket.reference,
-                            at=at,
-                        )
-                    )
+                    await _add_opened(s, ticket, sender, summary, at)
                     if extra is not None:
                         await extra(s, ticket)
                     return _view(ticket)
             except IntegrityError:
                 continue  # another ticket took that number in the same instant: count again
         raise TicketError("could not allocate a ticket reference; try again")
+
+    async def _opened_by(self, source: str) -> TicketView | None:
+        async with self._sessions() as s:
+            known = (
+                await s.execute(select(Ticket).where(Ticket.source == source))
+            ).scalar_one_or_none()
+            return None if known is None else _view(known)
 
     @retrying
     async def get(self, reference: str) -> TicketView | None:
@@ -219,10 +235,12 @@ class TicketStore:
                 await s.execute(select(Ticket).where(Ticket.reference == reference))
             ).scalar_one_or_none()
             if t is None:
-                raise TicketError(f"没有找到工单 {reference}。")
+                raise TicketError(notices.NO_SUCH_TICKET_SHORT.format(ref=reference))
             if not can_move(t.status, target):
                 raise TicketError(
-                    f"工单 {reference} 当前状态为 {t.status.value}，不能改为 {target.value}。"
+                    notices.CANNOT_MOVE_PLAIN.format(
+                        ref=reference, now=t.status.value, to=target.value
+                    )
                 )
             before = apply_status(t, target, at)
             s.add(

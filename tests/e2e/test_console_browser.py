@@ -264,7 +264,7 @@ async def test_an_agent_works_a_complaint_through_the_console(server: Server) ->
 
         await _in_browser(_session_expires, driver)
         due_soon, breached = await _in_browser(
-            _supervisor_view, driver, await runtime.desk.issue_token(SUPERVISOR[0])
+            _supervisor_view, driver, await runtime.agents.issue_token(SUPERVISOR[0])
         )
         assert due_soon and breached
     finally:

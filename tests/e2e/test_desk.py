@@ -88,7 +88,7 @@ async def test_a_complaint_is_worked_from_the_agents_group_to_a_rating(
     assert (await consumer.next_reply()).text == texts.CSAT_COMMENT_THANKS
 
     assert tg_desk.runtime is not None
-    detail = await tg_desk.runtime.desk.detail(ref, utc_now())
+    detail = await tg_desk.runtime.desk.views.detail(ref, utc_now())
     assert detail.row.status == "closed" and detail.row.assignee == "小王"
     assert detail.row.csat == 5
     assert [k for k, *_ in detail.thread] == ["customer", "agent", "customer", "agent"]
@@ -127,7 +127,7 @@ async def test_someone_not_registered_is_refused_and_nothing_changes(
     assert (await consumer.next_reply()).text == REFUSED
 
     assert tg_desk.runtime is not None
-    detail = await tg_desk.runtime.desk.detail(ref, utc_now())
+    detail = await tg_desk.runtime.desk.views.detail(ref, utc_now())
     assert detail.row.status == "new" and detail.row.assignee is None
     assert [a[1] for a in detail.audit] == ["open"]
     assert [k for k, *_ in detail.thread] == ["customer"]
@@ -168,7 +168,7 @@ async def test_desk_commands_list_show_note_and_wait_on_the_customer(
     await consumer.send("小票照片稍后发，先说一下情况")
     await consumer.next_reply()
     assert tg_desk.runtime is not None
-    detail = await tg_desk.runtime.desk.detail(ref, utc_now())
+    detail = await tg_desk.runtime.desk.views.detail(ref, utc_now())
     assert detail.row.status == "assigned"
     first = next(c for c in detail.clocks if c.clock == "first_response")
     assert first.result == "met"
@@ -208,7 +208,7 @@ async def test_sla_warning_then_breach_reach_the_chats_once_each(
         assert len([t for t in texts_in(SUPERVISORS_CHAT) if t.startswith("🚨")]) == 1
         assert not [t for t in texts_in(SUPERVISORS_CHAT) if t.startswith("⚠️")]
         assert srv.runtime is not None
-        detail = await srv.runtime.desk.detail(ref, clock.now())
+        detail = await srv.runtime.desk.views.detail(ref, clock.now())
         first = next(c for c in detail.clocks if c.clock == "first_response")
         assert first.state == "breached"
     finally:

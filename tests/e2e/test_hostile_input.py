@@ -63,7 +63,7 @@ async def target(
         runtime = srv.runtime
         assert runtime is not None
         await runtime.agents.add(AGENT[0], AGENT[1], "supervisor", utc_now())
-        t = Target(srv, token=await runtime.desk.issue_token(AGENT[0]))
+        t = Target(srv, token=await runtime.agents.issue_token(AGENT[0]))
         monkeypatch.setattr(sentry_sdk, "capture_exception", t.captured.append)
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             async with http.post(srv.url + "api/console/login", json={"token": t.token}) as r:

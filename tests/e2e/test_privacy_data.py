@@ -23,6 +23,7 @@ from bot.cli import main
 from bot.clock import ManualClock, utc_now
 from bot.db import make_engine, make_sessions, upgrade
 from bot.serve import Server
+from bot.telegram_wire import private_chat
 from escalation.agents import AgentStore
 from escalation.digests.cron import parse_cron
 from escalation.digests.model import Report, daily_period
@@ -32,7 +33,8 @@ from escalation.privacy.purge import purge, scheduled_purge
 from escalation.privacy.scope import PrivacyError
 from escalation.privacy.subject import ErasureRefused, UnknownSubject, erase_user, export_user
 from escalation.routing import Actor, Routes
-from escalation.tickets.desk import Desk, DeskError
+from escalation.tickets.changes import DeskError
+from escalation.tickets.desk import Desk
 from escalation.tickets.rules import ERASURE_MARKER, RETENTION_MARKER
 from escalation.tickets.sla import load_policy
 from escalation.tickets.store import TicketStore
@@ -103,6 +105,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
         AgentStore(sessions),
         load_policy(),
         Routes(AGENTS_CHAT, SUPERVISORS_CHAT),
+        customer_chat=private_chat,
     )
     w = World(engine, sessions, desk)
     try:
@@ -200,12 +203,14 @@ async def _seed(w: World) -> None:
     )
     w.alice_ticket = view.reference
     await w.desk.reply(view.reference, AGENT, "您好，已联系商户", OLD + timedelta(hours=1))
-    await w.desk.customer_message(
+    await w.desk.customers.message(
         view.reference, alice, "谢谢，等您消息", OLD + timedelta(hours=2)
     )
     await w.desk.note(view.reference, AGENT, "商户承认问题", OLD + timedelta(hours=3))
     await w.desk.close(view.reference, AGENT, "已协调商户补发补贴", OLD + timedelta(days=1))
-    await w.desk.rate(view.reference, alice, OLD + timedelta(days=1, hours=1), 5, "处理很快")
+    await w.desk.customers.rate(
+        view.reference, alice, OLD + timedelta(days=1, hours=1), 5, "处理很快"
+    )
 
     # Bob: an old ticket still open, so his whole record stays.
     bob = "telegram:6601"
@@ -238,7 +243,7 @@ async def _seed(w: World) -> None:
     )
     w.dave_ticket = view.reference
     await w.desk.close(view.reference, AGENT, "已重开发票", RECENT + timedelta(days=1))
-    await w.desk.rate(view.reference, dave, RECENT + timedelta(days=1, hours=1), 4, None)
+    await w.desk.customers.rate(view.reference, dave, RECENT + timedelta(days=1, hours=1), 4, None)
 
     # Fay: an old question and a ticket closed only lately: she may still rate or reopen
     # it, so her identity and chat state stay while her messages go.

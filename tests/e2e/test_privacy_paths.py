@@ -130,7 +130,7 @@ async def test_numbers_never_leave_unmasked_and_the_call_back_phone_is_for_the_a
     assert "13912345678" in shown.get("text", "") and shown.get("show_alert") is True
     for sent in emulator.sent_messages(AGENTS_CHAT):
         assert "13912345678" not in (sent.text or "")
-    detail = await desk.runtime.desk.detail(ref, utc_now())
+    detail = await desk.runtime.desk.views.detail(ref, utc_now())
     assert [a[:4] for a in detail.audit if a[1] == "reveal_phone"] == [
         ("agent:7001", "reveal_phone", None, None)
     ]

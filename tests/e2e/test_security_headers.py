@@ -148,6 +148,6 @@ async def test_the_pages_work_and_break_no_rule_of_the_policy(server: Server) ->
     runtime = server.runtime
     assert runtime is not None
     await runtime.agents.add(7201, "小赵", "supervisor", utc_now())
-    token = await runtime.desk.issue_token(7201)
+    token = await runtime.agents.issue_token(7201)
     seen = await asyncio.to_thread(_pages_under_the_policy, server.url, token)
     assert seen == {"/": [], "/console": []}

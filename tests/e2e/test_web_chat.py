@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import aiohttp
 
 from bot.serve import Server
+from escalation.tickets.rules import find_reference
 from handlers import texts
 
 
@@ -58,27 +57,27 @@ async def test_a_complaint_is_taken_down_into_a_ticket_the_user_can_look_up(
     assert too_short["text"] == texts.DESCRIPTION_TOO_SHORT
     await _say(server, "c1", "6月2日在龙华电器城买冰箱，店员说用补贴要加价")
     [opened] = await _say(server, "c1", "订单号 202506021234567890 电话 13812345678")
-    ref = re.search(r"T\d{8}-\d{4}", str(opened["text"]))
+    ref = find_reference(str(opened["text"]))
     assert ref is not None
-    [status] = await _say(server, "c1", f"查询工单 {ref.group(0)}")
+    [status] = await _say(server, "c1", f"查询工单 {ref}")
     assert status["text"] == texts.TICKET_STATUS.format(
-        ref=ref.group(0), type="投诉", category="商户拒用补贴", status=texts.STATUS_NAMES["new"]
+        ref=ref, type="投诉", category="商户拒用补贴", status=texts.STATUS_NAMES["new"]
     )
     [missing] = await _say(server, "c1", "/status T20990101-0001")
     assert missing["text"] == texts.TICKET_NOT_FOUND.format(ref="T20990101-0001")
     # Someone else quoting the reference learns nothing: the same answer as an unknown one,
     # in every spelling of the request; with the phone given at intake, the owner's answer.
     await _say(server, "other", texts.CHOICE_CONSUMER)
-    for asked in (f"查询工单 {ref.group(0)}", f"/status {ref.group(0).lower()}"):
+    for asked in (f"查询工单 {ref}", f"/status {ref.lower()}"):
         [theirs] = await _say(server, "other", asked)
-        assert theirs["text"] == texts.TICKET_NOT_FOUND.format(ref=ref.group(0)), asked
+        assert theirs["text"] == texts.TICKET_NOT_FOUND.format(ref=ref), asked
         assert "商户拒用补贴" not in theirs["text"]
-    [wrong_phone] = await _say(server, "other", f"查询工单 {ref.group(0)} 13900000000")
-    assert wrong_phone["text"] == texts.TICKET_NOT_FOUND.format(ref=ref.group(0))
-    [by_phone] = await _say(server, "other", f"查询工单 {ref.group(0)} 138-1234-5678")
+    [wrong_phone] = await _say(server, "other", f"查询工单 {ref} 13900000000")
+    assert wrong_phone["text"] == texts.TICKET_NOT_FOUND.format(ref=ref)
+    [by_phone] = await _say(server, "other", f"查询工单 {ref} 138-1234-5678")
     assert by_phone["text"] == status["text"]
     assert server.runtime is not None
-    ticket = await server.runtime.core.tickets.get(ref.group(0))
+    ticket = await server.runtime.core.tickets.get(ref)
     assert ticket is not None and "加价" in ticket.summary
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.agents import AgentStore
 from escalation.routing import Actor, Routes
-from escalation.tickets.desk import AlreadyDone, Desk, update_key
+from escalation.tickets.changes import AlreadyDone, update_key
+from escalation.tickets.desk import Desk
 from escalation.tickets.sla import load_policy
 from escalation.tickets.store import TicketStore
 from storage.conversation import ConversationStore, Exchange
@@ -63,27 +64,27 @@ async def test_deadlines_run_in_working_time_and_pause_while_waiting(desk: Desk)
     # A P3 complaint has 4 working hours for a first response. Opened Friday 17:30
     # (2025-06-06): half an hour on Friday, then Monday 09:00-12:00 and 13:30-14:00.
     ref = await _open(desk, local("2025-06-06T17:30"))
-    clocks = {c.clock: c for c in (await desk.detail(ref, local("2025-06-06T17:30"))).clocks}
+    clocks = {c.clock: c for c in (await desk.views.detail(ref, local("2025-06-06T17:30"))).clocks}
     assert clocks["first_response"].due_at == local("2025-06-09T14:00")
     # Warning at 80 % (3.2 h): Friday 0.5 h + Monday 2.7 h -> 11:42.
     assert clocks["first_response"].warn_at == local("2025-06-09T11:42")
 
-    assert await desk.sweep(local("2025-06-07T10:00")) == 0  # Saturday: nothing is due
-    assert await desk.sweep(local("2025-06-09T11:43")) == 1  # the warning
-    assert await desk.sweep(local("2025-06-09T11:44")) == 0  # and only once
+    assert await desk.sla.sweep(local("2025-06-07T10:00")) == 0  # Saturday: nothing is due
+    assert await desk.sla.sweep(local("2025-06-09T11:43")) == 1  # the warning
+    assert await desk.sla.sweep(local("2025-06-09T11:44")) == 0  # and only once
 
     # Waiting on the customer from Monday 12:00 to Tuesday 09:00 pauses the clock for the
     # 4.5 working hours in between (13:30-18:00), so the deadline moves to Tuesday 09:30.
     await desk.pending(ref, AGENT, None, local("2025-06-09T12:00"))
-    assert await desk.sweep(local("2025-06-09T15:00")) == 0
-    await desk.customer_message(ref, "web:u1", "小票已找到", local("2025-06-10T09:00"))
-    detail = await desk.detail(ref, local("2025-06-10T09:00"))
+    assert await desk.sla.sweep(local("2025-06-09T15:00")) == 0
+    await desk.customers.message(ref, "web:u1", "小票已找到", local("2025-06-10T09:00"))
+    detail = await desk.views.detail(ref, local("2025-06-10T09:00"))
     first = next(c for c in detail.clocks if c.clock == "first_response")
     assert first.due_at == local("2025-06-10T09:30") and first.state == "due_soon"
     assert detail.row.status == "assigned"
 
     await desk.reply(ref, AGENT, "已联系商户。", local("2025-06-10T09:20"))
-    detail = await desk.detail(ref, local("2025-06-10T09:20"))
+    detail = await desk.views.detail(ref, local("2025-06-10T09:20"))
     first = next(c for c in detail.clocks if c.clock == "first_response")
     # Used: Fri 0.5 h + Mon 09:00-12:00 3 h + Tue 20 min = 230 working minutes.
     assert first.result == "met" and first.used_minutes == 230
@@ -93,8 +94,8 @@ async def test_a_breach_found_after_hours_is_held_until_the_next_working_morning
     desk: Desk,
 ) -> None:
     ref = await _open(desk, local("2025-06-10T14:00"))  # due Tuesday 18:00
-    assert await desk.sweep(local("2025-06-10T18:20")) == 1
-    async with desk._sessions() as s:
+    assert await desk.sla.sweep(local("2025-06-10T18:20")) == 1
+    async with desk.views._sessions() as s:
         rows = (await s.execute(select(Outbox).where(Outbox.purpose == "sla"))).scalars().all()
         events = (await s.execute(select(SlaEvent))).scalars().all()
     assert {r.chat_id for r in rows} == {-1, -2}  # agents and supervisors
@@ -114,7 +115,7 @@ async def test_the_same_channel_message_opens_one_ticket(desk: Desk) -> None:
     first = await _open(desk, local("2025-06-10T10:00"), source="telegram:812")
     again = await _open(desk, local("2025-06-10T10:00"), source="telegram:812")
     assert first == again
-    rows = await desk.queue(local("2025-06-10T10:00"))
+    rows = await desk.views.queue(local("2025-06-10T10:00"))
     assert [r.reference for r in rows] == [first]
 
 
@@ -128,5 +129,5 @@ async def test_a_redelivered_desk_command_changes_nothing_twice(desk: Desk) -> N
     finally:
         update_key.reset(token)
     await desk.note(ref, AGENT, "另一条备注", local("2025-06-10T10:06"))  # a new message
-    detail = await desk.detail(ref, local("2025-06-10T10:06"))
+    detail = await desk.views.detail(ref, local("2025-06-10T10:06"))
     assert [t for k, _, t, _ in detail.thread if k == "note"] == ["已电话联系", "另一条备注"]

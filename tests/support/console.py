@@ -5,7 +5,6 @@ run off the event loop."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -18,11 +17,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.app import Runtime
 from bot.serve import Server
+from escalation.tickets.rules import find_reference
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-REFERENCE = re.compile(r"T\d{8}-\d{4}")
 COMPLAINT = "6月2日在某某电器店买冰箱，店员不让用补贴"
 INTAKE = ("我是消费者", "我要投诉", "投诉", "商户拒用补贴", COMPLAINT, "电话 139 1234 5678")
 WAIT = 15
@@ -41,15 +40,15 @@ async def _open_complaint(server: Server, session: str) -> str:
             ) as resp:
                 assert resp.status == 200, await resp.text()
                 last = (await resp.json())["replies"]
-    found = REFERENCE.search(" ".join(str(r["text"]) for r in last))
+    found = find_reference(" ".join(str(r["text"]) for r in last))
     assert found, last
-    return found.group(0)
+    return found
 
 
 async def _register(runtime: Runtime, who: tuple[int, str], role: str) -> str:
     """Register someone in the agents' register and return a console login token."""
     await runtime.agents.add(who[0], who[1], role, runtime.clock.now())
-    return await runtime.desk.issue_token(who[0])
+    return await runtime.agents.issue_token(who[0])
 
 
 def _jar() -> aiohttp.CookieJar:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import aiohttp
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.serve import Server
+from escalation.tickets.rules import find_reference
 from handlers import texts
 from knowledge.kb import BUNDLED_KB
 from tests.support.botapi import BotApiEmulator, ChatHandle, GroupHandle
@@ -25,7 +25,6 @@ AGENT_ID = 7001
 SUPERVISOR_ID = 7002
 LEADERSHIP_CHAT = -1001000000003
 BUREAU_CHAT = -1001000000004  # reports and digests only
-_REF = re.compile(r"T\d{8}-\d{4}")
 
 # A 24/7 calendar and seconds-long clocks, so the SLA stages happen during the test.
 FAST_SLA = """
@@ -97,9 +96,9 @@ async def complain(
     else:
         await chat.send(details)
     opened = await chat.next_reply()
-    found = _REF.search(opened.text or "")
+    found = find_reference(opened.text or "")
     assert found, opened.text
-    return found.group(0)
+    return found
 
 
 def groups(emu: BotApiEmulator) -> tuple[GroupHandle, GroupHandle]:

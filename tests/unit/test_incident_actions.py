@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.telegram_wire import callback_data, parse_callback
 from escalation.incidents.actions import (
     ACTIONS,
     CARD_ACTIONS,
@@ -14,14 +15,14 @@ from escalation.incidents.cards import card_buttons
 from escalation.incidents.lifecycle import parse_eta
 from escalation.incidents.records import (
     SHANGHAI,
-    CardButton,
     IncidentError,
     IncidentForbidden,
     IncidentView,
 )
 from escalation.routing import Actor
-from handlers.desk import INCIDENT_COMMAND_ACTIONS, incident_callback, incident_press
+from handlers.desk import INCIDENT_COMMAND_ACTIONS, is_incident_card_press
 from storage.models import Incident
+from storage.outbox import Button
 
 AGENT = Actor("agent:1", "小王", "agent")
 SUPERVISOR = Actor("agent:2", "李主管", "supervisor")
@@ -90,17 +91,25 @@ def test_approval_is_not_progress_on_the_incident() -> None:
 
 
 @pytest.mark.parametrize("button", card_buttons(REF, "open"))
-def test_a_card_button_survives_its_callback_data(button: CardButton) -> None:
-    data = incident_callback(button)
+def test_a_card_button_survives_its_callback_data(button: Button) -> None:
+    data = callback_data(button, 0)
     assert len(data.encode()) <= 64  # Telegram's limit on callback data
-    assert incident_press(data) == (button.action, REF)
+    press = parse_callback(data)
+    assert press is not None and press.on == "incident"
+    assert (press.action, press.reference) == (button.action, REF)
+    assert is_incident_card_press(press.action, press.reference, press.arg)
 
 
 @pytest.mark.parametrize(
     "data", ["i:ack", f"i:approve:{REF}", f"i:note:{REF}", f"d:claim:{REF}", f"i:ack:{REF}:x"]
 )
 def test_callback_data_that_is_no_card_button_is_not_pressed(data: str) -> None:
-    assert incident_press(data) is None
+    press = parse_callback(data)
+    assert (
+        press is None
+        or press.on != "incident"
+        or not is_incident_card_press(press.action, press.reference, press.arg)
+    )
 
 
 def test_card_actions_are_the_ones_with_a_label() -> None:
