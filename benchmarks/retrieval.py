@@ -108,8 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "large": measure(synthetic_kb(source, args.entries), queries, args.rounds),
     }
     report["p50_ratio_large_to_small"] = round(
-        report["large"]["p50_ms"] / report["small"]["p50_ms"],
-        2,  # type: ignore[index]
+        report["large"]["p50_ms"] / report["small"]["p50_ms"],  # type: ignore[index]
+        2,
     )
     text = json.dumps(report, ensure_ascii=False, indent=1)
     print(text)

@@ -29,12 +29,12 @@ def _rss_mb() -> float:
 
 
 def _texts(files: list[Path]) -> list[str]:
-    out: list[str] = []
-    for path in files:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                out.append(json.loads(line)["text"])
-    return out
+    return [
+        json.loads(line)["text"]
+        for path in files
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def _p(samples: list[float], q: int) -> float:

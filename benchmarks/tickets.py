@@ -98,7 +98,7 @@ class RetryCounter(logging.Handler):
         super().__init__(logging.WARNING)
         self.count = 0
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def emit(self, record: logging.LogRecord) -> None:  # noqa: ARG002 (logging's signature)
         self.count += 1
 
 
@@ -178,8 +178,8 @@ def captured_selects(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
     """Collect the SELECT statements (with their parameters) run on `engine` in the block."""
     seen: list[tuple[str, Any]] = []
 
-    def listen(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    def listen(  # SQLAlchemy's before_cursor_execute signature
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
     ) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append((statement, parameters))

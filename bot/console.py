@@ -267,7 +267,7 @@ async def _queue(request: web.Request, actor: Actor) -> web.Response:
 
 
 @_signed_in
-async def _detail(request: web.Request, actor: Actor) -> web.Response:
+async def _detail(request: web.Request, _actor: Actor) -> web.Response:
     try:
         d = await request.app[DESK].views.detail(
             _reference(request, "工单", "T20250602-0042"), request.app[CLOCK].now()
@@ -360,7 +360,7 @@ def incident_json(view: IncidentView) -> dict[str, Any]:
 
 
 @_signed_in
-async def _incidents(request: web.Request, actor: Actor) -> web.Response:
+async def _incidents(request: web.Request, _actor: Actor) -> web.Response:
     incidents = request.app[INCIDENTS]
     levels = [
         {
@@ -404,7 +404,7 @@ async def _declare(request: web.Request, actor: Actor) -> web.Response:
 
 
 @_signed_in
-async def _incident_detail(request: web.Request, actor: Actor) -> web.Response:
+async def _incident_detail(request: web.Request, _actor: Actor) -> web.Response:
     try:
         d = await request.app[INCIDENTS].detail(_reference(request, "事件", "I20250602-01"))
     except IncidentError as exc:

@@ -76,9 +76,9 @@ async def serve_forever(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM."""
     server = Server(settings)
     await server.start()
-    print(f"网页客服已启动：{server.url}  （Ctrl+C 退出）", flush=True)
+    print(f"网页客服已启动：{server.url}  （Ctrl+C 退出）", flush=True)  # noqa: T201 (make run)
     if server.telegram is not None:
-        print("Telegram 机器人已连接。", flush=True)
+        print("Telegram 机器人已连接。", flush=True)  # noqa: T201
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

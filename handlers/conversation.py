@@ -53,8 +53,7 @@ DESK_COMMANDS = frozenset(TICKET_COMMANDS)
 def _command(text: str) -> str | None:
     if not text.startswith("/"):
         return None
-    word = text.split()[0].split("@")[0].lower()
-    return word
+    return text.split()[0].split("@")[0].lower()
 
 
 def respond(
@@ -113,7 +112,7 @@ def _on_choice(text: str, state: FlowState, engine: Engine) -> Step | None:
     if text in _HUMAN_WORDS:
         return _handoff("asked", state)
     if text in _COMPLAIN_WORDS:
-        return Step(intake.start(state), intake.begin(state), kind="intake")
+        return Step(intake.start(), intake.begin(state), kind="intake")
     if text == texts.CHOICE_HELPFUL and state.last_entry:
         return Step(
             [Reply(texts.THANKS_FOR_FEEDBACK)],
@@ -154,7 +153,7 @@ def _on_command(command: str, state: FlowState, engine: Engine) -> Step:
     if command == "/human":
         return _handoff("asked", state)
     if command == "/complain" and state.role is not None:
-        return Step(intake.start(state), intake.begin(state), kind="intake")
+        return Step(intake.start(), intake.begin(state), kind="intake")
     if command == "/complain":
         return Step(_greeting(engine), state, kind="command")
     if command in DESK_COMMANDS:
@@ -194,7 +193,7 @@ def _about_my_ticket(msg: Incoming, text: str, state: FlowState, mine: MyTicket)
                 effects=[ReopenEffect(ref, text)],
             )
         lead = texts.REOPEN_TOO_LATE.format(ref=ref)
-        return Step(intake.start(state, lead), intake.begin(state), kind="intake")
+        return Step(intake.start(lead), intake.begin(state), kind="intake")
     if mine.answered and mine.status in _LIVE_STATUSES and state.role is not None:
         if len(text) > MAX_TEXT:
             return Step([Reply(texts.TOO_LONG)], state, kind="too_long")
@@ -223,7 +222,7 @@ def _handoff(reason: str, state: FlowState) -> Step:
     if state.role is None:
         return Step([Reply(texts.ASK_ROLE, texts.ROLE_CHOICES)], state, kind="handoff")
     return Step(
-        intake.start(state, texts.HANDOFF),
+        intake.start(texts.HANDOFF),
         intake.begin(state),
         kind="handoff",
         effects=[HandoffEffect(reason, state.last_question)],

@@ -45,7 +45,7 @@ CATEGORY_CHOICES = (*DEFAULT_CATEGORIES, texts.CHOICE_CANCEL)
 DETAIL_CHOICES = (texts.CHOICE_SKIP, texts.CHOICE_CANCEL)
 
 
-def start(state: FlowState, lead: str = texts.INTAKE_START) -> list[Reply]:
+def start(lead: str = texts.INTAKE_START) -> list[Reply]:
     """Return the opening replies of an intake (the state is set by `begin`)."""
     return [Reply(lead), Reply(texts.ASK_TICKET_TYPE, TYPE_CHOICES)]
 

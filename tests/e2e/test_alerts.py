@@ -57,17 +57,21 @@ async def test_signed_alerts_open_once_and_bad_ones_open_nothing(alert_server: S
             assert r.status == 201
             opened = await r.json()
         async with http.post(url, data=raw, headers=headers) as r:  # the same request again
-            assert r.status == 401 and "replayed" in (await r.json())["error"]
+            assert r.status == 401
+            assert "replayed" in (await r.json())["error"]
         raw2, headers2 = _signed(dict(body, level="Ⅱ", detail="仍未恢复"))
         async with http.post(url, data=raw2, headers=headers2) as r:  # attaches and raises
-            assert r.status == 200 and (await r.json())["incident"] == opened["incident"]
+            assert r.status == 200
+            assert (await r.json())["incident"] == opened["incident"]
         raw3, headers3 = _signed(dict(body, level="Ⅸ"))
         async with http.post(url, data=raw3, headers=headers3) as r:
             assert r.status == 400
     active = await runtime.incidents.active()
     assert [v.reference for v in active] == [opened["incident"]]
-    assert active[0].level == "II" and active[0].source == "alert"
+    assert active[0].level == "II"
+    assert active[0].source == "alert"
     detail = await runtime.incidents.detail(opened["incident"])
     kinds = [e[0] for e in detail.events]
-    assert kinds[0] == "open" and "level" in kinds
+    assert kinds[0] == "open"
+    assert "level" in kinds
     assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "draft")]

@@ -140,16 +140,21 @@ async def test_the_0900_report_reaches_the_bureau_once_across_a_restart(
     kinds = sorted(m.method for m in parts)
     assert kinds == ["sendDocument", "sendMessage", "sendPhoto"], kinds
     text = next(m for m in parts if m.method == "sendMessage").text or ""
-    assert "每日" in text and label in text
+    assert "每日" in text
+    assert label in text
     document = next(m for m in parts if m.method == "sendDocument")
     photo = next(m for m in parts if m.method == "sendPhoto")
-    assert document.upload is not None and document.upload.content.startswith(b"\xef\xbb\xbf")
-    assert photo.upload is not None and photo.upload.content.startswith(b"\x89PNG")
+    assert document.upload is not None
+    assert document.upload.content.startswith(b"\xef\xbb\xbf")
+    assert photo.upload is not None
+    assert photo.upload.content.startswith(b"\x89PNG")
     csv_text = document.upload.content.decode("utf-8-sig")
     assert "咨询" in csv_text
 
     mine = [body for k, body in bureau_system.accepted if k == key]
-    assert len(mine) == 1 and bureau_system.refused == 1 and bureau_system.bad_signatures == 0
+    assert len(mine) == 1
+    assert bureau_system.refused == 1
+    assert bureau_system.bad_signatures == 0
     assert len({k for k, _ in bureau_system.accepted}) == len(bureau_system.accepted)
 
     sent = [m.text or "" for m in emulator.sent_messages(BUREAU_CHAT)]
@@ -157,9 +162,11 @@ async def test_the_0900_report_reaches_the_bureau_once_across_a_restart(
     uploads = [m.upload.content for m in emulator.sent_messages(BUREAU_CHAT) if m.upload]
     bodies = [json.dumps(b, ensure_ascii=False) for _, b in bureau_system.accepted]
     for out in [*sent, *bodies]:
-        assert PHONE not in out and ID_CARD not in out
+        assert PHONE not in out
+        assert ID_CARD not in out
     for blob in uploads:
-        assert PHONE.encode() not in blob and ID_CARD.encode() not in blob
+        assert PHONE.encode() not in blob
+        assert ID_CARD.encode() not in blob
 
 
 @pytest.mark.postgres

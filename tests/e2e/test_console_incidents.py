@@ -88,8 +88,10 @@ async def test_a_supervisor_declares_and_works_an_incident_in_the_console(
     finally:
         await asyncio.to_thread(browser.__exit__, None, None, None)
     detail = await runtime.incidents.detail(ref)
-    assert detail.view.title == TITLE and detail.view.level == "III"
-    assert detail.view.status == "acknowledged" and detail.view.source == "declared"
+    assert detail.view.title == TITLE
+    assert detail.view.level == "III"
+    assert detail.view.status == "acknowledged"
+    assert detail.view.source == "declared"
     assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "sent")]
     assert "已切换备用领券服务" in " ".join(e[2] for e in detail.events)
 
@@ -106,14 +108,16 @@ async def test_the_incident_api_refuses_what_it_must(server: Server) -> None:
         async with http.post(server.url + "api/console/login", json={"token": agent}) as resp:
             assert resp.status == 200
         async with http.post(api, json={"level": "Ⅸ", "title": TITLE}) as resp:
-            assert resp.status == 400 and "Ⅸ" in (await resp.json())["error"]
+            assert resp.status == 400
+            assert "Ⅸ" in (await resp.json())["error"]
         async with http.post(api, json={"level": "Ⅲ"}) as resp:
             assert resp.status == 400
         async with http.post(api, data="not json") as resp:
             assert resp.status == 400
         async with http.get(api) as resp:
             body = await resp.json()
-            assert body["incidents"] == [] and [lv["key"] for lv in body["levels"]] == [
+            assert body["incidents"] == []
+            assert [lv["key"] for lv in body["levels"]] == [
                 "I",
                 "II",
                 "III",
@@ -123,9 +127,8 @@ async def test_the_incident_api_refuses_what_it_must(server: Server) -> None:
             assert resp.status == 201
             ref = (await resp.json())["incident"]["reference"]
         async with http.post(f"{api}/{ref}/ack") as resp:
-            assert (
-                resp.status == 200 and (await resp.json())["incident"]["status"] == "acknowledged"
-            )
+            assert resp.status == 200
+            assert (await resp.json())["incident"]["status"] == "acknowledged"
         async with http.post(f"{api}/{ref}/ack") as resp:
             assert resp.status == 409  # already acknowledged, by 小王
         async with http.post(f"{api}/{ref}/approve") as resp:

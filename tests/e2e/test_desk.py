@@ -49,7 +49,8 @@ async def test_a_complaint_is_worked_from_the_agents_group_to_a_rating(
     ref = await complain(consumer)
 
     card = await agents_group.next_reply()
-    assert ref in (card.text or "") and "未认领" in (card.text or "")
+    assert ref in (card.text or "")
+    assert "未认领" in (card.text or "")
     assert card.buttons == ["认领", "升级", "关闭"]
 
     agent = agents_group.member(AGENT_ID, "小王")
@@ -73,7 +74,8 @@ async def test_a_complaint_is_worked_from_the_agents_group_to_a_rating(
     ack = await consumer.next_reply()
     assert ack.text == texts.SENT_TO_AGENT.format(ref=ref)
     into_thread = await agents_group.next_reply()
-    assert "某某电器" in (into_thread.text or "") and ref in (into_thread.text or "")
+    assert "某某电器" in (into_thread.text or "")
+    assert ref in (into_thread.text or "")
     assert into_thread.raw.get("reply_to_message", {}).get("message_id") == card.message_id
 
     await agent.send(f"/close {ref} 已协调商户补发补贴")
@@ -89,7 +91,8 @@ async def test_a_complaint_is_worked_from_the_agents_group_to_a_rating(
 
     assert tg_desk.runtime is not None
     detail = await tg_desk.runtime.desk.views.detail(ref, utc_now())
-    assert detail.row.status == "closed" and detail.row.assignee == "小王"
+    assert detail.row.status == "closed"
+    assert detail.row.assignee == "小王"
     assert detail.row.csat == 5
     assert [k for k, *_ in detail.thread] == ["customer", "agent", "customer", "agent"]
     results = {(c.clock, c.cycle): c.result for c in detail.clocks}
@@ -118,7 +121,8 @@ async def test_someone_not_registered_is_refused_and_nothing_changes(
     stranger = agents_group.member(8888, "路人")
     press = await stranger.press("认领", message_id=card.message_id)
     answer = await press.wait_answer()
-    assert answer.get("text") == REFUSED[:190] and answer.get("show_alert") is True
+    assert answer.get("text") == REFUSED[:190]
+    assert answer.get("show_alert") is True
     await stranger.send(f"/close {ref} 我来关掉")
     assert (await agents_group.next_reply()).text == REFUSED
     await stranger.send("我替客服回复一下", reply_to=card)
@@ -128,7 +132,8 @@ async def test_someone_not_registered_is_refused_and_nothing_changes(
 
     assert tg_desk.runtime is not None
     detail = await tg_desk.runtime.desk.views.detail(ref, utc_now())
-    assert detail.row.status == "new" and detail.row.assignee is None
+    assert detail.row.status == "new"
+    assert detail.row.assignee is None
     assert [a[1] for a in detail.audit] == ["open"]
     assert [k for k, *_ in detail.thread] == ["customer"]
 
@@ -144,7 +149,8 @@ async def test_desk_commands_list_show_note_and_wait_on_the_customer(
 
     await agent.send("/queue")
     queue = (await agents_group.next_reply()).text or ""
-    assert ref in queue and "办结剩余" in queue
+    assert ref in queue
+    assert "办结剩余" in queue
     await agent.send(f"/note {ref} 商户电话已打过，未接")
     assert "内部备注" in ((await agents_group.next_reply()).text or "")
     await consumer.assert_no_reply()  # notes are never relayed
@@ -153,12 +159,15 @@ async def test_desk_commands_list_show_note_and_wait_on_the_customer(
     assert "请提供购物小票照片" in ((await consumer.next_reply()).text or "")
     await agent.send(f"/ticket {ref}")
     shown = (await agents_group.next_reply()).text or ""
-    assert "等待客户" in shown and "内部备注" in shown and "已暂停" in shown
+    assert "等待客户" in shown
+    assert "内部备注" in shown
+    assert "已暂停" in shown
     await agent.send("/mine")
     assert ref in ((await agents_group.next_reply()).text or "")
     await agent.send(f"/kb {ref} 退款后补贴怎么处理")
     found = await agents_group.next_reply()
-    assert found.buttons and found.buttons[0].startswith("发送第 1 条")
+    assert found.buttons
+    assert found.buttons[0].startswith("发送第 1 条")
     press = await agent.press(found.buttons[0], message_id=found.message_id)
     await press.wait_answer()
     canned = await consumer.next_reply()
@@ -204,7 +213,8 @@ async def test_sla_warning_then_breach_reach_the_chats_once_each(
         in_agents = [t for t in texts_in(AGENTS_CHAT) if "截止" in t and "首次响应" in t]
         warnings = [t for t in in_agents if t.startswith("⚠️")]
         breaches = [t for t in in_agents if t.startswith("🚨")]
-        assert len(warnings) == 1 and len(breaches) == 1, in_agents
+        assert len(warnings) == 1, in_agents
+        assert len(breaches) == 1, in_agents
         assert len([t for t in texts_in(SUPERVISORS_CHAT) if t.startswith("🚨")]) == 1
         assert not [t for t in texts_in(SUPERVISORS_CHAT) if t.startswith("⚠️")]
         assert srv.runtime is not None

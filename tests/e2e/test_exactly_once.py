@@ -119,7 +119,8 @@ async def test_a_web_retry_after_a_client_timeout_gets_the_reply_it_never_saw(
         # Asked again, the same answer again; and a new id is a new question.
         assert (await _post(http, server, body))[1] == retried
         status, fresh = await _post(http, server, {**body, "id": "m-3"})
-        assert status == 200 and fresh["replies"]
+        assert status == 200
+        assert fresh["replies"]
     async with server.runtime.store._sessions() as s:
         inbound = (
             await s.execute(

@@ -99,7 +99,8 @@ class Answer:
     def error(self) -> str:
         assert self.headers.get("content-type", "").startswith("application/json"), self
         found = json.loads(self.body)
-        assert isinstance(found, dict) and isinstance(found.get("error"), str), found
+        assert isinstance(found, dict), found
+        assert isinstance(found.get("error"), str), found
         assert found["error"].strip(), found
         return str(found["error"])
 
@@ -312,8 +313,9 @@ async def _assert_healthy(t: Target) -> None:
             assert r.status == 200, await r.text()
         # A new body each time: the same one within a second would be a replay.
         detail = secrets.token_hex(8)
-        raw = json.dumps({"title": "健康检查告警", "category": "健康检查", "detail": detail})
-        raw = raw.encode()
+        raw = json.dumps(
+            {"title": "健康检查告警", "category": "健康检查", "detail": detail}
+        ).encode()
         stamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -370,7 +372,8 @@ async def test_an_odd_alert_timestamp_gets_a_401(
         before = len(await target.server.runtime.incidents.active())
         headers = ["Content-Type: application/json", *alerts.headers(target, body, stamp)]
         answer = await _send(target, _request("POST", "/api/alerts", headers, body))
-        assert answer is not None and answer.status == 401, (label, answer)
+        assert answer is not None, (label, answer)
+        assert answer.status == 401, (label, answer)
         assert "timestamp" in answer.error(), label
         _no_faults(target, caplog)
         assert len(await target.server.runtime.incidents.active()) == before, label
@@ -398,7 +401,8 @@ async def test_an_odd_alert_signature_gets_a_401(
             b"X-Helpdesk-Signature: " + given,
         ]
         answer = await _send(target, _request("POST", "/api/alerts", headers, body))
-        assert answer is not None and answer.status == 401, (label, answer)
+        assert answer is not None, (label, answer)
+        assert answer.status == 401, (label, answer)
         assert "signature" in answer.error(), label
         _no_faults(target, caplog)
         await _assert_healthy(target)
@@ -461,7 +465,8 @@ async def test_identifiers_with_a_trailing_newline_or_odd_bytes_are_refused(
     }
     for what, raw in requests.items():
         answer = await _send(target, raw)
-        assert answer is not None and 400 <= answer.status < 500, (what, answer)
+        assert answer is not None, (what, answer)
+        assert 400 <= answer.status < 500, (what, answer)
         assert CJK.search(answer.error()), what
     _no_faults(target, caplog)
     await _assert_healthy(target)
@@ -508,7 +513,8 @@ async def test_requests_the_http_parser_refuses_are_warnings_not_errors(
     answer = await _send(
         target, _request("GET", "/healthz", ["Content-Encoding: gzip"], b"\x1f\x8bnot gzip")
     )
-    assert answer is not None and answer.status == 200
+    assert answer is not None
+    assert answer.status == 200
     # The body ends before its Content-Length: nobody is left to answer.
     await _send(
         target,
@@ -579,7 +585,8 @@ async def test_a_failed_alert_leaves_its_signature_for_the_identical_retry(
             async with http.post(url, data=raw, headers=headers) as r:  # the sender retries
                 assert r.status == (200 if attach else 201), await r.text()
         async with http.post(url, data=raw, headers=headers) as r:  # now it is a replay
-            assert r.status == 401 and "replayed" in (await r.json())["error"]
+            assert r.status == 401
+            assert "replayed" in (await r.json())["error"]
     assert len(target.captured) == 1  # the one real fault
     titles = [v.title for v in await runtime.incidents.active()]
     assert titles.count("补贴接口超时") == 1
@@ -628,7 +635,8 @@ async def test_the_sixth_wrong_sign_in_from_one_address_is_refused_for_a_while(
         assert status == 401
     status, headers, error = await _sign_in(target, "a-wrong-guess-of-a-token")
     assert status == 429
-    assert "分钟后再试" in error and 0 < int(headers["Retry-After"]) <= 300
+    assert "分钟后再试" in error
+    assert 0 < int(headers["Retry-After"]) <= 300
     assert headers["Content-Type"].startswith("application/json")
     # The right token from that address waits too: the throttle must not tell guesses apart.
     assert (await _sign_in(target, target.token))[0] == 429

@@ -101,7 +101,8 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
     assert len(active) == 1
     incident = active[0]
     ref = incident.reference
-    assert incident.level == "III" and incident.source == "detected"
+    assert incident.level == "III"
+    assert incident.source == "detected"
     assert incident.category == "系统故障"
     assert len(cards(emulator, AGENTS_CHAT, ref)) == 1
     assert not cards(emulator, SUPERVISORS_CHAT, ref)
@@ -122,7 +123,8 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
     await asker.next_reply()
     await asker.send("领券页面打不开，一直转圈怎么办")
     notice = await asker.next_reply()
-    assert (notice.text or "").startswith("【已知问题】") and "正在紧急处理" in (notice.text or "")
+    assert (notice.text or "").startswith("【已知问题】")
+    assert "正在紧急处理" in (notice.text or "")
 
     # A stranger's press is refused; the on-call agent's acknowledges and stops the chain.
     stranger = emulator.group(AGENTS_CHAT, "客服组").member(8888, "路人")
@@ -154,7 +156,9 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
     assert "已报送" in await answer_to(emulator, SUPERVISORS_CHAT, sent)
     await emulator.wait_until(lambda: bool(reports(emulator, "初报")), 5, "the 初报")
     first = reports(emulator, "初报")[0]
-    assert ref in first and "Ⅲ级（较大）" in first and "涉及工单20件" in first
+    assert ref in first
+    assert "Ⅲ级（较大）" in first
+    assert "涉及工单20件" in first
     within = clock.now() - incident.opened_at
     assert within.total_seconds() < 120  # the level's first_report deadline
 
@@ -167,7 +171,8 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
     await sweep_at(tg_incidents, clock, clock.now() + timedelta(seconds=3.5))
     assert reports(emulator, "终报"), "the 终报"
     final = reports(emulator, "终报")[0]
-    assert "领券服务节点宕机" in final and "持续时间" in final
+    assert "领券服务节点宕机" in final
+    assert "持续时间" in final
     # More sweeps, later still: nothing is sent twice.
     await sweep_at(tg_incidents, clock, clock.now() + timedelta(seconds=10), sweeps=3)
     assert len(reports(emulator, "初报")) == 1
@@ -185,7 +190,8 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
     for expected in ("open", "notify", "ack", "note", "report", "resolve"):
         assert expected in kinds, kinds
     assert detail.view.status == "resolved"
-    assert detail.tickets == 20 and detail.messages >= 1
+    assert detail.tickets == 20
+    assert detail.messages >= 1
     async with make_sessions(runtime.db)() as s:
         linked = (
             await s.execute(
@@ -225,7 +231,8 @@ async def test_incident_commands_refuse_strangers_and_unknown_levels(
     agent = group.member(AGENT_ID, "小王")
     await agent.send("/incident Ⅸ 平台无法领取补贴")
     unknown = (await group.next_reply()).text or ""
-    assert "Ⅸ" in unknown and "Ⅲ" in unknown  # names the level and the ones there are
+    assert "Ⅸ" in unknown
+    assert "Ⅲ" in unknown
     await agent.send("/incident")
     assert "例如 /incident Ⅲ" in ((await group.next_reply()).text or "")
     await agent.send("/resolve I20990101-01 没有这个事件")
@@ -238,7 +245,8 @@ async def test_incident_commands_refuse_strangers_and_unknown_levels(
     sent = await agent.send("/incident Ⅲ 部分用户领券失败")
     declared = await answer_to(emulator, AGENTS_CHAT, sent)
     found = _INCIDENT.search(declared)
-    assert found and "Ⅲ级（较大）" in declared
+    assert found
+    assert "Ⅲ级（较大）" in declared
     sent = await agent.send(f"/approve {found.group(0)}")
     assert "主管" in await answer_to(emulator, AGENTS_CHAT, sent)
     detail = await runtime.incidents.detail(found.group(0))
@@ -297,7 +305,8 @@ async def test_a_quiet_acknowledged_incident_is_reminded_and_its_level_moves(
         detail = await runtime.incidents.detail(ref)
         levels = [d for k, _, d, _ in detail.events if k == "level"]
         assert len(levels) == 2, levels
-        assert "调整为Ⅱ级（重大）" in levels[0] and "调整为Ⅲ级（较大）" in levels[1]
+        assert "调整为Ⅱ级（重大）" in levels[0]
+        assert "调整为Ⅲ级（较大）" in levels[1]
         assert detail.view.level == "III"
         assert any(
             "Ⅱ级（重大）" in (m.text or "") for m in emulator.sent_messages(SUPERVISORS_CHAT)

@@ -138,7 +138,9 @@ async def test_a_restart_mid_chain_fires_every_step_and_report_once(
     assert len(cards(emulator, SUPERVISORS_CHAT, ref)) == 1
     assert not cards(emulator, LEADERSHIP_CHAT, ref)  # Ⅲ's chain ends at the supervisors
     sent = _reports(emulator)
-    assert sent[("初报", "1")] == 1 and sent[("续报", "1")] == 1 and sent[("续报", "2")] == 1
+    assert sent[("初报", "1")] == 1
+    assert sent[("续报", "1")] == 1
+    assert sent[("续报", "2")] == 1
     assert set(sent.values()) == {1}, sent
 
 
@@ -190,7 +192,8 @@ async def test_two_instances_on_one_postgresql_fire_each_step_once(
                 },
             ) as r,
         ):
-            assert r.status == 200 and (await r.json())["incident"] == refs[0]
+            assert r.status == 200
+            assert (await r.json())["incident"] == refs[0]
         ref = refs[0]
         # 17 seconds of the plan, a second at a time, both instances sweeping at once: the
         # supervisors' card at 2.4 s, the 初报 at 4.8 s, 续报 at 9.6 s and 14.4 s.
@@ -206,7 +209,9 @@ async def test_two_instances_on_one_postgresql_fire_each_step_once(
     assert len(cards(emulator, AGENTS_CHAT, ref)) == 1
     assert len(cards(emulator, SUPERVISORS_CHAT, ref)) == 1
     sent = _reports(emulator)
-    assert sent[("初报", "1")] == 1 and sent[("续报", "1")] == 1 and sent[("续报", "2")] == 1
+    assert sent[("初报", "1")] == 1
+    assert sent[("续报", "1")] == 1
+    assert sent[("续报", "2")] == 1
     assert set(sent.values()) == {1}, sent
 
 
@@ -222,8 +227,9 @@ async def one_server(
         await srv.stop()
 
 
+@pytest.mark.usefixtures("emulator")
 async def test_a_sweep_that_loses_the_race_sends_nothing_twice_and_breaks_nothing(
-    one_server: Server, emulator: BotApiEmulator
+    one_server: Server,
 ) -> None:
     """SQLite has no row locks: a second sweep can pick a step another sweep has just sent.
     Its unique outbox key makes it fail as a whole; that must not reach the user whose

@@ -367,7 +367,8 @@ async def test_a_dry_run_counts_what_the_purge_then_does_and_changes_nothing(w: 
 
     dry = await purge(w.sessions, RETENTION, NOW, dry_run=True, actor="test")
 
-    assert dry.dry_run and dry.cutoff == NOW - timedelta(days=RETENTION)
+    assert dry.dry_run
+    assert dry.cutoff == NOW - timedelta(days=RETENTION)
     assert dry.counts == expected
     assert await _dump(w) == before  # not even an audit row
     real = await purge(w.sessions, RETENTION, NOW, actor="test")
@@ -389,16 +390,19 @@ async def test_the_purge_removes_what_is_past_the_cutoff_and_keeps_open_work(w: 
     for trace in ALICE_TRACES:
         assert trace not in text, trace
     assert not [r for r in after["outbox"] if 5512 in r]  # her chat id, in any column
-    assert "以旧换新怎么参加" not in text and "web:carol" not in text
+    assert "以旧换新怎么参加" not in text
+    assert "web:carol" not in text
     assert "上次故障恢复了吗" not in text  # about a resolved incident: purged like any other
 
     # Bob has an open ticket: everything of his stays, old or not.
     assert await _rows_of(w, "telegram:6601") == bob_before
     bob = await _ticket(w, w.bob_ticket)
-    assert bob.summary == "三月的补贴还没到账" and bob.status.value == "new"
+    assert bob.summary == "三月的补贴还没到账"
+    assert bob.status.value == "new"
     # Dave: the old message goes, the recent ones and the recently closed ticket stay.
     dave_messages = [text for _, text, _, _ in await _rows_of(w, "web:dave")]
-    assert "你好" not in dave_messages and "发票怎么开" in dave_messages
+    assert "你好" not in dave_messages
+    assert "发票怎么开" in dave_messages
     assert (await _ticket(w, w.dave_ticket)).summary == dave_ticket.summary == "发票抬头写错了"
     # Erin: the message about the open incident and its reply stay (the reply's link too).
     erin = await _rows_of(w, "web:erin")
@@ -416,7 +420,8 @@ async def test_the_purge_removes_what_is_past_the_cutoff_and_keeps_open_work(w: 
 
     # Alice's ticket: free text gone, the statistics it feeds unchanged.
     t = await _ticket(w, w.alice_ticket)
-    assert t.summary == RETENTION_MARKER and t.csat_comment == RETENTION_MARKER
+    assert t.summary == RETENTION_MARKER
+    assert t.csat_comment == RETENTION_MARKER
     assert (t.order_no, t.merchant_name, t.contact_phone, t.source) == (None,) * 4
     kept = ("reference", "type", "category", "priority", "status", "assignee", "csat_score")
     times = ("opened_at", "first_response_at", "resolved_at", "closed_at", "updated_at")
@@ -440,11 +445,13 @@ async def test_the_purge_removes_what_is_past_the_cutoff_and_keeps_open_work(w: 
         owner = await s.get(User, t.user_id)
     # The trail keeps who did what, and the structured changes; the customer is "customer".
     actions = {(a.action, a.actor) for a in audit}
-    assert ("open", "customer") in actions and ("csat", "customer") in actions
+    assert ("open", "customer") in actions
+    assert ("csat", "customer") in actions
     assert ("status", "agent:7001") in actions
     assert any(a.field == "csat_score" and a.after == "5" for a in audit)
     assert [a.after for a in audit if a.action == "open"] == [t.reference]
-    assert owner is not None and owner.sender == f"anonymised:#{owner.id}"
+    assert owner is not None
+    assert owner.sender == f"anonymised:#{owner.id}"
     assert (owner.role, owner.state) == (None, "{}")
 
     # The audit row says when, who, the cut-off and the counts.
@@ -460,7 +467,8 @@ async def test_a_second_purge_changes_nothing(w: World) -> None:
 
     again = await purge(w.sessions, RETENTION, NOW + timedelta(minutes=1), actor="test")
 
-    assert again.counts == Counts() and again.counts.total == 0
+    assert again.counts == Counts()
+    assert again.counts.total == 0
     assert await _dump(w, audit=False) == once
     assert [a.action for a in await _audits(w)] == ["purge", "purge"]
 
@@ -500,17 +508,21 @@ async def test_export_holds_the_persons_record_and_nobody_elses(w: World) -> Non
     assert export["profile"]["sender"] == "telegram:5512"
     assert export["profile"]["state"] == {"flow": "idle"}
     texts = [m["text"] for m in export["messages"]]
-    assert "补贴怎么领" in texts and "商家拒绝用补贴，我要投诉" in texts and len(texts) == 6
+    assert "补贴怎么领" in texts
+    assert "商家拒绝用补贴，我要投诉" in texts
+    assert len(texts) == 6
     assert export["feedback"] == [
         {"kb_entry_id": "consumer-claim-how", "helpful": True, "at": OLD.isoformat()}
     ]
     assert export["handoffs"][0]["last_question"] == "补贴怎么领"
     [ticket] = export["tickets"]
     assert ticket["reference"] == w.alice_ticket
-    assert ticket["contact_phone"] == "13800138000" and ticket["order_no"] == "A123456"
+    assert ticket["contact_phone"] == "13800138000"
+    assert ticket["order_no"] == "A123456"
     assert (ticket["csat_score"], ticket["csat_comment"]) == (5, "处理很快")
     thread = [e["text"] for e in ticket["thread"]]
-    assert "谢谢，等您消息" in thread and "您好，已联系商户" in thread
+    assert "谢谢，等您消息" in thread
+    assert "您好，已联系商户" in thread
     body = json.dumps(export, ensure_ascii=False)
     assert "补贴怎么领" in body  # UTF-8, not \\u escapes
     for other in ("6601", "web:", "补贴到账了吗", w.bob_ticket, w.dave_ticket, "系统是不是坏了"):
@@ -544,7 +556,8 @@ async def test_erase_removes_the_person_keeps_statistics_and_is_done_once(w: Wor
     for trace in ALICE_TRACES:
         assert trace not in repr(after), trace
     t = await _ticket(w, w.alice_ticket)
-    assert t.summary == ERASURE_MARKER and t.contact_phone is None
+    assert t.summary == ERASURE_MARKER
+    assert t.contact_phone is None
     assert (t.type, t.category, t.csat_score, t.closed_at) == (
         alice_ticket.type,
         alice_ticket.category,
@@ -552,7 +565,8 @@ async def test_erase_removes_the_person_keeps_statistics_and_is_done_once(w: Wor
         alice_ticket.closed_at,
     )
     assert await _rows_of(w, "telegram:6601") == bob_before
-    assert "web:carol" in repr(after) and "以旧换新怎么参加" in repr(after)  # others untouched
+    assert "web:carol" in repr(after)
+    assert "以旧换新怎么参加" in repr(after)
     reports_after = await _reports(w)
     for name in reports_before:
         assert _ticket_numbers(reports_after[name]) == _ticket_numbers(reports_before[name])
@@ -567,7 +581,8 @@ async def test_erase_removes_the_person_keeps_statistics_and_is_done_once(w: Wor
         await w.desk.reopen(w.alice_ticket, AGENT, NOW + timedelta(minutes=5))
 
     again = await erase_user(w.sessions, "5512", NOW + timedelta(hours=1), "cli:ops")
-    assert again.already_erased_at == NOW and again.counts == Counts()
+    assert again.already_erased_at == NOW
+    assert again.counts == Counts()
     assert await _dump(w) == after
     with pytest.raises(UnknownSubject, match="erased"):
         await export_user(w.sessions, "telegram:5512")
@@ -611,31 +626,42 @@ async def test_the_data_commands_export_erase_and_purge(
 
     out_file = tmp_path / "alice.json"
     code, out, _ = await cli("export", "--user", "5512", "--out", str(out_file))
-    assert code == 0 and "6 messages" in out and "1 tickets" in out
+    assert code == 0
+    assert "6 messages" in out
+    assert "1 tickets" in out
     export = json.loads(out_file.read_text(encoding="utf-8"))
     assert export["tickets"][0]["reference"] == w.alice_ticket
     assert "补贴怎么领" in out_file.read_text(encoding="utf-8")
 
     before = await _dump(w)
     code, _, err = await cli("erase", "--user", "telegram:5512")  # no --yes, no terminal
-    assert code == 2 and "--yes" in err
+    assert code == 2
+    assert "--yes" in err
     assert await _dump(w) == before
     code, _, err = await cli("erase", "--user", "web:nobody", "--yes")
-    assert code == 2 and "nothing is stored about web:nobody" in err
+    assert code == 2
+    assert "nothing is stored about web:nobody" in err
     code, _, err = await cli("erase", "--user", "telegram:6601", "--yes")
-    assert code == 1 and w.bob_ticket in err
+    assert code == 1
+    assert w.bob_ticket in err
     assert await _dump(w) == before
 
     code, out, _ = await cli("erase", "--user", "telegram:5512", "--yes")
-    assert code == 0 and "erased telegram:5512" in out and "messages deleted: 6" in out
+    assert code == 0
+    assert "erased telegram:5512" in out
+    assert "messages deleted: 6" in out
     code, out, _ = await cli("erase", "--user", "5512", "--yes")
-    assert code == 0 and "already erased" in out
+    assert code == 0
+    assert "already erased" in out
     [row] = await _audits(w)
-    assert row.action == "erase" and row.actor.startswith("cli")
+    assert row.action == "erase"
+    assert row.actor.startswith("cli")
 
     snapshot = await _dump(w)
     code, out, _ = await cli("purge", "--older-than", "30", "--dry-run")
-    assert code == 0 and "dry run" in out and "nothing was changed" in out
+    assert code == 0
+    assert "dry run" in out
+    assert "nothing was changed" in out
     assert await _dump(w) == snapshot
     # The CLI reads the wall clock, by which all of the seeded record may be old.
     expected = await purge(w.sessions, 30, utc_now(), dry_run=True)
@@ -643,7 +669,8 @@ async def test_the_data_commands_export_erase_and_purge(
     assert f"messages would be deleted: {expected.counts.messages}" in out
     assert f"tickets would be anonymised: {expected.counts.tickets}" in out
     code, _, err = await cli("purge", "--older-than", "3")
-    assert code == 2 and "at least 7" in err
+    assert code == 2
+    assert "at least 7" in err
 
 
 # ---------------------------------------------------------------------- the schedule
@@ -659,16 +686,19 @@ async def test_two_instances_run_each_scheduled_purge_once(w: World, database_ur
         await other.dispose()
 
     done = [r for r in results if r is not None]
-    assert len(done) == 1 and done[0].counts == _expected_purge(await _alice_ticket_outbox(w))
+    assert len(done) == 1
+    assert done[0].counts == _expected_purge(await _alice_ticket_outbox(w))
     [row] = await _audits(w)
-    assert row.run_key == "purge:2026-06-01T03:30:00+08:00" and row.actor == "scheduler"
+    assert row.run_key == "purge:2026-06-01T03:30:00+08:00"
+    assert row.actor == "scheduler"
     assert json.loads(row.counts) == done[0].counts.as_dict()
     once = await _dump(w)
     # Later the same day: the slot is taken. The next day: a new slot, nothing left to do.
     assert await scheduled_purge(w.sessions, cron, RETENTION, NOW + timedelta(hours=5)) is None
     assert await _dump(w) == once
     tomorrow = await scheduled_purge(w.sessions, cron, RETENTION, NOW + timedelta(days=1))
-    assert tomorrow is not None and tomorrow.counts == Counts()
+    assert tomorrow is not None
+    assert tomorrow.counts == Counts()
     assert [a.run_key for a in await _audits(w)] == [
         "purge:2026-06-01T03:30:00+08:00",
         "purge:2026-06-02T03:30:00+08:00",
@@ -685,7 +715,9 @@ async def test_the_server_schedules_the_purge_at_the_retention_setting(
     try:
         assert srv.jobs is not None
         job = srv.jobs.scheduler.get_job("privacy-purge")
-        assert job is not None and job.max_instances == 1 and job.coalesce
+        assert job is not None
+        assert job.max_instances == 1
+        assert job.coalesce
         await srv.run_now("privacy-purge")  # the start-up run may have taken the slot first
         assert await srv.run_now("privacy-purge") == 0  # once per slot
     finally:

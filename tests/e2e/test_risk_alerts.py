@@ -72,8 +72,11 @@ async def test_a_high_risk_message_reaches_the_supervisors_at_once(
     await consumer.next_reply()
     await emulator.wait_until(lambda: bool(_alerts(emulator)), 5, "the supervisors' alert")
     alert = _alerts(emulator)[0]
-    assert "telegram:7301" in alert and "媒体曝光" in alert and "投诉升级" in alert
-    assert PHONE not in alert and "12345" in alert
+    assert "telegram:7301" in alert
+    assert "媒体曝光" in alert
+    assert "投诉升级" in alert
+    assert PHONE not in alert
+    assert "12345" in alert
     await risk_server.run_now("outbox")  # whatever else is owed goes out: no second alert
     assert len(_alerts(emulator)) == 1
 
@@ -88,7 +91,8 @@ async def test_a_high_risk_message_reaches_the_supervisors_at_once(
     levels = {text: (level, tags) for text, level, tags in rows}
     assert levels["以旧换新补贴怎么领"][0] == "none"
     threat = next(v for t, v in levels.items() if "12345" in t)
-    assert threat[0] == "high" and "media-exposure" in (threat[1] or "")
+    assert threat[0] == "high"
+    assert "media-exposure" in (threat[1] or "")
 
 
 async def test_a_high_risk_complaint_opens_an_urgent_ticket(
@@ -102,7 +106,7 @@ async def test_a_high_risk_complaint_opens_an_urgent_ticket(
     )
     async with make_sessions(runtime.db)() as s:
         rows = (await s.execute(select(Ticket.reference, Ticket.priority))).all()
-    priority = {reference: value for reference, value in rows}
+    priority = dict(rows)
     assert priority[angry] < priority[calm]  # P1 before P3
 
 
@@ -143,11 +147,13 @@ async def test_the_hourly_risk_summary_reaches_supervisors_and_bureau_only_when_
         await _say(srv, "c3", "我是消费者", "谢谢，已经到账了")
         await srv.run_now("digests")  # a check during this hour: the quiet hour before
         await srv.run_now("outbox")  # sends nothing
-        assert summaries(SUPERVISORS_CHAT) == [] and summaries(BUREAU_CHAT) == []
+        assert summaries(SUPERVISORS_CHAT) == []
+        assert summaries(BUREAU_CHAT) == []
         clock.set(hour + timedelta(hours=1, seconds=30))  # next hour, 00:30
         await srv.run_now("digests")
         await srv.run_now("outbox")
-        assert summaries(SUPERVISORS_CHAT) and summaries(BUREAU_CHAT), "the hourly risk summary"
+        assert summaries(SUPERVISORS_CHAT), "the hourly risk summary"
+        assert summaries(BUREAU_CHAT), "the hourly risk summary"
         await srv.run_now("digests")  # another check: nothing twice
         await srv.run_now("outbox")
     finally:
@@ -156,5 +162,9 @@ async def test_the_hourly_risk_summary_reaches_supervisors_and_bureau_only_when_
         sent = summaries(chat)
         assert len(sent) == 1, sent
         text = sent[0]
-        assert label in text and "媒体曝光" in text and "群体投诉" in text
-        assert "维权群" in text and PHONE not in text and "已经到账了" not in text
+        assert label in text
+        assert "媒体曝光" in text
+        assert "群体投诉" in text
+        assert "维权群" in text
+        assert PHONE not in text
+        assert "已经到账了" not in text

@@ -37,22 +37,22 @@ async def _telegram_journey(emu: BotApiEmulator) -> list[str]:
     await chat.send("/start")
     welcome = await chat.next_reply()
     ask = await chat.next_reply()
-    seen += [welcome.text, ask.text]
+    seen += [welcome.text or "", ask.text or ""]
     assert ask.buttons == list(texts.ROLE_CHOICES)
     await chat.press(texts.CHOICE_CONSUMER)
-    seen.append((await chat.next_reply()).text)
+    seen.append((await chat.next_reply()).text or "")
     await chat.send("补贴怎么领")
     answer = await chat.next_reply()
-    seen.append(answer.text)
+    seen.append(answer.text or "")
     assert answer.buttons == list(texts.FEEDBACK_CHOICES)
     await chat.press(texts.CHOICE_UNHELPFUL)
     sorry = await chat.next_reply()
-    seen.append(sorry.text)
+    seen.append(sorry.text or "")
     await chat.press(texts.CHOICE_HUMAN)
-    seen.append((await chat.next_reply()).text)
+    seen.append((await chat.next_reply()).text or "")
     ask_type = await chat.next_reply()  # the hand-off goes on to take the problem down
     assert ask_type.buttons[:5] == ["咨询", "求助", "建议", "投诉", "举报"]
-    seen.append(ask_type.text)
+    seen.append(ask_type.text or "")
     return seen
 
 
@@ -65,7 +65,8 @@ async def test_telegram_journey_ends_with_a_recorded_hand_off(
     await emulator.wait_idle()
     assert tg_server.runtime is not None
     counts = await tg_server.runtime.store.counts()
-    assert counts["handoffs"] == 1 and counts["feedback"] == 1
+    assert counts["handoffs"] == 1
+    assert counts["feedback"] == 1
     assert not emulator.pending_updates()
     answered = [c for c in emulator.calls if c[0] == "answerCallbackQuery"]
     assert len(answered) == 3  # every button press is acknowledged
@@ -88,7 +89,8 @@ async def test_web_terminal_and_telegram_give_the_same_replies(
     terminal = out.getvalue()
     assert web == telegram
     positions = [terminal.find(reply) for reply in telegram]
-    assert -1 not in positions and positions == sorted(positions)
+    assert -1 not in positions
+    assert positions == sorted(positions)
 
 
 async def test_an_unexpected_error_gets_an_apology_with_a_code(
@@ -105,8 +107,9 @@ async def test_an_unexpected_error_gets_an_apology_with_a_code(
     await chat.send(texts.CHOICE_CONSUMER)
     await chat.next_reply()
     await chat.send("补贴怎么领")
-    apology = (await chat.next_reply()).text
-    assert apology.startswith("抱歉，系统开小差了（错误码 ") and "exploded" not in apology
+    apology = (await chat.next_reply()).text or ""
+    assert apology.startswith("抱歉，系统开小差了（错误码 ")
+    assert "exploded" not in apology
     async with (
         aiohttp.ClientSession() as http,
         http.post(
@@ -118,8 +121,9 @@ async def test_an_unexpected_error_gets_an_apology_with_a_code(
         assert "错误码" in (await r.json())["error"]
 
 
+@pytest.mark.usefixtures("tg_server")
 async def test_stickers_photos_and_unknown_commands_get_clear_replies(
-    tg_server: Server, emulator: BotApiEmulator
+    emulator: BotApiEmulator,
 ) -> None:
     chat = emulator.private_chat(user_id=77)
     await chat.send_sticker()
@@ -142,7 +146,8 @@ async def test_an_unknown_callback_is_answered_and_ignored(
     await chat.press_data("bogus", message_id=ask.message_id)
     await emulator.wait_idle()
     answers = [p for m, p in emulator.calls if m == "answerCallbackQuery"]
-    assert answers and "失效" in str(answers[-1].get("text"))
+    assert answers
+    assert "失效" in str(answers[-1].get("text"))
     assert tg_server.runtime is not None
     assert (await tg_server.runtime.store.counts())["messages"] == 3  # /start + 2 replies
 

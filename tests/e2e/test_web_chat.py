@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 
 from bot.serve import Server
@@ -17,7 +19,7 @@ async def _post(srv: Server, body: object) -> tuple[int, dict[str, object]]:
         return resp.status, await resp.json()
 
 
-async def _say(srv: Server, session: str, text: str) -> list[dict[str, object]]:
+async def _say(srv: Server, session: str, text: str) -> list[dict[str, Any]]:
     status, body = await _post(srv, {"session": session, "text": text})
     assert status == 200, body
     replies = body["replies"]
@@ -37,7 +39,8 @@ async def test_web_journey_answers_records_feedback_and_hand_off(server: Server)
     [sorry] = await _say(server, "s1", texts.CHOICE_UNHELPFUL)
     assert sorry["text"] == texts.SORRY_UNHELPFUL
     handoff, ask_type = await _say(server, "s1", texts.CHOICE_HUMAN)
-    assert handoff["text"] == texts.HANDOFF and ask_type["text"] == texts.ASK_TICKET_TYPE
+    assert handoff["text"] == texts.HANDOFF
+    assert ask_type["text"] == texts.ASK_TICKET_TYPE
     assert server.runtime is not None
     counts = await server.runtime.store.counts()
     assert counts == {"users": 1, "messages": 12, "feedback": 1, "handoffs": 1}
@@ -78,7 +81,8 @@ async def test_a_complaint_is_taken_down_into_a_ticket_the_user_can_look_up(
     assert by_phone["text"] == status["text"]
     assert server.runtime is not None
     ticket = await server.runtime.core.tickets.get(ref)
-    assert ticket is not None and "加价" in ticket.summary
+    assert ticket is not None
+    assert "加价" in ticket.summary
 
 
 async def test_an_intake_can_be_cancelled(server: Server) -> None:
@@ -96,7 +100,9 @@ async def test_the_same_client_message_id_is_answered_once(server: Server) -> No
     first = await _post(server, body)
     second = await _post(server, body)
     # A retry is answered with what was recorded for it, not answered anew.
-    assert first[0] == 200 and second == first and first[1]["replies"]
+    assert first[0] == 200
+    assert second == first
+    assert first[1]["replies"]
     assert server.runtime is not None
     assert (await server.runtime.store.counts())["messages"] == 4
 
@@ -111,7 +117,8 @@ async def test_bad_requests_get_a_4xx_with_a_message(server: Server) -> None:
     status, body = await _post(server, ["list"])
     assert status == 400
     status, body = await _post(server, {"session": "bad session!", "text": "x"})
-    assert status == 400 and "session" in str(body["error"])
+    assert status == 400
+    assert "session" in str(body["error"])
     status, body = await _post(server, {"session": "s3", "text": 5})
     assert status == 400
     status, body = await _post(server, {"session": "s3", "text": "长" * 10_001})
@@ -128,7 +135,8 @@ async def test_health_reports_database_and_kb(server: Server) -> None:
     async with aiohttp.ClientSession() as http, http.get(server.url + "healthz") as resp:
         body = await resp.json()
     assert resp.status == 200
-    assert body["db"] == "ok" and body["kb"]["entries"] >= 80
+    assert body["db"] == "ok"
+    assert body["kb"]["entries"] >= 80
 
 
 async def test_the_page_and_campaign_name_are_served(server: Server) -> None:

@@ -76,10 +76,10 @@ class StubServer:
 
     # -- handlers
 
-    async def index(self, request: web.Request) -> web.FileResponse:
+    async def index(self, _request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC_DIR / "index.html")
 
-    async def info(self, request: web.Request) -> web.Response:
+    async def info(self, _request: web.Request) -> web.Response:
         return web.json_response({"campaign": CAMPAIGN})
 
     async def messages(self, request: web.Request) -> web.Response:
@@ -308,7 +308,7 @@ def test_server_error_offers_retry(page: WebDriver, stub: StubServer) -> None:
     assert retry.text == "重试"
     retry.click()
 
-    wait_until(page, lambda d: stub.texts().count("boom") == 2, "the retried message")
+    wait_until(page, lambda _: stub.texts().count("boom") == 2, "the retried message")
     wait_for_bot_text(page, NETWORK_ERROR)
     wait_idle(page)
     # The retry resends the same text without showing the visitor's message twice.
@@ -333,7 +333,7 @@ def test_typing_indicator_while_waiting(page: WebDriver) -> None:
     wait_for_greeting(page)
     type_and_enter(page, "slow")
     typing = page.find_element(By.ID, "typing")
-    wait_until(page, lambda d: typing.is_displayed(), "the typing indicator")
+    wait_until(page, lambda _: typing.is_displayed(), "the typing indicator")
     assert "正在输入" in typing.text
     wait_for_bot_text(page, "收到：slow")
     wait_idle(page)
@@ -350,7 +350,7 @@ def test_message_length_is_limited(page: WebDriver, stub: StubServer) -> None:
         "好" * 2001,
     )
     hint = page.find_element(By.ID, "hint")
-    wait_until(page, lambda d: "2000" in hint.text, "the length hint")
+    wait_until(page, lambda _: "2000" in hint.text, "the length hint")
     assert hint.is_displayed()
     assert not page.find_element(By.ID, "send").is_enabled()
     box.send_keys(Keys.ENTER)
@@ -359,7 +359,7 @@ def test_message_length_is_limited(page: WebDriver, stub: StubServer) -> None:
     box.send_keys(Keys.BACKSPACE)
     wait_until(page, lambda d: d.find_element(By.ID, "send").is_enabled(), "send enabled")
     box.send_keys(Keys.ENTER)
-    wait_until(page, lambda d: len(stub.texts()) == 2, "the 2000-character message")
+    wait_until(page, lambda _: len(stub.texts()) == 2, "the 2000-character message")
     assert stub.texts()[1] == "好" * 2000
 
 

@@ -217,34 +217,52 @@ async def test_rows_written_under_0010_read_back_as_booleans_and_enums(database_
             audit = await s.get_one(PrivacyAudit, 1)
 
         assert user.role is UserRole.MERCHANT
-        assert inbound.direction is Direction.IN and inbound.sent is False
+        assert inbound.direction is Direction.IN
+        assert inbound.sent is False
         assert inbound.risk_level is RiskLevel.HIGH
-        assert outbound.sent is True and outbound.direction is Direction.OUT
+        assert outbound.sent is True
+        assert outbound.direction is Direction.OUT
         assert outbound.risk_level is None
-        assert feedback[0].helpful is True and feedback[1].helpful is False
+        assert feedback[0].helpful is True
+        assert feedback[1].helpful is False
         assert handoff.reason is HandoffReason.NO_ANSWER
         assert handoff.status is HandoffStatus.OPEN
-        assert ticket.type is TicketType.COMPLAINT and ticket.priority is TicketPriority.P2
+        assert ticket.type is TicketType.COMPLAINT
+        assert ticket.priority is TicketPriority.P2
         assert ticket.status is TicketStatus.WAITING
-        assert entry.kind is EntryKind.NOTE and agent.role is AgentRole.SUPERVISOR
-        assert met.clock is ClockName.FIRST_RESPONSE and met.result is ClockResult.MET
-        assert met.warned is True and met.breached is False
-        assert overdue.clock is ClockName.RESOLUTION and overdue.result is None
-        assert overdue.warned is False and overdue.breached is True
+        assert entry.kind is EntryKind.NOTE
+        assert agent.role is AgentRole.SUPERVISOR
+        assert met.clock is ClockName.FIRST_RESPONSE
+        assert met.result is ClockResult.MET
+        assert met.warned is True
+        assert met.breached is False
+        assert overdue.clock is ClockName.RESOLUTION
+        assert overdue.result is None
+        assert overdue.warned is False
+        assert overdue.breached is True
         assert event.stage is SlaStage.BREACH
         assert incident.level is IncidentLevel.II
         assert incident.source is IncidentSource.DETECTED
         assert incident.status is IncidentStatus.ACKNOWLEDGED
-        assert chain.kind is TimerKind.CHAIN and chain.cancelled is True
-        assert follow_up.kind is TimerKind.FOLLOW_UP and follow_up.cancelled is False
-        assert report.kind is ReportKind.FOLLOW_UP and report.status is ReportStatus.DRAFT
-        assert digest.kind is DigestKind.WEEKLY and digest.status is DigestStatus.EMPTY
-        assert card.purpose is OutboxPurpose.INCIDENT_CARD and card.reply_to_card is True
+        assert chain.kind is TimerKind.CHAIN
+        assert chain.cancelled is True
+        assert follow_up.kind is TimerKind.FOLLOW_UP
+        assert follow_up.cancelled is False
+        assert report.kind is ReportKind.FOLLOW_UP
+        assert report.status is ReportStatus.DRAFT
+        assert digest.kind is DigestKind.WEEKLY
+        assert digest.status is DigestStatus.EMPTY
+        assert card.purpose is OutboxPurpose.INCIDENT_CARD
+        assert card.reply_to_card is True
         assert card.attachment_kind is AttachmentKind.DOCUMENT
-        assert thread.purpose is OutboxPurpose.THREAD and thread.reply_to_card is False
+        assert thread.purpose is OutboxPurpose.THREAD
+        assert thread.reply_to_card is False
         assert audit.action is PrivacyAction.ERASE
         # Still the strings they were: code comparing with a literal keeps working.
-        assert ticket.priority == "P2" and incident.status == "acknowledged"
+        priority: str = ticket.priority
+        status: str = incident.status
+        assert priority == "P2"
+        assert status == "acknowledged"
 
         # And back: 0010's code finds its 0/1 again.
         await asyncio.to_thread(_migrate, database_url, "0010", down=True)

@@ -48,10 +48,12 @@ async def test_tickets_get_daily_references_masked_text_and_an_audit_row(
         sender="web:u1", channel="web", ticket_type="咨询", category="其他", summary="问", at=AT
     )
     assert (first.reference, second.reference) == ("T20250602-0001", "T20250602-0002")
-    assert first.priority == "P3" and second.priority == "P4"
+    assert first.priority == "P3"
+    assert second.priority == "P4"
     stored = await tickets.get("t20250602-0001")
     assert stored is not None
-    assert "138****5678" in stored.summary and "13812345678" not in str(stored.thread)
+    assert "138****5678" in stored.summary
+    assert "13812345678" not in str(stored.thread)
     assert await tickets.audit(first.reference) == [("web:u1", "open", None, "T20250602-0001")]
 
 
@@ -108,7 +110,8 @@ async def test_agents_are_registered_updated_and_removed(database_url: str) -> N
             (7002, "agent"),
         ]
         assert await agents.by_telegram(9999) is None
-        assert await agents.remove(7002) and not await agents.remove(7002)
+        assert await agents.remove(7002)
+        assert not await agents.remove(7002)
         with pytest.raises(AgentError, match="role"):
             await agents.add(7003, "x", "boss", AT)
     finally:

@@ -84,8 +84,10 @@ def _log_in(driver: WebDriver, token: str, name: str, role_name: str) -> None:
     driver.find_element(By.ID, "login-button").click()
     _wait_text(driver, "#whoami", name)
     assert role_name in driver.find_element(By.ID, "whoami").text
-    assert _shown(driver, "logout") and _shown(driver, "console-view")
-    assert not _shown(driver, "login-view") and not _shown(driver, "error")
+    assert _shown(driver, "logout")
+    assert _shown(driver, "console-view")
+    assert not _shown(driver, "login-view")
+    assert not _shown(driver, "error")
 
 
 async def _in_browser(

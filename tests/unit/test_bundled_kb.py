@@ -16,7 +16,8 @@ def test_bundled_kb_is_valid_and_large_enough() -> None:
     kb = load_kb(BUNDLED_KB)
     counts = kb.summary()["audience"]
     assert len(kb.entries) >= 80
-    assert counts["consumer"] > 0 and counts["merchant"] > 0
+    assert counts["consumer"] > 0
+    assert counts["merchant"] > 0
 
 
 def test_bundled_queries_cover_every_entry_and_unanswerable_ones() -> None:

@@ -89,7 +89,8 @@ def test_hand_off_records_the_last_question_masked(answering: Engine) -> None:
     step = respond(msg(texts.CHOICE_HUMAN), state, answering)
     [effect] = step.effects
     assert isinstance(effect, HandoffEffect)
-    assert effect.last_question is not None and "138****5678" in effect.last_question
+    assert effect.last_question is not None
+    assert "138****5678" in effect.last_question
     assert step.replies[0].text == texts.HANDOFF
     assert step.replies[1].text == texts.ASK_TICKET_TYPE
     assert step.state.intake_step == "type"
@@ -196,12 +197,14 @@ def test_a_message_during_a_worked_ticket_goes_to_the_agent(answering: Engine) -
     assert step.effects == [CustomerReplyEffect("T20250601-0001", "补充一下订单号")]
     assert [r.text for r in step.replies] == [texts.SENT_TO_AGENT.format(ref="T20250601-0001")]
     quiet = respond(msg("还有一点"), CONSUMER, answering, None, _mine("waiting", ack=False))
-    assert quiet.replies == [] and isinstance(quiet.effects[0], CustomerReplyEffect)
+    assert quiet.replies == []
+    assert isinstance(quiet.effects[0], CustomerReplyEffect)
 
 
 def test_before_any_agent_wrote_the_bot_still_answers(answering: Engine) -> None:
     step = respond(msg("补贴怎么领"), CONSUMER, answering, None, _mine("new", answered=False))
-    assert step.entry_id is not None and not step.effects
+    assert step.entry_id is not None
+    assert not step.effects
 
 
 def test_a_rating_then_an_optional_comment(answering: Engine) -> None:
@@ -212,20 +215,23 @@ def test_a_rating_then_an_optional_comment(answering: Engine) -> None:
     assert comment.effects == [CsatEffect("T20250601-0001", None, "态度很好")]
     assert comment.state.csat_for is None
     skipped = respond(msg(texts.CHOICE_SKIP), rated.state, answering)
-    assert not skipped.effects and skipped.state.csat_for is None
+    assert not skipped.effects
+    assert skipped.state.csat_for is None
 
 
 def test_not_solved_reopens_within_seven_days_and_starts_anew_after(answering: Engine) -> None:
     recent = respond(msg("问题没解决"), CONSUMER, answering, None, _mine("closed", days=6.9))
     assert recent.effects == [ReopenEffect("T20250601-0001", "问题没解决")]
     late = respond(msg("问题没解决"), CONSUMER, answering, None, _mine("closed", days=7.1))
-    assert not late.effects and late.state.intake_step == "type"
+    assert not late.effects
+    assert late.state.intake_step == "type"
     assert texts.REOPEN_TOO_LATE.format(ref="T20250601-0001") == late.replies[0].text
 
 
 def test_desk_commands_are_refused_to_customers(answering: Engine) -> None:
     step = respond(msg("/close T20250601-0001 好了"), CONSUMER, answering)
-    assert [r.text for r in step.replies] == [texts.DESK_ONLY] and not step.effects
+    assert [r.text for r in step.replies] == [texts.DESK_ONLY]
+    assert not step.effects
 
 
 def test_a_message_that_reads_like_a_complaint_gets_an_offer(
@@ -234,9 +240,11 @@ def test_a_message_that_reads_like_a_complaint_gets_an_offer(
     text = "商家不让用补贴，态度太差了"
     offered = respond(msg(text), CONSUMER, abstaining)
     assert [r.text for r in offered.replies] == [texts.OFFER_COMPLAINT]
-    assert offered.replies[0].choices == texts.OFFER_CHOICES and not offered.effects
+    assert offered.replies[0].choices == texts.OFFER_CHOICES
+    assert not offered.effects
     answered = respond(msg(text), CONSUMER, answering)
-    assert answered.replies[-1].text == texts.OFFER_COMPLAINT and answered.entry_id
+    assert answered.replies[-1].text == texts.OFFER_COMPLAINT
+    assert answered.entry_id
     asking = respond(msg("补贴的问题在哪里投诉"), CONSUMER, abstaining)
     assert asking.replies[0].text == texts.NO_ANSWER
 
@@ -266,8 +274,10 @@ def test_a_complaint_keeps_no_unmasked_number_in_its_state_or_details(
         msg("身份证110105194912310021，手机138.1234.5678，补贴没到账"), step.state, answering
     )
     saved = step.state.to_json()
-    assert "110105********0021" in saved and "138****5678" in saved
-    assert "110105194912310021" not in saved and "1234.5678" not in saved
+    assert "110105********0021" in saved
+    assert "138****5678" in saved
+    assert "110105194912310021" not in saved
+    assert "1234.5678" not in saved
     step = respond(
         msg("110105194912310021 龙华电器城 手机 １３９ １２３４ ５６７８"), step.state, answering
     )

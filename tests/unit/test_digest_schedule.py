@@ -37,7 +37,8 @@ def test_the_weekly_summary_on_monday_is_about_last_week() -> None:
 
 def test_the_hourly_summary_is_about_the_hour_before() -> None:
     period = period_fired_at("hourly", at(3, 10))
-    assert period.start == at(3, 9) and period.end == at(3, 10)
+    assert period.start == at(3, 9)
+    assert period.end == at(3, 10)
 
 
 def test_nothing_is_due_twice_and_missed_days_are_caught_up() -> None:
@@ -55,8 +56,10 @@ def test_nothing_is_due_twice_and_missed_days_are_caught_up() -> None:
 
 def test_cron_fields_ranges_steps_and_names() -> None:
     cron = parse_cron("*/15 8-10 * * mon-fri")
-    assert cron.minutes == (0, 15, 30, 45) and cron.hours == (8, 9, 10)
-    assert cron.on(date(2025, 6, 6)) and not cron.on(date(2025, 6, 7))  # Fri, Sat
+    assert cron.minutes == (0, 15, 30, 45)
+    assert cron.hours == (8, 9, 10)
+    assert cron.on(date(2025, 6, 6))
+    assert not cron.on(date(2025, 6, 7))
     assert parse_cron("0 9 * * 0").on(date(2025, 6, 8))  # Sunday as 0
     assert parse_cron("0 9 * * 7").on(date(2025, 6, 8))  # and as 7
 
@@ -86,5 +89,7 @@ def test_a_bad_cron_setting_stops_start_up_naming_the_variable() -> None:
 
 def test_webhook_retries_back_off_to_an_hour() -> None:
     waits = [webhook_backoff(n) for n in range(1, 10)]
-    assert waits[0] == timedelta(seconds=30) and waits[1] == timedelta(seconds=60)
-    assert waits == sorted(waits) and waits[-1] == timedelta(hours=1)
+    assert waits[0] == timedelta(seconds=30)
+    assert waits[1] == timedelta(seconds=60)
+    assert waits == sorted(waits)
+    assert waits[-1] == timedelta(hours=1)

@@ -13,7 +13,8 @@ def test_above_the_answer_threshold_the_engine_answers(mini_engine: Engine) -> N
     result = mini_engine.decide(mini_engine.score("补贴在哪里领", Audience.CONSUMER), ALWAYS)
     assert result.kind == Kind.ANSWER
     assert result.entry_id == "consumer-claim-how"
-    assert result.answer is not None and "领取" in result.answer
+    assert result.answer is not None
+    assert "领取" in result.answer
 
 
 def test_in_the_middle_band_the_engine_offers_choices(mini_engine: Engine) -> None:
@@ -27,7 +28,9 @@ def test_in_the_middle_band_the_engine_offers_choices(mini_engine: Engine) -> No
 def test_below_the_suggest_threshold_the_engine_abstains(mini_engine: Engine) -> None:
     result = mini_engine.decide(mini_engine.score("补贴在哪里领", Audience.CONSUMER), NEVER)
     assert result.kind == Kind.ABSTAIN
-    assert result.entry_id is None and result.answer is None and result.suggestions == ()
+    assert result.entry_id is None
+    assert result.answer is None
+    assert result.suggestions == ()
 
 
 def test_a_consumer_never_gets_a_merchant_entry(mini_engine: Engine) -> None:

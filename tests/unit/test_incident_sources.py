@@ -20,7 +20,8 @@ def test_a_ticket_signals_its_category_and_its_merchant_masked() -> None:
     assert keys_for_ticket("系统故障", None) == ["category:系统故障"]
     keys = keys_for_ticket("商户拒用补贴", "某店 13812345678")
     assert keys[0] == "category:商户拒用补贴"
-    assert keys[1].startswith("merchant:某店") and "13812345678" not in keys[1]
+    assert keys[1].startswith("merchant:某店")
+    assert "13812345678" not in keys[1]
 
 
 def test_each_observed_key_is_counted_by_the_trigger_that_made_it() -> None:

@@ -27,21 +27,23 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_packages_import_only_downwards() -> None:
-    wrong = []
-    for package, allowed in ALLOWED.items():
-        for path in (ROOT / package).rglob("*.py"):
-            for name in _imports(path) & set(ALLOWED):
-                if name not in allowed:
-                    wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for package, allowed in ALLOWED.items()
+        for path in (ROOT / package).rglob("*.py")
+        for name in _imports(path) & set(ALLOWED)
+        if name not in allowed
+    ]
     assert wrong == []
 
 
 def test_frameworks_appear_only_in_bot() -> None:
-    wrong = []
-    for package in ("knowledge", "storage", "escalation", "handlers"):
-        for path in (ROOT / package).rglob("*.py"):
-            for name in _imports(path) & FRAMEWORKS:
-                wrong.append(f"{path.relative_to(ROOT)} imports {name}")
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for package in ("knowledge", "storage", "escalation", "handlers")
+        for path in (ROOT / package).rglob("*.py")
+        for name in _imports(path) & FRAMEWORKS
+    ]
     assert wrong == []
 
 
@@ -81,13 +83,15 @@ def _escalation_imports(path: Path) -> set[str]:
 
 
 def test_escalation_wings_use_each_other_one_way() -> None:
-    wrong = []
+    wrong: list[str] = []
     shared = {p.stem for p in (ROOT / "escalation").glob("*.py")} - set(WINGS) - {"__init__"}
     for path in (ROOT / "escalation").rglob("*.py"):
         wing = _wing(path)
         allowed = shared | ({wing} | WINGS[wing] if wing else set())
-        for name in _escalation_imports(path) - allowed:
-            wrong.append(f"{path.relative_to(ROOT)} uses escalation.{name}")
+        wrong.extend(
+            f"{path.relative_to(ROOT)} uses escalation.{name}"
+            for name in _escalation_imports(path) - allowed
+        )
     assert wrong == []
 
 

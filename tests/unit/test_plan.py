@@ -164,7 +164,7 @@ def _delete(*keys: str | int) -> Callable[[dict[str, Any]], None]:
 
 
 def test_a_copy_of_the_shipped_plan_loads(tmp_path: Path) -> None:
-    assert load_plan(_write(tmp_path, lambda data: None)) == PLAN
+    assert load_plan(_write(tmp_path, lambda _data: None)) == PLAN
 
 
 def test_a_bad_duration_names_the_field(tmp_path: Path) -> None:
@@ -260,7 +260,8 @@ def test_triggers_count_exactly_one_thing(tmp_path: Path) -> None:
 
 def test_risk_triggers_count_tags_the_scorer_knows(tmp_path: Path) -> None:
     shipped = {t.name: t for t in PLAN.triggers}["高风险舆情集中"]
-    assert "media-exposure" in shipped.risk and shipped.level == "III"
+    assert "media-exposure" in shipped.risk
+    assert shipped.level == "III"
     bad = {"level": "III", "count": 3, "within": "1h", "risk": ["media-exposur"]}
     path = _write(tmp_path, _set("triggers", 0, value=bad))
     assert "triggers #1.risk: media-exposur is not a risk tag" in _error(path)
@@ -310,7 +311,8 @@ def test_plan_check_summarises_a_good_file(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert f"{DEFAULT_PLAN}: OK — 4 levels, 9 triggers" in out
     assert "5 high-risk messages tagged media-exposure" in out
-    assert "Ⅰ级（特别重大）" in out and "Ⅳ级（一般）" in out
+    assert "Ⅰ级（特别重大）" in out
+    assert "Ⅳ级（一般）" in out
     assert "oncall 5m → supervisors 5m → leadership; repeat 2× after 5m" in out
     assert "系统故障集中投诉: 20 tickets of 系统故障 within 10m → Ⅲ级（较大）" in out
 

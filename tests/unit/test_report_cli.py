@@ -18,21 +18,26 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("db")
 def test_stats_import_loads_the_sample_and_refuses_a_bad_file(
-    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["stats", "import", str(SAMPLE)]) == 0
     out = capsys.readouterr().out
-    assert "已导入" in out and "个行业" in out
+    assert "已导入" in out
+    assert "个行业" in out
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "\n" + ROW.replace("9500", "九千") + "\n", encoding="utf-8")
     assert main(["stats", "import", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "bad.csv" in err and "第 2 行" in err and "领券人数" in err
+    assert "bad.csv" in err
+    assert "第 2 行" in err
+    assert "领券人数" in err
 
 
+@pytest.mark.usefixtures("db")
 def test_report_writes_one_file_a_day_with_progress(
-    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["stats", "import", str(SAMPLE)]) == 0
     out_dir = tmp_path / "out"
@@ -43,7 +48,8 @@ def test_report_writes_one_file_a_day_with_progress(
     assert names == [f"daily-2025-06-0{d}.csv" for d in (1, 2, 3)]
     assert "3/3" in captured.err
     first = (out_dir / "daily-2025-06-01.csv").read_bytes()
-    assert first.startswith(b"\xef\xbb\xbf") and "家电".encode() in first
+    assert first.startswith(b"\xef\xbb\xbf")
+    assert "家电".encode() in first
     assert main(["report", "weekly", "--date", "2025-06-04", "--out", str(out_dir)]) == 0
     assert (out_dir / "weekly-2025-06-02.md").read_text("utf-8").startswith("#")
 

@@ -46,7 +46,9 @@ def test_the_first_report_states_the_facts() -> None:
     text = render(PLAN, "first", facts())
     assert text.startswith("关于补贴领取页面无法打开的初报（第1号）")
     assert "一、基本情况：2025年06月02日 09:30" in text
-    assert "Ⅲ级（较大）" in text and "黄色" in text and "系统故障" in text
+    assert "Ⅲ级（较大）" in text
+    assert "黄色" in text
+    assert "系统故障" in text
     assert "涉及工单23件、用户41人、相关咨询留言67条" in text
     assert "1. 09:38 值班人员确认\n2. 09:50 已切换备用节点" in text
     assert "已持续2小时15分钟" in text
@@ -55,7 +57,8 @@ def test_the_first_report_states_the_facts() -> None:
     assert "预计恢复时间：暂无" in text
     assert "联系人：平台客服值班室 0755-23708866" in text
     assert text.endswith("报告时间：2025年06月02日 11:45")
-    assert "{" not in text and "}" not in text
+    assert "{" not in text
+    assert "}" not in text
 
 
 def test_a_follow_up_report_lists_what_changed() -> None:
@@ -135,7 +138,8 @@ def test_missing_values_read_as_pending() -> None:
     assert values["mitigated_at"] == "—"
     assert values["resolved_at"] == "—"
     text = render(PLAN, "first", facts(cause=None, measures=()))
-    assert "三、已采取措施：\n暂无" in text and "待查明" in text
+    assert "三、已采取措施：\n暂无" in text
+    assert "待查明" in text
 
 
 def test_every_placeholder_is_filled() -> None:

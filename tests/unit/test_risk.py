@@ -43,7 +43,8 @@ def test_normalisation_repairs_risk_typos_only() -> None:
 
 def test_cantonese_is_mapped_before_traditional_characters_are_simplified() -> None:
     text = normalise("你哋再唔結算，我哋就去消委會投訴")
-    assert "你们再不结算" in text and "消委会投诉" in text
+    assert "你们再不结算" in text
+    assert "消委会投诉" in text
     assert "系统" in normalise("係咪系統問題")  # 係 of Cantonese is 是, 系統 stays 系统
     assert "是不是" in normalise("係咪系統問題")
     assert "关系" in normalise("沒關係")  # 關係 keeps its 係 outside Cantonese
@@ -113,7 +114,8 @@ def test_scores_rise_with_the_level_and_stay_in_range() -> None:
     results = [scorer.score(t) for t in texts]
     assert [r.level for r in results] == list(LEVELS)
     scores = [r.score for r in results]
-    assert scores == sorted(scores) and all(0.0 <= s <= 1.0 for s in scores)
+    assert scores == sorted(scores)
+    assert all(0.0 <= s <= 1.0 for s in scores)
 
 
 def test_odd_input_is_scored_without_error() -> None:
@@ -133,7 +135,8 @@ def test_floors_on_a_set_never_used_to_write_rules() -> None:
     """Written last (Xi'an), measured once and kept apart: what a new campaign can expect."""
     metrics = evaluate(read_labelled(FIXTURES / "risk-xian.jsonl"), load_scorer().score)
     assert metrics["macro_f1"] >= 0.75, metrics
-    assert metrics["high_recall"] >= 0.88 and metrics["high_precision"] >= 0.85, metrics
+    assert metrics["high_recall"] >= 0.88, metrics
+    assert metrics["high_precision"] >= 0.85, metrics
     assert metrics["tag_micro_f1"] >= 0.72, metrics
 
 
@@ -141,7 +144,8 @@ def test_floors_on_a_set_never_used_to_write_rules() -> None:
 def test_floors_on_independently_written_sets(name: str) -> None:
     metrics = evaluate(read_labelled(FIXTURES / name), load_scorer().score)
     assert metrics["macro_f1"] >= 0.88, metrics
-    assert metrics["high_recall"] >= 0.95 and metrics["high_precision"] >= 0.88, metrics
+    assert metrics["high_recall"] >= 0.95, metrics
+    assert metrics["high_precision"] >= 0.88, metrics
     assert metrics["tag_micro_f1"] >= 0.85, metrics
 
 
@@ -165,7 +169,8 @@ def test_a_bad_labelled_file_names_the_line_and_field(tmp_path: Path) -> None:
 def test_cli_text_batch_and_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["risk", "--json", "再不退款我就去12345投诉"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"level", "score", "tags"} and out["level"] == "high"
+    assert set(out) == {"level", "score", "tags"}
+    assert out["level"] == "high"
     assert "escalation-threat" in out["tags"]
 
     batch = tmp_path / "batch.jsonl"

@@ -9,12 +9,14 @@ INTENTS = (
 
 def test_whole_message_small_talk_is_recognised() -> None:
     hit = smalltalk_intent("你好", INTENTS)
-    assert hit is not None and hit.name == "greeting"
+    assert hit is not None
+    assert hit.name == "greeting"
 
 
 def test_particles_and_joined_greetings_are_still_small_talk() -> None:
     hit = smalltalk_intent("你好呀 在吗", INTENTS)
-    assert hit is not None and hit.name == "greeting"
+    assert hit is not None
+    assert hit.name == "greeting"
 
 
 def test_a_question_after_a_greeting_is_not_small_talk() -> None:

@@ -350,8 +350,7 @@ class BotApiEmulator(UserActions, FileStore, UpdateDelivery, ProfileMethods, Mes
                 lines.append("  (none)")
         if self._updates:
             lines.append(f"unconfirmed updates: {[u['update_id'] for u in self._updates]}")
-        for failure in self.failed_calls[-5:]:
-            lines.append(f"rejected {failure.method}: {failure.description}")
+        lines.extend(f"rejected {f.method}: {f.description}" for f in self.failed_calls[-5:])
         if self.unknown_methods:
             lines.append(f"unknown methods called: {sorted(set(self.unknown_methods))}")
         recent = [name for name, _ in self.calls if name != "getUpdates"][-10:]

@@ -81,7 +81,8 @@ async def test_http_envelopes_match_the_bot_api(emu: BotApiEmulator) -> None:
 
     # JSON bodies work as well as form encoding, and dates are Unix seconds.
     status, body = await _raw(emu, "sendMessage", json={"chat_id": chat.id, "text": "你好"})
-    assert status == 200 and body["ok"] is True
+    assert status == 200
+    assert body["ok"] is True
     message = body["result"]
     assert isinstance(message["date"], int)
     assert abs(message["date"] - time.time()) < 5

@@ -25,7 +25,8 @@ async def test_send_message_with_inline_keyboard(bot: Bot, emu: BotApiEmulator) 
     chat = emu.private_chat(user_id=5512, first_name="小明")
 
     sent = await bot.send_message(chat.id, "以旧换新补贴可以叠加吗？", reply_markup=FEEDBACK)
-    assert sent.from_user is not None and sent.from_user.id == bot.id
+    assert sent.from_user is not None
+    assert sent.from_user.id == bot.id
     assert sent.chat.id == chat.id
     assert sent.reply_markup == FEEDBACK
 
@@ -78,8 +79,8 @@ async def test_text_is_validated_like_the_bot_api(bot: Bot, emu: BotApiEmulator)
     escaped = await bot.send_message(chat.id, "*版本* 1\\.0", parse_mode=ParseMode.MARKDOWN_V2)
     assert escaped.text == "版本 1.0"
 
+    too_long_data = InlineKeyboardButton("x", callback_data="d" * 65)
     with pytest.raises(BadRequest, match="Button_data_invalid"):
-        too_long_data = InlineKeyboardButton("x", callback_data="d" * 65)
         await bot.send_message(chat.id, "hi", reply_markup=InlineKeyboardMarkup([[too_long_data]]))
 
     keyboard = ReplyKeyboardMarkup([["我是消费者", "我是商户"]], resize_keyboard=True)
@@ -136,7 +137,8 @@ async def test_answer_callback_query(bot: Bot, emu: BotApiEmulator) -> None:
     assert query.data == "fb:yes"
     assert query.chat_instance
     assert query.from_user.id == 5512
-    assert query.message is not None and query.message.message_id == sent.message_id
+    assert query.message is not None
+    assert query.message.message_id == sent.message_id
     assert query.message.date.timestamp() > 0  # an accessible message, not InaccessibleMessage
 
     assert await bot.answer_callback_query(query.id, text="感谢反馈") is True
@@ -165,13 +167,19 @@ async def test_user_media_updates_and_file_download(bot: Bot, emu: BotApiEmulato
     await chat.send_document("申请表.pdf")
 
     sticker, photo, voice, document = [u.message for u in await bot.get_updates(timeout=0)]
-    assert sticker is not None and sticker.sticker is not None
-    assert sticker.sticker.emoji == "👍" and sticker.sticker.width == 512
-    assert photo is not None and photo.caption == "发票照片"
+    assert sticker is not None
+    assert sticker.sticker is not None
+    assert sticker.sticker.emoji == "👍"
+    assert sticker.sticker.width == 512
+    assert photo is not None
+    assert photo.caption == "发票照片"
     assert [(p.width, p.height) for p in photo.photo][-1] == (1280, 960)
     assert len({p.file_unique_id for p in photo.photo}) == len(photo.photo) > 1
-    assert voice is not None and voice.voice is not None and voice.voice.to_dict()["duration"] == 4
-    assert document is not None and document.document is not None
+    assert voice is not None
+    assert voice.voice is not None
+    assert voice.voice.to_dict()["duration"] == 4
+    assert document is not None
+    assert document.document is not None
     assert document.document.file_name == "申请表.pdf"
     assert document.document.mime_type == "application/pdf"
 
@@ -192,8 +200,10 @@ async def test_bot_uploads_photos_and_documents(bot: Bot, emu: BotApiEmulator) -
     assert (photo.photo[-1].width, photo.photo[-1].height) == (64, 48)
     assert photo.caption == "示意图"
     sent_photo = await chat.next_reply(timeout=2)
-    assert sent_photo.kind == "photo" and sent_photo.caption == "示意图"
-    assert sent_photo.upload is not None and sent_photo.upload.content == make_png(64, 48)
+    assert sent_photo.kind == "photo"
+    assert sent_photo.caption == "示意图"
+    assert sent_photo.upload is not None
+    assert sent_photo.upload.content == make_png(64, 48)
 
     again = await bot.send_photo(chat.id, photo.photo[-1].file_id)
     assert again.photo[-1].file_unique_id != ""
@@ -204,7 +214,8 @@ async def test_bot_uploads_photos_and_documents(bot: Bot, emu: BotApiEmulator) -
     assert document.document is not None
     assert document.document.file_name == "export.csv"
     by_url = await bot.send_document(chat.id, "https://example.gov.cn/files/guide.pdf")
-    assert by_url.document is not None and by_url.document.file_name == "guide.pdf"
+    assert by_url.document is not None
+    assert by_url.document.file_name == "guide.pdf"
     with pytest.raises(BadRequest, match=r"^Wrong file identifier/http url specified$"):
         await bot.send_document(chat.id, "not-a-file-id")
     with pytest.raises(BadRequest, match=r"(?i)^can't use file of type document as photo$"):

@@ -33,7 +33,8 @@ async def test_get_updates_offset_and_long_poll(bot: Bot, emu: BotApiEmulator) -
     assert status is not None
     assert status.entities == (MessageEntity(MessageEntity.BOT_COMMAND, 0, 7),)
     assert status.date.timestamp() == int(status.date.timestamp())
-    assert updates[0].message is not None and updates[0].message.entities == ()
+    assert updates[0].message is not None
+    assert updates[0].message.entities == ()
 
     # Nothing is confirmed until a later call passes a higher offset.
     assert [u.update_id for u in await bot.get_updates(timeout=0)] == ids
@@ -55,7 +56,8 @@ async def test_get_updates_offset_and_long_poll(bot: Bot, emu: BotApiEmulator) -
     (woken,) = await asyncio.wait_for(poll, timeout=3)
     assert time.monotonic() - started < 1
     assert woken.update_id == ids[2] + 1
-    assert woken.message is not None and woken.message.text == "还在吗"
+    assert woken.message is not None
+    assert woken.message.text == "还在吗"
 
     # Confirmed updates never come back, even without an offset.
     assert [u.update_id for u in await bot.get_updates(timeout=0)] == [woken.update_id]
@@ -95,11 +97,14 @@ async def test_group_members_and_privacy_mode(bot: Bot, emu: BotApiEmulator) -> 
     updates = await bot.get_updates(timeout=0)
     assert [u.update_id for u in updates] == [command.update_id, answer.update_id]
     take = updates[0].message
-    assert take is not None and take.chat.type == "supergroup"
-    assert take.from_user is not None and take.from_user.first_name == "坐席A"
+    assert take is not None
+    assert take.chat.type == "supergroup"
+    assert take.from_user is not None
+    assert take.from_user.first_name == "坐席A"
     assert take.entities == (MessageEntity(MessageEntity.BOT_COMMAND, 0, 23),)
     reply = updates[1].message
-    assert reply is not None and reply.reply_to_message is not None
+    assert reply is not None
+    assert reply.reply_to_message is not None
     assert reply.reply_to_message.message_id == ticket.message_id
     assert (await group.next_reply(timeout=1)).text == "新工单 T2：用户询问补贴到账时间"
     assert [m.message_id for m in agent.messages] == [1, 2, 3, 5]
@@ -147,7 +152,8 @@ async def test_webhook_delivery_with_secret_and_retry(bot: Bot, emu: BotApiEmula
         assert await bot.delete_webhook() is True
         await chat.send("又来了")
         (update,) = await bot.get_updates(timeout=0)
-        assert update.message is not None and update.message.text == "又来了"
+        assert update.message is not None
+        assert update.message.text == "又来了"
     finally:
         await runner.cleanup()
 
@@ -156,14 +162,14 @@ async def test_webhook_delivery_with_secret_and_retry(bot: Bot, emu: BotApiEmula
 
 
 async def test_application_user_journey(emu: BotApiEmulator) -> None:
-    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def start(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None
         await update.message.reply_text(
             "请问这个回答有帮助吗？",
             reply_markup=InlineKeyboardMarkup(FEEDBACK.inline_keyboard[:1]),
         )
 
-    async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def feedback(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None
         await query.answer("感谢反馈")
