@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import TYPE_CHECKING
 
 from tests.support.botapi.entities import detect_entities, utf16_slice
 from tests.support.botapi.errors import JSONDict
@@ -19,15 +18,13 @@ from tests.support.botapi.models import (
     unix_now,
 )
 from tests.support.botapi.params import MAX_TEXT_LENGTH
-
-if TYPE_CHECKING:
-    from tests.support.botapi.server import BotApiEmulator
+from tests.support.botapi.state import EmulatorState
 
 
 class _ChatView:
     """What a test can observe in one chat: the bot's messages, chat actions, keyboards."""
 
-    def __init__(self, emulator: BotApiEmulator, state: ChatState) -> None:
+    def __init__(self, emulator: UserActions, state: ChatState) -> None:
         self._emu = emulator
         self._state = state
 
@@ -94,7 +91,7 @@ class _ChatView:
 class ChatHandle(_ChatView):
     """A user in a chat (a private chat, or a group member): sends messages, presses buttons."""
 
-    def __init__(self, emulator: BotApiEmulator, state: ChatState, user: TelegramUser) -> None:
+    def __init__(self, emulator: UserActions, state: ChatState, user: TelegramUser) -> None:
         super().__init__(emulator, state)
         self.user = user
         #: Messages this handle sent, oldest first.
@@ -269,7 +266,7 @@ class GroupHandle(_ChatView):
         return self._emu._handle(self._state, user)
 
 
-class UserActions:
+class UserActions(EmulatorState):
     """What users do, as updates for the bot; mixed into BotApiEmulator (whose state it
     uses)."""
 

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from tests.support.botapi.errors import ApiError, JSONDict, bad_request
 from tests.support.botapi.params import Params, UploadedFile
+from tests.support.botapi.state import EmulatorState
 
 FILE_ID_PREFIXES: Final = {
     "photo": "AgACAgUAAxkBAAI",
@@ -82,7 +83,7 @@ class StoredFile:
     file_path: str
 
 
-class FileStore:
+class FileStore(EmulatorState):
     """File ids and contents, mixed into BotApiEmulator (whose state it uses)."""
 
     def _store_file(self, kind: str, content: bytes) -> StoredFile:

@@ -16,6 +16,7 @@ from tests.support.botapi.params import (
     formatted_text,
     reply_markups,
 )
+from tests.support.botapi.state import EmulatorState
 
 MAX_CALLBACK_ANSWER_LENGTH: Final = 200
 # How long a callback query can be answered; the real server uses roughly this window.
@@ -38,7 +39,7 @@ _CHAT_ACTIONS: Final = frozenset(
 )
 
 
-class MessageMethods:
+class MessageMethods(EmulatorState):
     """The message methods, mixed into BotApiEmulator (whose state it uses)."""
 
     def _chat(self, params: Params, name: str = "chat_id") -> ChatState:

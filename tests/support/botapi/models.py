@@ -12,7 +12,7 @@ from tests.support.botapi.errors import JSONDict
 
 if TYPE_CHECKING:
     from tests.support.botapi.params import UploadedFile
-    from tests.support.botapi.server import BotApiEmulator
+    from tests.support.botapi.state import EmulatorState
 
 
 def unix_now() -> int:
@@ -150,7 +150,7 @@ class CallbackQueryHandle:
     created: float
     answer: JSONDict | None = None
     expired: bool = False
-    _emulator: BotApiEmulator | None = field(default=None, repr=False)
+    _emulator: EmulatorState | None = field(default=None, repr=False)
 
     @property
     def answered(self) -> bool:

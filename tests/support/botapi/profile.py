@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from tests.support.botapi.errors import JSONDict, bad_request
 from tests.support.botapi.params import Params, normalize
+from tests.support.botapi.state import EmulatorState
 
 MAX_COMMANDS: Final = 100
 _COMMAND_NAME_RE: Final = re.compile(r"[a-z0-9_]{1,32}")
@@ -24,7 +25,7 @@ _COMMAND_SCOPES: Final = frozenset(
 )
 
 
-class ProfileMethods:
+class ProfileMethods(EmulatorState):
     """getMe, logOut, the command methods and getChat, mixed into BotApiEmulator."""
 
     async def _get_me(self, params: Params) -> JSONDict:

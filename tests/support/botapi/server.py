@@ -16,17 +16,14 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from tests.support.botapi.chats import ChatHandle, GroupHandle, UserActions
 from tests.support.botapi.errors import ApiError, JSONDict, bad_request
-from tests.support.botapi.files import FileStore, StoredFile
+from tests.support.botapi.files import FileStore
 from tests.support.botapi.messages import MessageMethods
 from tests.support.botapi.models import (
     BotMessage,
-    CallbackQueryHandle,
     ChatState,
     Described,
     FailedCall,
     TelegramUser,
-    Webhook,
-    WebhookFailure,
     clone,
 )
 from tests.support.botapi.params import Params, UploadedFile, normalize
@@ -40,8 +37,9 @@ _Handler = Callable[[Params], Awaitable[Any]]
 class BotApiEmulator(UserActions, FileStore, UpdateDelivery, ProfileMethods, MessageMethods):
     """A strict Telegram Bot API emulator for one bot.
 
-    The state lives here; the mixins hold the methods by concern (users' actions, files,
-    updates, the bot's profile, messages) and use it through ``self``.
+    The state is assigned here (`EmulatorState` declares what the mixins share); the mixins
+    hold the methods by concern (users' actions, files, updates, the bot's profile, messages)
+    and use it through ``self``.
 
     Args:
         token: the bot's token; requests with another token get 401 Unauthorized.
@@ -87,34 +85,32 @@ class BotApiEmulator(UserActions, FileStore, UpdateDelivery, ProfileMethods, Mes
         self._released = asyncio.Event()
         #: How many requests are waiting in a hold right now.
         self.holding = 0
-        #: Updates that could not be delivered to the webhook.
-        self.webhook_failures: list[WebhookFailure] = []
-        #: Webhook deliveries as (update, HTTP status or None on connection errors).
-        self.webhook_deliveries: list[tuple[JSONDict, int | None]] = []
+        self.webhook_failures = []
+        self.webhook_deliveries = []
 
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
-        self._client: ClientSession | None = None
+        self._client = None
         self._closing = False
         self._changed = asyncio.Event()
         self._inflight = 0
         self._last_activity = 0.0
         self._update_ids = itertools.count(10001)
-        self._updates: list[JSONDict] = []
-        self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
+        self._updates = []
+        self._allowed_updates = DEFAULT_UPDATE_TYPES
         self._poll_generation = 0
-        self._webhook: Webhook | None = None
-        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook = None
+        self._webhook_task = None
         self._webhook_busy = False
-        self._users: dict[int, TelegramUser] = {}
-        self._chats: dict[int, ChatState] = {}
-        self._handles: dict[tuple[int, int], ChatHandle] = {}
-        self._groups: dict[int, GroupHandle] = {}
-        self._queries: dict[str, CallbackQueryHandle] = {}
+        self._users = {}
+        self._chats = {}
+        self._handles = {}
+        self._groups = {}
+        self._queries = {}
         self._query_ids = itertools.count(1)
-        self._files: dict[str, StoredFile] = {}
+        self._files = {}
         self._file_counter = itertools.count(1)
-        self._commands: dict[tuple[str, str], list[JSONDict]] = {}
+        self._commands = {}
         self._methods: dict[str, tuple[str, _Handler]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -279,10 +275,6 @@ class BotApiEmulator(UserActions, FileStore, UpdateDelivery, ProfileMethods, Mes
         key = (json.dumps(scope or {"type": "default"}, sort_keys=True), language_code)
         return [dict(c) for c in self._commands.get(key, [])]
 
-    @property
-    def webhook_url(self) -> str:
-        return self._webhook.url if self._webhook else ""
-
     def hold(self, *methods: str) -> None:
         """Park requests to these methods, unanswered and unrecorded, until `release`."""
         self._held_methods.update(methods)
@@ -357,31 +349,6 @@ class BotApiEmulator(UserActions, FileStore, UpdateDelivery, ProfileMethods, Mes
         lines.append(f"recent calls (without getUpdates): {recent}")
         return "\n".join(lines)
 
-    # ---------------------------------------------------------------- state plumbing
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    def _touch(self) -> None:
-        with contextlib.suppress(RuntimeError):
-            self._last_activity = asyncio.get_running_loop().time()
-
-    async def _wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
-        """Wait until ``predicate()`` holds; False if ``timeout`` seconds pass first."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            changed = self._changed
-            if predicate():
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(remaining):
-                    await changed.wait()
-
     # ---------------------------------------------------------------- HTTP layer
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -440,14 +407,6 @@ class BotApiEmulator(UserActions, FileStore, UpdateDelivery, ProfileMethods, Mes
             self.holding -= 1
         if request.transport is None or request.transport.is_closing():
             raise ApiError(499, "client closed the connection before the request was served")
-
-    @staticmethod
-    def _respond(body: JSONDict, status: int) -> web.Response:
-        return web.Response(
-            status=status,
-            text=json.dumps(body, ensure_ascii=False),
-            content_type="application/json",
-        )
 
     async def _read_params(self, request: web.Request) -> JSONDict:
         raw: dict[str, Any] = dict(request.query)

@@ -14,6 +14,7 @@ from aiohttp import ClientError
 from tests.support.botapi.errors import ApiError, JSONDict, bad_request
 from tests.support.botapi.models import Described, Webhook, WebhookFailure, clone, unix_now
 from tests.support.botapi.params import Params
+from tests.support.botapi.state import EmulatorState
 
 _SECRET_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -53,7 +54,7 @@ def is_loopback(url: str) -> bool:
     return (urlsplit(url).hostname or "") in _LOOPBACK_HOSTS
 
 
-class UpdateDelivery:
+class UpdateDelivery(EmulatorState):
     """getUpdates and the webhook methods, mixed into BotApiEmulator (whose state it
     uses)."""
 
