@@ -12,7 +12,7 @@ import contextlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from datetime import datetime
 
 from aiohttp import web
@@ -20,9 +20,6 @@ from telegram import (
     Bot,
     BotCommand,
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
     Message,
     ReplyParameters,
     Update,
@@ -42,7 +39,8 @@ from bot import http_input
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.monitoring import report
-from bot.telegram_wire import callback_data, parse_callback
+from bot.telegram_send import buttons_markup, send_item, split_text
+from bot.telegram_wire import parse_callback
 from escalation.routing import Actor, agent_actor
 from escalation.tickets.changes import update_key as desk_update_key
 from handlers import texts
@@ -51,14 +49,10 @@ from handlers.desk import COMMANDS as DESK_COMMANDS
 from handlers.desk import USAGE as DESK_USAGE
 from handlers.desk import DeskFlow, DeskReply
 from handlers.types import TEXT, Incoming
-from storage.outbox import Button, OutboxItem
 from storage.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
-# Telegram rejects messages over 4096 characters; cut at paragraph breaks below that, so
-# an answer never stops mid-sentence.
-MAX_CHUNK = 4000
 POLL_TIMEOUT = 10
 MAX_UPDATE_BYTES = 1024 * 1024  # Telegram's updates are far smaller
 COMMANDS = (
@@ -67,39 +61,6 @@ COMMANDS = (
     BotCommand("help", "帮助"),
     BotCommand("human", "转人工客服"),
 )
-
-
-def split_text(text: str, limit: int = MAX_CHUNK) -> list[str]:
-    """Split a long reply at paragraph, then line, then hard breaks, each part <= limit."""
-    if len(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n\n", 0, limit)
-        if cut <= 0:
-            cut = rest.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = rest.rfind("。", 0, limit) + 1
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n")
-    if rest.strip():
-        parts.append(rest)
-    return parts
-
-
-def buttons_markup(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
-    """One button a row, each with its callback data (bot/telegram_wire.py)."""
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b.label[:60], callback_data=callback_data(b, i))]
-            for i, b in enumerate(buttons)
-        ]
-    )
 
 
 def _command_word(text: str) -> str:
@@ -456,26 +417,8 @@ class TelegramChannel:
     async def _dispatch(self, now: datetime) -> int:
         items = await self.desk.outbox.claim(now)
         for item in items:
-            chunks = split_text(item.text)
             try:
-                first: Message | None = None
-                if item.attachment is not None:
-                    first = await self._send_attachment(item)
-                    chunks = []
-                for i, chunk in enumerate(chunks):
-                    sent = await self.app.bot.send_message(
-                        item.chat_id,
-                        chunk,
-                        reply_markup=buttons_markup(item.buttons)
-                        if i == len(chunks) - 1
-                        else None,
-                        reply_parameters=ReplyParameters(
-                            item.reply_to, allow_sending_without_reply=True
-                        )
-                        if item.reply_to and i == 0
-                        else None,
-                    )
-                    first = first or sent
+                first = await send_item(self.app.bot, item)
                 await self.desk.outbox.sent(
                     item.id, first.message_id if first else None, self.clock.now()
                 )
@@ -484,19 +427,6 @@ class TelegramChannel:
             except (RetryAfter, TimedOut, NetworkError) as exc:
                 await self.desk.outbox.failed(item.id, str(exc), self.clock.now())
         return len(items)
-
-    async def _send_attachment(self, item: OutboxItem) -> Message:
-        """Send a digest's chart (photo) or file (document), its text as the caption."""
-        assert item.attachment is not None
-        # Telegram caps captions at 1024 characters; the digest's own text goes separately.
-        caption = item.text[:1000] or None
-        upload = InputFile(item.attachment, filename=item.attachment_name)
-        sent: Message
-        if item.attachment_kind == "photo":
-            sent = await self.app.bot.send_photo(item.chat_id, upload, caption=caption)
-        else:
-            sent = await self.app.bot.send_document(item.chat_id, upload, caption=caption)
-        return sent
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if context.error is None:

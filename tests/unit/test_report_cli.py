@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.reports_cli import periods
+from bot.cli.reports import periods
 from tests.support.stats import HEADER, ROW, SAMPLE
 
 

@@ -1,4 +1,4 @@
-from bot.telegram_app import MAX_CHUNK, buttons_markup, split_text
+from bot.telegram_send import MAX_CHUNK, buttons_markup, split_text
 from storage.outbox import choice_buttons
 
 

@@ -1,5 +1,6 @@
-"""`helpdesk stats import` and `helpdesk report daily|weekly`: the T+1 subsidy statistics in,
-the bureau's reports out, for audits and the bureau's own archive."""
+"""`helpdesk stats import`, `helpdesk report daily|weekly` and `helpdesk risk`: the T+1 subsidy
+statistics in, the bureau's reports out, for audits and the bureau's own archive, and the
+sentiment-risk verdict on messages."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from bot.cli.command import Command
 from bot.config import load_settings
+from bot.risk_cli import add_parser as add_risk_parser
+from bot.risk_cli import run_risk
 
 FORMATS = ("md", "html", "csv", "png", "json")
 MAX_PERIODS = 400  # a little over a year of days: a typo in --to should not run for hours
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the stats and report commands to the CLI."""
+    """Add the stats, report and risk commands to the CLI."""
     stats = sub.add_parser("stats", help="T+1 subsidy statistics: import the platform's CSV")
     stats_sub = stats.add_subparsers(dest="stats_command", metavar="STATS_COMMAND")
     imp = stats_sub.add_parser(
@@ -39,6 +43,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     report.add_argument("--format", choices=FORMATS, default="md")
     report.add_argument("--out", type=Path, default=Path("."), help="directory for the files")
+    add_risk_parser(sub)
 
 
 def periods(kind: str, first: date, last: date | None) -> list[date]:
@@ -136,3 +141,18 @@ async def run_report(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def _stats(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    return asyncio.run(run_stats(args))
+
+
+def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    return asyncio.run(run_report(args))
+
+
+def _risk(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    return run_risk(args)
+
+
+COMMANDS: dict[str, Command] = {"stats": _stats, "report": _report, "risk": _risk}
