@@ -25,7 +25,7 @@ from telegram import (
     Update,
     User,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -39,7 +39,7 @@ from bot import http_input
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.monitoring import report
-from bot.telegram_send import buttons_markup, send_item, split_text
+from bot.telegram_send import TelegramSender, buttons_markup, split_text
 from bot.telegram_wire import parse_callback
 from escalation.routing import Actor, agent_actor
 from escalation.tickets.changes import update_key as desk_update_key
@@ -415,18 +415,7 @@ class TelegramChannel:
             return await self._dispatch(now or self.clock.now())
 
     async def _dispatch(self, now: datetime) -> int:
-        items = await self.desk.outbox.claim(now)
-        for item in items:
-            try:
-                first = await send_item(self.app.bot, item)
-                await self.desk.outbox.sent(
-                    item.id, first.message_id if first else None, self.clock.now()
-                )
-            except (Forbidden, BadRequest) as exc:
-                await self.desk.outbox.failed(item.id, str(exc), self.clock.now(), permanent=True)
-            except (RetryAfter, TimedOut, NetworkError) as exc:
-                await self.desk.outbox.failed(item.id, str(exc), self.clock.now())
-        return len(items)
+        return await self.desk.outbox.deliver(TelegramSender(self.app.bot), now, self.clock.now)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if context.error is None:

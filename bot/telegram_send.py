@@ -13,9 +13,10 @@ from telegram import (
     Message,
     ReplyParameters,
 )
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.telegram_wire import callback_data
-from storage.outbox import Button, OutboxItem
+from storage.outbox import Button, OutboxItem, SendFailed
 
 # Telegram rejects messages over 4096 characters; cut at paragraph breaks below that, so
 # an answer never stops mid-sentence.
@@ -53,6 +54,22 @@ def buttons_markup(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
             for i, b in enumerate(buttons)
         ]
     )
+
+
+class TelegramSender:
+    """The outbox's Sender for Telegram: an item as one or more messages of the bot."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, item: OutboxItem) -> int | None:
+        try:
+            first = await send_item(self.bot, item)
+        except (Forbidden, BadRequest) as exc:  # blocked, or a message Telegram refuses
+            raise SendFailed(str(exc), permanent=True) from exc
+        except (RetryAfter, TimedOut, NetworkError) as exc:
+            raise SendFailed(str(exc), permanent=False) from exc
+        return first.message_id if first else None
 
 
 async def send_item(bot: Bot, item: OutboxItem) -> Message | None:

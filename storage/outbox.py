@@ -2,16 +2,18 @@
 transaction of what caused it, and sent by whichever sender claims it first.
 
 `outbound()` is the one constructor of such a row; `OutboxQueue` is the one claim (a lease
-that lapses when its sender died, storage/lease.py), confirmation and failure of them.
+that lapses when its sender died, storage/lease.py), confirmation and failure of them, and
+`OutboxQueue.deliver` the one loop that hands claimed rows to a channel's `Sender`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -139,6 +141,24 @@ class OutboxItem:
     attachment_kind: str | None = None  # photo | document
 
 
+class SendFailed(Exception):
+    """A channel could not deliver an item; `permanent` when sending it again cannot help
+    (the chat blocked the bot, the message was refused), else it is retried later."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    """What a channel implements to deliver outbox items."""
+
+    async def send(self, item: OutboxItem) -> int | None:
+        """Deliver one item; return the channel's id of the (first) message sent, if it has
+        one. Raise SendFailed when it was not delivered."""
+        ...
+
+
 class OutboxQueue:
     """Claiming, confirming and failing outbox rows, for any sender on any instance."""
 
@@ -203,6 +223,19 @@ class OutboxQueue:
         return items
 
     @retrying
+    async def deliver(self, sender: Sender, due: datetime, now: Callable[[], datetime]) -> int:
+        """Claim what is due at `due`, hand each item to `sender` in order, and record each
+        outcome as soon as it is known, at `now()`; return how many items were claimed."""
+        items = await self.claim(due)
+        for item in items:
+            try:
+                channel_id = await sender.send(item)
+            except SendFailed as exc:
+                await self.failed(item.id, str(exc), now(), permanent=exc.permanent)
+            else:
+                await self.sent(item.id, channel_id, now())
+        return len(items)
+
     async def sent(self, item_id: int, tg_message_id: int | None, at: datetime) -> None:
         async with self._sessions.begin() as s:
             row = await s.get(Outbox, item_id)
