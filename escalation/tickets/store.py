@@ -64,6 +64,19 @@ def _view(t: Ticket, entries: Sequence[TicketEntry] = ()) -> TicketView:
     )
 
 
+async def thread_of(s: AsyncSession, ticket_id: int) -> list[TicketEntry]:
+    """Return a ticket's thread (customer, agent, note and system entries), oldest first."""
+    return list(
+        (
+            await s.execute(
+                select(TicketEntry)
+                .where(TicketEntry.ticket_id == ticket_id)
+                .order_by(TicketEntry.id)
+            )
+        ).scalars()
+    )
+
+
 async def _user_id(s: AsyncSession, sender: str) -> int:
     user_id = (await s.execute(select(User.id).where(User.sender == sender))).scalar_one_or_none()
     if user_id is None:
@@ -195,14 +208,7 @@ class TicketStore:
             ).scalar_one_or_none()
             if t is None:
                 return None
-            entries = (
-                await s.execute(
-                    select(TicketEntry)
-                    .where(TicketEntry.ticket_id == t.id)
-                    .order_by(TicketEntry.id)
-                )
-            ).scalars()
-            return _view(t, list(entries))
+            return _view(t, await thread_of(s, t.id))
 
     @retrying
     async def get_for_owner(

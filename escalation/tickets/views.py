@@ -14,7 +14,8 @@ from escalation.tickets import notices
 from escalation.tickets.calendar import WorkingCalendar
 from escalation.tickets.changes import NotFound
 from escalation.tickets.clocks import all_clocks, clock_state, running_clocks
-from storage.models import Outbox, Ticket, TicketAudit, TicketClock, TicketEntry, TicketStatus
+from escalation.tickets.store import thread_of
+from storage.models import Outbox, Ticket, TicketAudit, TicketClock, TicketStatus
 from storage.outbox import Button
 from storage.retry import retrying
 
@@ -238,13 +239,7 @@ class TicketViews:
             if t is None:
                 raise NotFound(notices.NO_SUCH_TICKET.format(ref=reference))
             clocks = await all_clocks(s, t.id)
-            entries = (
-                await s.execute(
-                    select(TicketEntry)
-                    .where(TicketEntry.ticket_id == t.id)
-                    .order_by(TicketEntry.id)
-                )
-            ).scalars()
+            entries = await thread_of(s, t.id)
             audit = (
                 await s.execute(
                     select(TicketAudit)
