@@ -24,6 +24,7 @@ from bot.http_input import ENGLISH, check_charset, parse_json, read_body
 from escalation.incidents.plan import PlanError
 from escalation.incidents.service import Incidents
 from escalation.incidents.sources import ALERT_WINDOW, sign
+from handlers import texts
 
 log = logging.getLogger(__name__)
 _DUMPS = functools.partial(json.dumps, ensure_ascii=False)
@@ -80,7 +81,7 @@ async def _alert(request: web.Request) -> web.Response:
             return _json({"error": str(exc)}, 400)
     # The signature is recorded with the alert, so only an alert that was recorded uses it.
     done = await incidents.alert(
-        body["title"].strip()[:200] or "外部告警",
+        body["title"].strip()[:200] or texts.ALERT_DEFAULT_TITLE,
         level,
         category,
         fields["detail"] or "",

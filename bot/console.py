@@ -40,6 +40,7 @@ from escalation.tickets.actions import UnknownAction, perform
 from escalation.tickets.changes import BadInput, DeskError, Forbidden, NotFound
 from escalation.tickets.desk import Desk
 from escalation.tickets.views import TicketRow
+from handlers import texts
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +142,8 @@ THROTTLE: web.AppKey[SignInThrottle] = web.AppKey("console_throttle", SignInThro
 
 def _wait_text(seconds: int) -> str:
     if seconds < 60:
-        return f"{seconds} 秒"
-    return f"{math.ceil(seconds / 60)} 分钟"
+        return texts.CONSOLE_WAIT_SECONDS.format(n=seconds)
+    return texts.CONSOLE_WAIT_MINUTES.format(n=math.ceil(seconds / 60))
 
 
 async def _session(request: web.Request) -> tuple[Actor, datetime] | None:
@@ -157,7 +158,7 @@ def _signed_in(handler: Handler) -> Callable[[web.Request], Awaitable[web.Stream
     async def wrapper(request: web.Request) -> web.StreamResponse:
         found = await _session(request)
         if found is None:
-            return _json({"error": "登录已过期，请重新登录。"}, 401)
+            return _json({"error": texts.CONSOLE_SESSION_EXPIRED}, 401)
         return await handler(request, found[0])
 
     return wrapper
@@ -168,23 +169,23 @@ async def _body(request: web.Request) -> dict[str, Any]:
         return {}
     body = await read_json(request, max_bytes=MAX_BODY)
     if not isinstance(body, dict):
-        raise BadRequest(400, '请求需要是一个 JSON 对象，例如 {"text": "已联系商户"}。')
+        raise BadRequest(400, texts.CONSOLE_BODY_NOT_OBJECT)
     return body
 
 
 def _reference(request: web.Request, what: str, example: str) -> str:
     ref = request.match_info["ref"]
     if not _REFERENCE.fullmatch(ref):
-        raise BadRequest(404, f"没有找到这个{what}：编号应形如 {example}。")
+        raise BadRequest(404, texts.CONSOLE_BAD_REFERENCE.format(what=what, example=example))
     return ref
 
 
 def _text(body: dict[str, Any], default: str | None) -> str | None:
     text = body.get("text", default)
     if text is not None and not isinstance(text, str):
-        raise BadRequest(400, '"text" 需要是字符串。')
+        raise BadRequest(400, texts.CONSOLE_TEXT_NOT_STRING)
     if text is not None and len(text) > MAX_TEXT:
-        raise BadRequest(413, f"内容太长了（超过 {MAX_TEXT} 字），请精简后再发。")
+        raise BadRequest(413, texts.CONSOLE_TEXT_TOO_LONG.format(limit=MAX_TEXT))
     return text
 
 
@@ -196,10 +197,10 @@ async def _login(request: web.Request) -> web.Response:
     body = await _body(request)
     token = body.get("token")
     if not isinstance(token, str) or not token.strip():
-        return _json({"error": "请输入登录令牌（由主管执行 helpdesk agents token 生成）。"}, 400)
+        return _json({"error": texts.CONSOLE_ASK_TOKEN}, 400)
     token = token.strip()
     if len(token) > MAX_TOKEN:
-        return _json({"error": "这不是登录令牌：令牌是 32 位左右的字母和数字，请原样粘贴。"}, 400)
+        return _json({"error": texts.CONSOLE_NOT_A_TOKEN}, 400)
     throttle, address = request.app[THROTTLE], request.remote or "unknown"
     wait = throttle.attempt(address)
     if wait:
@@ -210,7 +211,7 @@ async def _login(request: web.Request) -> web.Response:
             throttle.window // 60,
         )
         response = _json(
-            {"error": f"登录失败次数过多，请 {_wait_text(wait)}后再试，或向主管索取新令牌。"},
+            {"error": texts.CONSOLE_TOO_MANY_TRIES.format(wait=_wait_text(wait))},
             429,
         )
         response.headers["Retry-After"] = str(wait)
@@ -222,7 +223,7 @@ async def _login(request: web.Request) -> web.Response:
         raise
     if found is None:
         log.warning("console: a sign-in with an unknown token from %s", address)
-        return _json({"error": "令牌无效或已被更换，请向主管索取新令牌。"}, 401)
+        return _json({"error": texts.CONSOLE_BAD_TOKEN}, 401)
     throttle.succeeded(address)
     cookie, actor, expires = found
     response = _json({"name": actor.name, "role": actor.role, "expires_at": _iso(expires)})
@@ -249,7 +250,7 @@ async def _logout(request: web.Request) -> web.Response:
 async def _me(request: web.Request) -> web.Response:
     found = await _session(request)
     if found is None:
-        return _json({"error": "未登录或登录已过期。"}, 401)
+        return _json({"error": texts.CONSOLE_NOT_SIGNED_IN}, 401)
     actor, expires = found
     return _json({"name": actor.name, "role": actor.role, "expires_at": _iso(expires)})
 
@@ -259,7 +260,7 @@ async def _queue(request: web.Request, actor: Actor) -> web.Response:
     now = request.app[CLOCK].now()
     scope = request.query.get("scope", "all")
     if scope not in ("all", "mine"):
-        return _json({"error": "scope 只能是 all 或 mine。"}, 400)
+        return _json({"error": texts.CONSOLE_BAD_SCOPE}, 400)
     rows = await request.app[DESK].views.queue(
         now, assignee=actor.name if scope == "mine" else None, limit=200
     )
@@ -270,7 +271,8 @@ async def _queue(request: web.Request, actor: Actor) -> web.Response:
 async def _detail(request: web.Request, _actor: Actor) -> web.Response:
     try:
         d = await request.app[DESK].views.detail(
-            _reference(request, "工单", "T20250602-0042"), request.app[CLOCK].now()
+            _reference(request, texts.CONSOLE_WHAT_TICKET, "T20250602-0042"),
+            request.app[CLOCK].now(),
         )
     except DeskError as exc:
         return _json({"error": str(exc)}, 404)
@@ -316,7 +318,7 @@ def _status_of(exc: DeskError) -> int:
 @_signed_in
 async def _action(request: web.Request, actor: Actor) -> web.Response:
     """POST /api/console/tickets/REF/ACTION: any desk action, by its name."""
-    ref = _reference(request, "工单", "T20250602-0042")
+    ref = _reference(request, texts.CONSOLE_WHAT_TICKET, "T20250602-0042")
     name = request.match_info["action"]
     text = _text(await _body(request), None)
     now = request.app[CLOCK].now()
@@ -332,7 +334,7 @@ async def _action(request: web.Request, actor: Actor) -> web.Response:
 @_signed_in
 async def _supervisor(request: web.Request, actor: Actor) -> web.Response:
     if not actor.is_supervisor:
-        return _json({"error": "主管视图仅限主管使用。"}, 403)
+        return _json({"error": texts.CONSOLE_SUPERVISORS_ONLY}, 403)
     soon, breached = await request.app[DESK].views.supervisor_view(request.app[CLOCK].now())
     return _json(
         {
@@ -380,15 +382,13 @@ async def _declare(request: web.Request, actor: Actor) -> web.Response:
     level, title = body.get("level"), body.get("title")
     category, detail = body.get("category"), body.get("detail")
     if not isinstance(level, str) or not isinstance(title, str):
-        return _json(
-            {"error": '请填写级别和标题，例如 {"level": "Ⅲ", "title": "平台无法领取补贴"}。'}, 400
-        )
+        return _json({"error": texts.CONSOLE_INCIDENT_ASK_LEVEL}, 400)
     if category is not None and (not isinstance(category, str) or len(category) > MAX_CATEGORY):
-        return _json({"error": f'"category" 需要是不超过 {MAX_CATEGORY} 字的字符串。'}, 400)
+        return _json({"error": texts.CONSOLE_BAD_CATEGORY.format(limit=MAX_CATEGORY)}, 400)
     if detail is not None and (not isinstance(detail, str) or len(detail) > MAX_TEXT):
-        return _json({"error": f'"detail" 需要是不超过 {MAX_TEXT} 字的字符串。'}, 400)
+        return _json({"error": texts.CONSOLE_BAD_DETAIL.format(limit=MAX_TEXT)}, 400)
     if len(title) > MAX_TEXT:
-        return _json({"error": "标题太长了，请用一句话概括事件。"}, 400)
+        return _json({"error": texts.CONSOLE_TITLE_TOO_LONG}, 400)
     try:
         view = await request.app[INCIDENTS].declare(
             level,
@@ -406,7 +406,9 @@ async def _declare(request: web.Request, actor: Actor) -> web.Response:
 @_signed_in
 async def _incident_detail(request: web.Request, _actor: Actor) -> web.Response:
     try:
-        d = await request.app[INCIDENTS].detail(_reference(request, "事件", "I20250602-01"))
+        d = await request.app[INCIDENTS].detail(
+            _reference(request, texts.CONSOLE_WHAT_INCIDENT, "I20250602-01")
+        )
     except IncidentError as exc:
         return _json({"error": str(exc)}, 404)
     return _json(
@@ -428,10 +430,10 @@ async def _incident_detail(request: web.Request, _actor: Actor) -> web.Response:
 @_signed_in
 async def _incident_action(request: web.Request, actor: Actor) -> web.Response:
     incidents = request.app[INCIDENTS]
-    ref = _reference(request, "事件", "I20250602-01")
+    ref = _reference(request, texts.CONSOLE_WHAT_INCIDENT, "I20250602-01")
     action = request.match_info["action"]
     if action not in INCIDENT_ACTIONS:
-        return _json({"error": f"没有这个操作：{action[:40]}。"}, 404)
+        return _json({"error": texts.CONSOLE_UNKNOWN_ACTION.format(action=action[:40])}, 404)
     text = _text(await _body(request), "") or ""
     now = request.app[CLOCK].now()
     try:

@@ -17,6 +17,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+# As user_texts: `texts` names the InputTexts a caller passes.
+from handlers import texts as user_texts
+
 MAX_DEPTH = 64  # objects and arrays inside each other; our bodies need three
 MAX_NUMBER = 100  # characters of one number literal; our bodies need a handful
 UTF8 = frozenset({"utf-8", "utf8"})
@@ -58,14 +61,14 @@ class InputTexts:
 
 
 CHINESE = InputTexts(
-    too_large="请求内容太大（超过 {limit} KB），请精简后再发。",
-    charset="请求只能用 UTF-8 编码：请发送 Content-Type: application/json; charset=utf-8。",
-    not_utf8="请求内容不是有效的 UTF-8 编码，请以 UTF-8 发送 JSON。",
-    not_json='请求格式不正确：请发送 JSON，例如 {"text": "补贴怎么领"}。',
-    too_deep="请求的 JSON 嵌套超过 {depth} 层，请按接口说明发送简单的对象。",
-    number="请求中的数字太长（超过 {digits} 位）或不是有限数值（NaN、Infinity），请检查后重发。",
-    unclean="文字中含有无法处理的字符（控制字符或不成对的 \\ud800 类代理字符），请删除后重发。",
-    unreadable="请求内容没有完整收到或无法解压，请重新发送。",
+    too_large=user_texts.INPUT_TOO_LARGE,
+    charset=user_texts.INPUT_CHARSET,
+    not_utf8=user_texts.INPUT_NOT_UTF8,
+    not_json=user_texts.INPUT_NOT_JSON,
+    too_deep=user_texts.INPUT_TOO_DEEP,
+    number=user_texts.INPUT_NUMBER,
+    unclean=user_texts.INPUT_UNCLEAN,
+    unreadable=user_texts.INPUT_UNREADABLE,
 )
 ENGLISH = InputTexts(
     too_large="body too large: at most {limit} KB",

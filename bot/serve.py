@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.scheduler import Jobs
 from bot.telegram_app import TelegramChannel
 from bot.web import build_web_app
+from handlers import texts
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,9 @@ async def serve_forever(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM."""
     server = Server(settings)
     await server.start()
-    print(f"网页客服已启动：{server.url}  （Ctrl+C 退出）", flush=True)  # noqa: T201 (make run)
+    print(texts.SERVE_STARTED.format(url=server.url), flush=True)  # noqa: T201 (make run)
     if server.telegram is not None:
-        print("Telegram 机器人已连接。", flush=True)  # noqa: T201
+        print(texts.SERVE_TELEGRAM_CONNECTED, flush=True)  # noqa: T201
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -46,7 +46,6 @@ from escalation.tickets.changes import update_key as desk_update_key
 from handlers import texts
 from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS
-from handlers.desk import USAGE as DESK_USAGE
 from handlers.desk import DeskFlow, DeskReply
 from handlers.types import TEXT, Incoming
 from storage.retry import DatabaseUnavailable
@@ -56,10 +55,10 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 10
 MAX_UPDATE_BYTES = 1024 * 1024  # Telegram's updates are far smaller
 COMMANDS = (
-    BotCommand("start", "开始 / 选择身份"),
-    BotCommand("role", "切换身份（消费者 / 商户）"),
-    BotCommand("help", "帮助"),
-    BotCommand("human", "转人工客服"),
+    BotCommand("start", texts.TG_COMMAND_START),
+    BotCommand("role", texts.TG_COMMAND_ROLE),
+    BotCommand("help", texts.TG_COMMAND_HELP),
+    BotCommand("human", texts.TG_COMMAND_HUMAN),
 )
 
 
@@ -317,7 +316,7 @@ class TelegramChannel:
             return
         text = _pressed_text(query)
         if text is None or not isinstance(query.message, Message):
-            await query.answer("这个按钮已失效，请直接输入您的问题。")
+            await query.answer(texts.TG_BUTTON_GONE)
             return
         await query.answer()
         with contextlib.suppress(BadRequest):  # already removed, or the message is too old
@@ -366,7 +365,7 @@ class TelegramChannel:
             actor = await self._actor(user)
             result = await self.desk_flow.relay(actor, who, about, text, now)
         elif word in ("/help", "/start"):
-            result = DeskReply(DESK_USAGE)
+            result = DeskReply(texts.DESK_USAGE)
         else:
             return  # people talking among themselves in the desk chat
         await self.app.bot.send_message(

@@ -118,12 +118,12 @@ def _http_error_text(request: web.Request, exc: web.HTTPException) -> str:
             return f"body too large: at most {limit} KB"
         return f"{exc.status} {exc.reason}"
     if exc.status == 404:
-        return "没有这个页面或接口，请检查地址。网页客服在 /，客服工作台在 /console。"
+        return texts.WEB_NOT_FOUND
     if exc.status == 405:
-        return f"这个地址不接受 {request.method[:10]} 请求。"
+        return texts.WEB_METHOD_NOT_ALLOWED.format(method=request.method[:10])
     if exc.status == 413:
-        return f"请求内容太大（超过 {limit} KB），请精简后再发。"
-    return f"请求无法处理（HTTP {exc.status}），请检查后重试。"
+        return texts.INPUT_TOO_LARGE.format(limit=limit)
+    return texts.WEB_HTTP_ERROR.format(status=exc.status)
 
 
 @web.middleware
@@ -175,19 +175,19 @@ async def _messages(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     body: Any = await read_json(request, max_bytes=MAX_BODY)
     if not isinstance(body, dict):
-        return _error(400, '请求格式不正确：需要一个 JSON 对象，含 "session" 和 "text"。')
+        return _error(400, texts.WEB_BODY_NOT_OBJECT)
     session, text = body.get("session"), body.get("text")
     if not isinstance(session, str) or not _SESSION.fullmatch(session):
-        return _error(400, '"session" 需要是 1–64 位字母、数字、- 或 _ 组成的字符串。')
+        return _error(400, texts.WEB_BAD_SESSION)
     if not isinstance(text, str):
-        return _error(400, '"text" 需要是字符串，即用户输入的内容。')
+        return _error(400, texts.WEB_TEXT_NOT_STRING)
     if len(text) > MAX_TEXT:
-        return _error(413, f"消息太长了（超过 {MAX_TEXT} 字），请精简后再发。")
+        return _error(413, texts.WEB_TEXT_TOO_LONG.format(limit=MAX_TEXT))
     client_id = body.get("id")
     if client_id is not None and (
         not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id)
     ):
-        return _error(400, '"id"（可选）需要是 1–63 位字母、数字、- 或 _ 组成的字符串。')
+        return _error(400, texts.WEB_BAD_CLIENT_ID)
     external = f"{session}:{client_id}" if client_id else None
     incoming = Incoming("web", f"web:{session}", text, runtime.clock.now(), external_id=external)
     replies = await runtime.core.dispatch(incoming)
@@ -198,7 +198,7 @@ async def _pushed(request: web.Request) -> web.Response:
     """What agents sent this web session since it last asked (the page polls this)."""
     session = request.query.get("session", "")
     if not _SESSION.fullmatch(session):
-        return _error(400, '"session" 需要是 1–64 位字母、数字、- 或 _ 组成的字符串。')
+        return _error(400, texts.WEB_BAD_SESSION)
     runtime = request.app[RUNTIME]
     pushed = await runtime.desk.customers.pushed(f"web:{session}")
     return _json({"replies": [{"text": t, "choices": list(c)} for t, c in pushed]})

@@ -199,7 +199,7 @@ class Core:
         tags = "、".join(self.tag_names.get(t, t) for t in verdict.tags) or "—"
         text = texts.RISK_ALERT.format(
             user=msg.sender,
-            ticket=f"（工单 {ticket}）" if ticket else "",
+            ticket=texts.RISK_ALERT_TICKET.format(ref=ticket) if ticket else "",
             tags=tags,
             text=msg.text[:500],
         )

@@ -23,6 +23,7 @@ from escalation.tickets.changes import DeskError
 from escalation.tickets.desk import Desk
 from escalation.tickets.rules import parse_reference
 from escalation.tickets.views import TicketRow
+from handlers import texts
 from knowledge.engine import Engine
 from knowledge.kb import Audience
 from storage.outbox import Button
@@ -49,22 +50,7 @@ INCIDENT_COMMAND_ACTIONS = {
     "/approve": "approve",
 }
 COMMANDS = TICKET_COMMANDS + INCIDENT_COMMANDS
-REFUSED = "仅限登记的客服人员操作。如需开通，请联系主管执行 helpdesk agents add。"
-USAGE = (
-    "客服指令：\n"
-    "/queue 待办队列（按 SLA 紧急程度）　/mine 我的工单\n"
-    "/ticket 工单号 查看详情　/claim 工单号 认领\n"
-    "/note 工单号 内容 内部备注（不发给客户）\n"
-    "/pending 工单号 [需要客户补充的内容] 等待客户\n"
-    "/close 工单号 处理结果 办结　/reopen 工单号 重新打开\n"
-    "/kb [工单号] 关键词 查找知识库答案，一键发给客户\n"
-    "回复工单卡片或工单消息，即把回复发给客户。\n"
-    "应急事件：/incident 级别 标题 上报（级别 Ⅰ/Ⅱ/Ⅲ/Ⅳ）　/incidents 处置中的事件\n"
-    "/update 事件号 进展　/eta 事件号 18:30 预计恢复　/resolve 事件号 [原因]\n"
-    "/approve 事件号 审核并报送初报/终报（主管）"
-)
 KB_RESULTS = 5
-BUTTON_GONE = "这个按钮已失效。"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +80,7 @@ def _line(i: int, row: TicketRow, now: datetime) -> str:
         timing = notices.STATE_NAMES.get(row.state, row.state)
     return (
         f"{i}. {row.reference} {row.priority} {row.type}·{row.category} "
-        f"{row.status_name} {row.assignee or '未认领'} {timing}"
+        f"{row.status_name} {row.assignee or texts.DESK_UNCLAIMED} {timing}"
     )
 
 
@@ -127,7 +113,7 @@ class DeskFlow:
         command = word.split("@")[0].lower()
         if actor is None:
             log.warning("desk: refused %s from unregistered %s", command, who)
-            return DeskReply(REFUSED)
+            return DeskReply(texts.DESK_REFUSED)
         if command in INCIDENT_COMMANDS:
             try:
                 return await self._incident(actor, command, rest.strip(), now, about)
@@ -149,17 +135,18 @@ class DeskFlow:
         if command == "/incident":
             level, title = _split(rest)
             if not level:
-                return DeskReply("请写级别和标题，例如 /incident Ⅲ 平台无法领取补贴。")
+                return DeskReply(texts.DESK_INCIDENT_ASK_LEVEL)
             view = await self.incidents.declare(level, title, actor, now)
             return DeskReply(
-                f"已上报{view.label}事件 {view.reference}：{view.title}。"
-                "已按应急预案通知值班人员。"
+                texts.DESK_INCIDENT_DECLARED.format(
+                    label=view.label, ref=view.reference, title=view.title
+                )
             )
         if command == "/incidents":
             active = await self.incidents.active()
             if not active:
-                return DeskReply("目前没有处置中的应急事件。")
-            lines = [f"处置中的事件（{len(active)}）："] + [
+                return DeskReply(texts.DESK_INCIDENTS_NONE)
+            lines = [texts.DESK_INCIDENTS_HEAD.format(count=len(active))] + [
                 f"{n}. {v.reference} {v.label} {v.status_name} {v.title}"
                 for n, v in enumerate(active, 1)
             ]
@@ -169,7 +156,7 @@ class DeskFlow:
         if _looks_like_incident(first):
             ref, rest = first.upper(), tail
         if ref is None:
-            return DeskReply(f"请写上事件编号，例如 {command} I20250602-01。")
+            return DeskReply(texts.DESK_INCIDENT_ASK_REF.format(command=command))
         action = incident_action(INCIDENT_COMMAND_ACTIONS[command])
         view = await self.incidents.act(ref, action.name, actor, now, rest)
         return DeskReply(action.confirm(view))
@@ -188,32 +175,40 @@ class DeskFlow:
             log.warning(
                 "incident: refused button %s:%s from unregistered %s", action, reference, who
             )
-            return DeskReply(REFUSED)
+            return DeskReply(texts.DESK_REFUSED)
         if not is_incident_card_press(action, reference, arg):
-            return DeskReply(BUTTON_GONE)
+            return DeskReply(texts.DESK_BUTTON_GONE)
         try:
             view = await self.incidents.act(reference, action, actor, now)
         except IncidentError as exc:
             return DeskReply(str(exc))
-        return DeskReply(f"{view.reference}：{view.status_name}（{view.label}）")
+        return DeskReply(
+            texts.DESK_INCIDENT_PRESSED.format(
+                ref=view.reference, status=view.status_name, label=view.label
+            )
+        )
 
     async def _run(
         self, actor: Actor, command: str, ref: str | None, rest: str, now: datetime
     ) -> DeskReply:
         if command == "/queue":
-            return self._list("待办队列", await self.desk.views.queue(now, limit=15), now)
+            return self._list(
+                texts.DESK_QUEUE_TITLE, await self.desk.views.queue(now, limit=15), now
+            )
         if command == "/mine":
             rows = await self.desk.views.queue(now, assignee=actor.name)
-            return self._list("我的工单", rows, now)
+            return self._list(texts.DESK_MINE_TITLE, rows, now)
         if command == "/kb":
             return self._kb(ref, rest)
         if ref is None:
-            return DeskReply(f"请写上工单号，例如 {command} T20250602-0042。\n\n{USAGE}")
+            return DeskReply(
+                texts.DESK_ASK_TICKET_REF.format(command=command, usage=texts.DESK_USAGE)
+            )
         if command == "/ticket":
             return await self._detail(ref, now)
         action = COMMAND_ACTIONS.get(command)
         if action is None:
-            return DeskReply(f"没有这个指令。\n\n{USAGE}")
+            return DeskReply(texts.DESK_UNKNOWN_COMMAND.format(usage=texts.DESK_USAGE))
         return _said(await perform(self.desk, action, ref, actor, now, rest))
 
     async def relay(
@@ -222,7 +217,7 @@ class DeskFlow:
         """An agent's reply to a ticket's message in the desk chat: to the customer."""
         if actor is None:
             log.warning("desk: refused a reply to %s from unregistered %s", reference, who)
-            return DeskReply(REFUSED)
+            return DeskReply(texts.DESK_REFUSED)
         try:
             return _said(await perform(self.desk, "reply", reference, actor, now, text))
         except DeskError as exc:
@@ -230,48 +225,62 @@ class DeskFlow:
 
     def _list(self, title: str, rows: list[TicketRow], now: datetime) -> DeskReply:
         if not rows:
-            return DeskReply(f"{title}：暂无未办结的工单。")
-        lines = [f"{title}（{len(rows)}）："] + [_line(i, r, now) for i, r in enumerate(rows, 1)]
+            return DeskReply(texts.DESK_LIST_EMPTY.format(title=title))
+        lines = [texts.DESK_LIST_HEAD.format(title=title, count=len(rows))] + [
+            _line(i, r, now) for i, r in enumerate(rows, 1)
+        ]
         return DeskReply("\n".join(lines))
 
     async def _detail(self, ref: str, now: datetime) -> DeskReply:
         d = await self.desk.views.detail(ref, now)
         r = d.row
         lines = [
-            f"工单 {r.reference} · {r.priority} · {r.type}·{r.category}",
-            f"状态：{r.status_name}　处理人：{r.assignee or '未认领'}",
+            texts.DESK_DETAIL_HEAD.format(
+                ref=r.reference, priority=r.priority, type=r.type, category=r.category
+            ),
+            texts.DESK_DETAIL_STATUS.format(
+                status=r.status_name, assignee=r.assignee or texts.DESK_UNCLAIMED
+            ),
         ]
         for c in d.clocks:
             name = notices.CLOCK_NAMES.get(c.clock, c.clock)
             if c.result is not None:
-                used = f"，用时 {c.used_minutes:g} 工作分钟" if c.used_minutes is not None else ""
+                used = (
+                    texts.DESK_CLOCK_USED.format(minutes=c.used_minutes)
+                    if c.used_minutes is not None
+                    else ""
+                )
                 lines.append(f"· {name}：{notices.RESULT_NAMES.get(c.result, c.result)}{used}")
             else:
                 state = notices.STATE_NAMES.get(c.state, c.state)
-                lines.append(f"· {name}：{state}，截止 {notices.local(c.due_at)}")
-        lines.append("记录：")
+                lines.append(
+                    texts.DESK_CLOCK_DUE.format(
+                        name=name, state=state, due=notices.local(c.due_at)
+                    )
+                )
+        lines.append(texts.DESK_THREAD_HEAD)
         for kind, author, text, _at in d.thread[-10:]:
             lines.append(notices.thread_line(kind, author, text[:300]))
         return DeskReply("\n".join(lines))
 
     def _kb(self, ref: str | None, words: str) -> DeskReply:
         if not words:
-            return DeskReply("请写上关键词，例如 /kb T20250602-0042 退款。")
+            return DeskReply(texts.DESK_KB_ASK_WORDS)
         result = self.engine.answer(words, Audience.ALL)
         ranked = [entry_id for entry_id, _ in result.ranked[:KB_RESULTS]]
         if not ranked:
-            return DeskReply("知识库里没有找到相关条目，换个关键词试试。")
-        lines = [f"知识库（{words}）："]
+            return DeskReply(texts.DESK_KB_NOTHING)
+        lines = [texts.DESK_KB_HEAD.format(words=words)]
         buttons = []
         index = {e.id: i for i, e in enumerate(self.engine.kb.entries)}
         for n, entry_id in enumerate(ranked, 1):
             entry = self.engine.kb.entry(entry_id)
             lines.append(f"{n}. {entry.questions[0]}\n   {entry.answer[:120]}")
             if ref is not None:
-                label = f"发送第 {n} 条给客户"
+                label = texts.DESK_KB_SEND_BUTTON.format(n=n)
                 buttons.append(Button.on_ticket(label, "kb", ref, str(index[entry_id])))
         if ref is None:
-            lines.append("（带上工单号，或回复工单消息使用 /kb，可一键发给客户）")
+            lines.append(texts.DESK_KB_HINT)
         return DeskReply("\n".join(lines), buttons)
 
     async def press(
@@ -286,7 +295,7 @@ class DeskFlow:
         """A press on a desk button: one of the card's actions, or "kb" with the entry."""
         if actor is None:
             log.warning("desk: refused button %s:%s from unregistered %s", action, reference, who)
-            return DeskReply(REFUSED)
+            return DeskReply(texts.DESK_REFUSED)
         try:
             if action == "kb" and reference and arg is not None and arg.isdigit():
                 return await self._send_kb(actor, reference, int(arg), now)
@@ -298,12 +307,12 @@ class DeskFlow:
                 )
         except DeskError as exc:
             return DeskReply(str(exc))
-        return DeskReply(BUTTON_GONE)
+        return DeskReply(texts.DESK_BUTTON_GONE)
 
     async def _send_kb(self, actor: Actor, reference: str, i: int, now: datetime) -> DeskReply:
         entries = self.engine.kb.entries
         if i >= len(entries):
-            return DeskReply("这个知识库条目已不存在，请重新 /kb 查找。")
+            return DeskReply(texts.DESK_KB_ENTRY_GONE)
         outcome = await perform(self.desk, "reply", reference, actor, now, entries[i].answer)
         return DeskReply(outcome.pop_up, changed=_changed(outcome))
 

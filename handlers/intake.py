@@ -99,8 +99,8 @@ def advance(text: str, state: FlowState) -> Step:
         if text != texts.CHOICE_SKIP:
             order, merchant, phone = parse_details(text)
         effect = TicketEffect(
-            data.get("type", "投诉"),
-            data.get("category", "其他"),
+            data.get("type", texts.INTAKE_DEFAULT_TYPE),
+            data.get("category", texts.INTAKE_DEFAULT_CATEGORY),
             data.get("description", ""),
             order,
             merchant,

@@ -1,4 +1,5 @@
-"""Everything a consumer or merchant reads, in one place so wording is reviewed together."""
+"""Everything a consumer, merchant, agent or supervisor reads, in one place so wording is
+reviewed together."""
 
 from __future__ import annotations
 
@@ -101,3 +102,109 @@ RISK_ALERT = (
     "🔴 高风险消息（舆情预警）\n用户：{user}{ticket}\n风险类型：{tags}\n内容：{text}\n"
     "请尽快跟进；如属集中反映，可按应急预案上报事件。"
 )
+
+# ---------------------------------------------------------------- desk (agents in the chat)
+DESK_REFUSED = "仅限登记的客服人员操作。如需开通，请联系主管执行 helpdesk agents add。"
+DESK_USAGE = (
+    "客服指令：\n"
+    "/queue 待办队列（按 SLA 紧急程度）　/mine 我的工单\n"
+    "/ticket 工单号 查看详情　/claim 工单号 认领\n"
+    "/note 工单号 内容 内部备注（不发给客户）\n"
+    "/pending 工单号 [需要客户补充的内容] 等待客户\n"
+    "/close 工单号 处理结果 办结　/reopen 工单号 重新打开\n"
+    "/kb [工单号] 关键词 查找知识库答案，一键发给客户\n"
+    "回复工单卡片或工单消息，即把回复发给客户。\n"
+    "应急事件：/incident 级别 标题 上报（级别 Ⅰ/Ⅱ/Ⅲ/Ⅳ）　/incidents 处置中的事件\n"
+    "/update 事件号 进展　/eta 事件号 18:30 预计恢复　/resolve 事件号 [原因]\n"
+    "/approve 事件号 审核并报送初报/终报（主管）"
+)
+DESK_BUTTON_GONE = "这个按钮已失效。"
+DESK_UNCLAIMED = "未认领"
+DESK_UNKNOWN_COMMAND = "没有这个指令。\n\n{usage}"
+DESK_ASK_TICKET_REF = "请写上工单号，例如 {command} T20250602-0042。\n\n{usage}"
+DESK_QUEUE_TITLE = "待办队列"
+DESK_MINE_TITLE = "我的工单"
+DESK_LIST_EMPTY = "{title}：暂无未办结的工单。"
+DESK_LIST_HEAD = "{title}（{count}）："
+DESK_DETAIL_HEAD = "工单 {ref} · {priority} · {type}·{category}"
+DESK_DETAIL_STATUS = "状态：{status}　处理人：{assignee}"
+DESK_CLOCK_USED = "，用时 {minutes:g} 工作分钟"
+DESK_CLOCK_DUE = "· {name}：{state}，截止 {due}"
+DESK_THREAD_HEAD = "记录："
+DESK_KB_ASK_WORDS = "请写上关键词，例如 /kb T20250602-0042 退款。"
+DESK_KB_NOTHING = "知识库里没有找到相关条目，换个关键词试试。"
+DESK_KB_HEAD = "知识库（{words}）："
+DESK_KB_SEND_BUTTON = "发送第 {n} 条给客户"
+DESK_KB_HINT = "（带上工单号，或回复工单消息使用 /kb，可一键发给客户）"
+DESK_KB_ENTRY_GONE = "这个知识库条目已不存在，请重新 /kb 查找。"
+# Incidents, from the desk chat.
+DESK_INCIDENT_ASK_LEVEL = "请写级别和标题，例如 /incident Ⅲ 平台无法领取补贴。"
+DESK_INCIDENT_DECLARED = "已上报{label}事件 {ref}：{title}。已按应急预案通知值班人员。"
+DESK_INCIDENTS_NONE = "目前没有处置中的应急事件。"
+DESK_INCIDENTS_HEAD = "处置中的事件（{count}）："
+DESK_INCIDENT_ASK_REF = "请写上事件编号，例如 {command} I20250602-01。"
+DESK_INCIDENT_PRESSED = "{ref}：{status}（{label}）"
+
+# ---------------------------------------------------------------- complaint intake defaults
+INTAKE_DEFAULT_TYPE = "投诉"
+INTAKE_DEFAULT_CATEGORY = "其他"
+
+# ---------------------------------------------------------------- supervisors' risk alert
+RISK_ALERT_TICKET = "（工单 {ref}）"
+
+# ---------------------------------------------------------------- agents' web console
+CONSOLE_SESSION_EXPIRED = "登录已过期，请重新登录。"
+CONSOLE_NOT_SIGNED_IN = "未登录或登录已过期。"
+CONSOLE_BODY_NOT_OBJECT = '请求需要是一个 JSON 对象，例如 {"text": "已联系商户"}。'
+CONSOLE_BAD_REFERENCE = "没有找到这个{what}：编号应形如 {example}。"
+CONSOLE_WHAT_TICKET = "工单"
+CONSOLE_WHAT_INCIDENT = "事件"
+CONSOLE_TEXT_NOT_STRING = '"text" 需要是字符串。'
+CONSOLE_TEXT_TOO_LONG = "内容太长了（超过 {limit} 字），请精简后再发。"
+CONSOLE_ASK_TOKEN = "请输入登录令牌（由主管执行 helpdesk agents token 生成）。"
+CONSOLE_NOT_A_TOKEN = "这不是登录令牌：令牌是 32 位左右的字母和数字，请原样粘贴。"
+CONSOLE_TOO_MANY_TRIES = "登录失败次数过多，请 {wait}后再试，或向主管索取新令牌。"
+CONSOLE_WAIT_SECONDS = "{n} 秒"
+CONSOLE_WAIT_MINUTES = "{n} 分钟"
+CONSOLE_BAD_TOKEN = "令牌无效或已被更换，请向主管索取新令牌。"
+CONSOLE_BAD_SCOPE = "scope 只能是 all 或 mine。"
+CONSOLE_SUPERVISORS_ONLY = "主管视图仅限主管使用。"
+CONSOLE_INCIDENT_ASK_LEVEL = '请填写级别和标题，例如 {"level": "Ⅲ", "title": "平台无法领取补贴"}。'
+CONSOLE_BAD_CATEGORY = '"category" 需要是不超过 {limit} 字的字符串。'
+CONSOLE_BAD_DETAIL = '"detail" 需要是不超过 {limit} 字的字符串。'
+CONSOLE_TITLE_TOO_LONG = "标题太长了，请用一句话概括事件。"
+CONSOLE_UNKNOWN_ACTION = "没有这个操作：{action}。"
+
+# ---------------------------------------------------------------- web chat
+WEB_NOT_FOUND = "没有这个页面或接口，请检查地址。网页客服在 /，客服工作台在 /console。"
+WEB_METHOD_NOT_ALLOWED = "这个地址不接受 {method} 请求。"
+WEB_HTTP_ERROR = "请求无法处理（HTTP {status}），请检查后重试。"
+WEB_BODY_NOT_OBJECT = '请求格式不正确：需要一个 JSON 对象，含 "session" 和 "text"。'
+WEB_BAD_SESSION = '"session" 需要是 1–64 位字母、数字、- 或 _ 组成的字符串。'
+WEB_TEXT_NOT_STRING = '"text" 需要是字符串，即用户输入的内容。'
+WEB_TEXT_TOO_LONG = "消息太长了（超过 {limit} 字），请精简后再发。"
+WEB_BAD_CLIENT_ID = '"id"（可选）需要是 1–63 位字母、数字、- 或 _ 组成的字符串。'
+
+# ---------------------------------------------------------------- input errors (any HTTP body)
+INPUT_TOO_LARGE = "请求内容太大（超过 {limit} KB），请精简后再发。"
+INPUT_CHARSET = "请求只能用 UTF-8 编码：请发送 Content-Type: application/json; charset=utf-8。"
+INPUT_NOT_UTF8 = "请求内容不是有效的 UTF-8 编码，请以 UTF-8 发送 JSON。"
+INPUT_NOT_JSON = '请求格式不正确：请发送 JSON，例如 {"text": "补贴怎么领"}。'
+INPUT_TOO_DEEP = "请求的 JSON 嵌套超过 {depth} 层，请按接口说明发送简单的对象。"
+INPUT_NUMBER = (
+    "请求中的数字太长（超过 {digits} 位）或不是有限数值（NaN、Infinity），请检查后重发。"
+)
+INPUT_UNCLEAN = "文字中含有无法处理的字符（控制字符或不成对的 \\ud800 类代理字符），请删除后重发。"
+INPUT_UNREADABLE = "请求内容没有完整收到或无法解压，请重新发送。"
+
+# ---------------------------------------------------------------- Telegram
+TG_COMMAND_START = "开始 / 选择身份"
+TG_COMMAND_ROLE = "切换身份（消费者 / 商户）"
+TG_COMMAND_HELP = "帮助"
+TG_COMMAND_HUMAN = "转人工客服"
+TG_BUTTON_GONE = "这个按钮已失效，请直接输入您的问题。"
+
+# ---------------------------------------------------------------- alerts and start-up
+ALERT_DEFAULT_TITLE = "外部告警"
+SERVE_STARTED = "网页客服已启动：{url}  （Ctrl+C 退出）"
+SERVE_TELEGRAM_CONNECTED = "Telegram 机器人已连接。"

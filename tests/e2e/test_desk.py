@@ -17,7 +17,7 @@ from bot.clock import ManualClock, utc_now
 from bot.serve import Server
 from escalation.tickets import notices
 from handlers import texts
-from handlers.desk import REFUSED
+from handlers.texts import DESK_REFUSED as REFUSED
 from tests.support.botapi import BotApiEmulator
 from tests.support.journeys import (
     AGENT_ID,

@@ -19,7 +19,7 @@ from bot.clock import ManualClock
 from bot.db import make_sessions
 from bot.serve import Server
 from handlers import texts
-from handlers.desk import REFUSED
+from handlers.texts import DESK_REFUSED as REFUSED
 from storage.models import Incident, IncidentTimer, Message
 from tests.support.botapi import BotApiEmulator, ChatHandle
 from tests.support.incidents import cards, fast_plan, incident_server, plan_chats
