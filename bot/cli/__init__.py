@@ -4,6 +4,7 @@ handles them; `main` parses and dispatches."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ from escalation.tickets.calendar import CalendarError
 from escalation.tickets.sla import SlaError
 from knowledge.kb import KbError
 
+EXIT_PIPE = 141  # what a shell reports for a command stopped by a closed pipe (128 + SIGPIPE)
 # In the order `helpdesk --help` lists them.
 GROUPS = (ops, kb, plan, reports, data)
 COMMANDS: dict[str, Command] = {
@@ -48,7 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return handler(args, parser)
+        code = handler(args, parser)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+    except BrokenPipeError:
+        # The reader went away (`helpdesk ... | head`): stop quietly, as other tools do,
+        # and keep Python from complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
     except (
         KbError,
         ConfigError,
@@ -60,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,22 +28,45 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     imp = stats_sub.add_parser(
         "import",
         help="load a daily export (one row per day and industry); nothing loads from a bad file",
+        description="Load the platform's daily export: a CSV (UTF-8, with or without a BOM) "
+        "with one row per day and industry, a header row first. Nothing loads from a file "
+        "with any error; every error is listed with its line.",
+        epilog=_columns_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    imp.add_argument("file", type=Path)
+    imp.add_argument("file", type=Path, help="the CSV file")
     report = sub.add_parser("report", help="write the daily or weekly report to files")
-    report.add_argument("kind", choices=("daily", "weekly"))
+    kinds = report.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for kind, what in (
+        ("daily", "one day, 00:00-24:00 Beijing time"),
+        ("weekly", "one week, Monday to Sunday, Beijing time"),
+    ):
+        one = kinds.add_parser(
+            kind, help=f"the {kind} report: {what}", description=f"The {kind} report: {what}."
+        )
+        _report_options(one, kind)
+    add_risk_parser(sub)
+
+
+def _columns_help() -> str:
+    from escalation.digests.stats import COLUMNS
+
+    lines = ["columns (the Chinese header, or the English name; in any order):"]
+    lines += [f"  {c.key:<20}{c.header}, e.g. {c.example}" for c in COLUMNS]
+    lines.append("Money is in yuan; thousands separators are allowed.")
+    return "\n".join(lines)
+
+
+def _report_options(report: argparse.ArgumentParser, kind: str) -> None:
+    day = "the day" if kind == "daily" else "any day of the week"
     report.add_argument(
-        "--date",
-        required=True,
-        type=date.fromisoformat,
-        help="YYYY-MM-DD: the day (daily) or any day of the week (weekly)",
+        "--date", required=True, type=date.fromisoformat, help=f"YYYY-MM-DD: {day}"
     )
     report.add_argument(
         "--to", type=date.fromisoformat, help="YYYY-MM-DD: write every period up to this one"
     )
     report.add_argument("--format", choices=FORMATS, default="md")
     report.add_argument("--out", type=Path, default=Path("."), help="directory for the files")
-    add_risk_parser(sub)
 
 
 def periods(kind: str, first: date, last: date | None) -> list[date]:

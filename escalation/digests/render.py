@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from escalation.digests.model import CountTrend, Report, RiskSummary
+from escalation.digests.model import SHANGHAI, CountTrend, Report, RiskSummary
 from escalation.digests.stats import COLUMNS, TOTAL, IndustryStat
 from knowledge.masking import mask_pii
 
@@ -327,13 +327,13 @@ def render_html(report: Report) -> str:
 
 
 def render_csv(report: Report) -> str:
-    """Return the report as CSV that Excel opens (starts with a BOM; sections as rows)."""
+    """Return the report as CSV, sections as rows, times in Beijing time. Whoever writes it
+    out adds the byte-order mark Excel needs (encode with "utf-8-sig"), once."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    buf.write("\ufeff")
     w.writerow(["报告", report.period.title])
-    w.writerow(["开始", report.period.start.isoformat()])
-    w.writerow(["结束", report.period.end.isoformat()])
+    w.writerow(["开始", report.period.start.astimezone(SHANGHAI).isoformat()])
+    w.writerow(["结束", report.period.end.astimezone(SHANGHAI).isoformat()])
     for n in _notes(report):
         w.writerow(["备注", _m(n)])
     for title, header, rows in _sections(report):

@@ -278,3 +278,42 @@ def test_a_wrong_retention_setting_stops_naming_the_variable(
     err = capsys.readouterr().err
     assert name in err
     assert says in err
+
+
+def test_each_report_kind_has_its_own_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["report", "daily", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: helpdesk report daily")
+    assert "--date" in out
+    assert "Beijing time" in out
+
+
+def test_stats_import_help_lists_every_column(capsys: pytest.CaptureFixture[str]) -> None:
+    from escalation.digests.stats import COLUMNS
+
+    with pytest.raises(SystemExit):
+        main(["stats", "import", "--help"])
+    out = capsys.readouterr().out
+    for column in COLUMNS:
+        assert column.header in out
+        assert column.key in out
+
+
+def test_a_reader_that_goes_away_gets_no_traceback() -> None:
+    """`helpdesk config | head -1`: the pipe closes before the command has written."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "config"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "HELPDESK_KB_PATH": str(MINI_KB)},
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()  # before the interpreter has even started the command
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err
+    assert "BrokenPipe" not in err

@@ -48,8 +48,12 @@ def test_report_writes_one_file_a_day_with_progress(
     assert names == [f"daily-2025-06-0{d}.csv" for d in (1, 2, 3)]
     assert "3/3" in captured.err
     first = (out_dir / "daily-2025-06-01.csv").read_bytes()
-    assert first.startswith(b"\xef\xbb\xbf")
-    assert "家电".encode() in first
+    assert first.startswith(b"\xef\xbb\xbf")  # one byte-order mark, for Excel
+    text = first.decode("utf-8-sig")
+    assert not text.startswith("\ufeff")  # and only one
+    assert "家电" in text
+    # The period in Beijing time, as the bureau reads it: the day starts at 00:00 +08:00.
+    assert "开始,2025-06-01T00:00:00+08:00" in text
     assert main(["report", "weekly", "--date", "2025-06-04", "--out", str(out_dir)]) == 0
     assert (out_dir / "weekly-2025-06-02.md").read_text("utf-8").startswith("#")
 
