@@ -62,7 +62,8 @@ class StatsError(ValueError):
             f"{path}: 统计文件未导入（共 {len(problems)} 处问题，整个文件都未写入）：\n  "
             + "\n  ".join(problems)
             + more
-            + "\n请改正后重新运行 helpdesk stats import（格式见 docs/formats.md“Subsidy statistics (CSV)”一节）。"
+            + "\n请改正后重新运行 helpdesk stats import"
+            + "（格式见 docs/formats.md“Subsidy statistics (CSV)”一节）。"
         )
 
 
