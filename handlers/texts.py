@@ -208,3 +208,6 @@ TG_BUTTON_GONE = "这个按钮已失效，请直接输入您的问题。"
 ALERT_DEFAULT_TITLE = "外部告警"
 SERVE_STARTED = "网页客服已启动：{url}  （Ctrl+C 退出）"
 SERVE_TELEGRAM_CONNECTED = "Telegram 机器人已连接。"
+SERVE_TELEGRAM_RETRYING = (
+    "暂时连不上 Telegram：网页客服照常运行，机器人会自动重试连接（详见日志）。"
+)
