@@ -40,14 +40,14 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.monitoring import report
 from bot.telegram_send import TelegramSender, buttons_markup, split_text
-from bot.telegram_wire import parse_callback
+from bot.telegram_wire import parse_callback, parse_choice
 from escalation.routing import Actor, agent_actor
 from escalation.tickets.changes import update_key as desk_update_key
 from handlers import texts
 from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS
 from handlers.desk import DeskFlow, DeskReply
-from handlers.types import TEXT, Incoming
+from handlers.types import TEXT, Incoming, Press
 from storage.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -315,7 +315,9 @@ class TelegramChannel:
             await query.answer(result.text[:190], show_alert=actor is None or result.private)
             return
         text = _pressed_text(query)
-        if text is None or not isinstance(query.message, Message):
+        choice = parse_choice(query.data or "")
+        reply_id = choice.reply_id if choice is not None else None
+        if (text is None and reply_id is None) or not isinstance(query.message, Message):
             await query.answer(texts.TG_BUTTON_GONE)
             return
         await query.answer()
@@ -324,10 +326,11 @@ class TelegramChannel:
         incoming = Incoming(
             channel="telegram",
             sender=f"telegram:{user.id}",
-            text=text,
+            text=text or "",  # the label, for the record; the core reads the stored one
             received_at=self.clock.now(),
             external_id=str(update.update_id),
             reply_chat=query.message.chat_id,
+            press=Press(reply_id, choice.index) if choice and reply_id is not None else None,
         )
         await self.core.handle(incoming)
         self.kick()
