@@ -19,6 +19,7 @@ from escalation.agents import AGENT_ROLES, AgentStore
 from escalation.routing import Actor, Routes
 from escalation.tickets import notices
 from escalation.tickets.changes import (
+    AlreadyClosed,
     BadInput,
     Change,
     Changes,
@@ -231,7 +232,7 @@ class Desk:
         async with self.changes.ticket(reference, at) as c:
             t = c.t
             if t.status is TicketStatus.CLOSED:
-                raise DeskError(notices.ALREADY_CLOSED.format(ref=t.reference))
+                raise AlreadyClosed(notices.ALREADY_CLOSED.format(ref=t.reference))
             await self._respond(c, actor, notices.CLOSED_ENTRY.format(text=text), at)
             if not t.assignee:
                 c.assign(actor, at)

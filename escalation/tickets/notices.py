@@ -74,6 +74,10 @@ EMPTY_REPLY = "回复内容不能为空。"
 EMPTY_NOTE = "备注内容不能为空。"
 DONE_ALREADY = "工单 {ref} 已办结。"
 CLOSE_NEEDS_RESULT = "请写明处理结果，例如 /close {ref} 已协调商户补发补贴。"
+CLOSE_ASK = (
+    "请选择工单 {ref} 的处理结果：选定后即办结，并把结果发给客户。\n"
+    "其他结果请发送 /close {ref} 处理结果；不关闭请点“取消”。"
+)
 ALREADY_CLOSED = "工单 {ref} 已经办结。"
 NOT_DONE_YET = "工单 {ref} 尚未办结，无需重新打开。"
 ANONYMISED_NO_REOPEN = (
@@ -99,7 +103,33 @@ WAITING = Confirmation("工单 {ref} 已改为等待客户，SLA 计时暂停。
 CLOSED = Confirmation("工单 {ref} 已办结，处理结果已发给客户。", "已办结 {ref}")
 REOPENED = Confirmation("工单 {ref} 已重新打开。", "已重新打开 {ref}")
 PHONE_SHOWN = Confirmation(*("工单 {ref} 联系电话：{value}（本次查看已记录）",) * 2)
-CLOSE_PRESSED = "客服已处理完毕。"  # the result a card's 关闭 button closes with
+
+
+class Choice(NamedTuple):
+    """One of the usual texts an action offers as buttons, instead of asking for one."""
+
+    key: str  # what the button carries: short ASCII (Telegram's callback data is 64 bytes)
+    label: str  # the button
+    text: str  # the text the action runs with (for 关闭: the result the customer reads)
+
+
+# The usual results of a subsidy complaint, offered when 关闭 is pressed (and by the
+# console): a result closes the ticket, the customer reads its text as 处理结果.
+CLOSE_RESULTS = (
+    Choice("refund", "已退款", "已为您办理退款，款项将按原支付方式退回，请留意到账。"),
+    Choice("reissue", "补贴已补发", "补贴已为您重新发放，请在活动页面查看到账情况。"),
+    Choice(
+        "honour",
+        "商户同意用补贴",
+        "经核实，商户已同意按活动规则为您使用补贴，请再次到店或下单。",
+    ),
+    Choice(
+        "explain",
+        "已说明规则",
+        "已向您说明相关活动规则；如仍有疑问，可随时再联系我们。",
+    ),
+)
+CANCEL_CHOICE = Choice("cancel", "取消", "")  # offered with them: nothing is done
 
 
 def local(moment: datetime | None) -> str:
