@@ -142,7 +142,7 @@ class Desk:
             if t.status in DONE_STATUSES:
                 raise DeskError(notices.DONE_NO_ESCALATE.format(ref=t.reference))
             before = t.priority
-            t.priority = TicketPriority(f"P{max(1, int(before[1:]) - 1)}")
+            await self._set_priority(c, TicketPriority(f"P{max(1, int(before[1:]) - 1)}"))
             c.audit(actor, "escalate", at, "priority", before, t.priority)
             text = notices.ESCALATED.format(
                 ref=t.reference,
@@ -157,6 +157,12 @@ class Desk:
             row = await current_row(c.s, t, at)
         await self.changes.changed(t.reference)
         return row
+
+    async def _set_priority(self, c: Change, priority: TicketPriority) -> None:
+        """Change a ticket's priority and re-plan its running clocks for it (see
+        SlaClocks.replan); every priority change goes through here."""
+        c.t.priority = priority
+        self.clocks.replan(await running_clocks(c.s, c.t.id), c.t)
 
     @retrying
     async def reply(self, reference: str, actor: Actor, text: str, at: datetime) -> TicketRow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -55,8 +56,10 @@ REOPENED_ENTRY = "工单已重新打开"
 CLOSED_ENTRY = "【办结】{text}"
 ESCALATED = (
     "⬆️ 工单 {ref} 已由 {name} 升级（{before} → {after}）：{type}·{category}，处理人：{assignee}。"
+    "SLA 时限已按 {after} 重新计算。"
 )
 UNASSIGNED = "未认领"
+REPLANNED = "⏱ 优先级 {before} → {after}，SLA 时限已按 {after} 重新计算"
 
 # Why a desk action cannot be done, and what to do instead.
 NO_SUCH_TICKET = "没有找到工单 {ref}，请核对工单号。"
@@ -96,7 +99,10 @@ class Confirmation(NamedTuple):
 
 
 CLAIMED = Confirmation("已认领工单 {ref}。", "已认领 {ref}")
-ESCALATED_DONE = Confirmation("工单 {ref} 已升级为 {priority}。", "已升级 {ref} 为 {priority}")
+ESCALATED_DONE = Confirmation(
+    "工单 {ref} 已升级为 {priority}，SLA 时限已按 {priority} 重新计算。",
+    "已升级 {ref} 为 {priority}，时限已重新计算",
+)
 REPLIED = Confirmation("已发送给客户（{ref}）。", "已发送给客户（{ref}）")
 NOTED = Confirmation("已为工单 {ref} 添加内部备注。", "已备注 {ref}")
 WAITING = Confirmation("工单 {ref} 已改为等待客户，SLA 计时暂停。", "{ref} 已改为等待客户")
@@ -162,6 +168,8 @@ def card_text(
     channel: str,
     clock: tuple[str, datetime, str] | None,  # (clock, due, state) of the most urgent clock
     now: datetime,
+    # (before, after, (clock, due) of each running clock) when the priority was changed
+    replanned: tuple[str, str, Sequence[tuple[str, datetime]]] | None = None,
 ) -> str:
     lines = [
         f"📋 工单 {reference} · {priority} · {ticket_type}·{category}",
@@ -173,6 +181,8 @@ def card_text(
             lines.append(f"{CLOCK_NAMES.get(name, name)}：已暂停（等待客户）")
         else:
             lines.append(f"{CLOCK_NAMES.get(name, name)}：{left(due, now)}（截止 {local(due)}）")
+    if replanned is not None:
+        lines.append(replanned_line(*replanned))
     lines.append(f"描述：{mask_pii(summary)[:600]}")
     extra = []
     if order_no:
@@ -185,6 +195,16 @@ def card_text(
         lines.append("；".join(extra))
     lines.append(f"来源：{channel}　回复本消息即回复客户；/note {reference} 内容 为内部备注")
     return "\n".join(lines)
+
+
+def replanned_line(before: str, after: str, deadlines: Sequence[tuple[str, datetime]]) -> str:
+    """Return the card's line saying its deadlines were worked out again for a new priority."""
+    line = REPLANNED.format(before=before, after=after)
+    if deadlines:
+        line += "：" + "；".join(
+            f"{CLOCK_NAMES.get(name, name)}截止 {local(due)}" for name, due in deadlines
+        )
+    return line
 
 
 def sla_notice(
