@@ -312,7 +312,7 @@ class TelegramChannel:
                 )
             finally:
                 desk_update_key.reset(token)
-            await query.answer(result.text[:190], show_alert=actor is None or result.private)
+            await self._answer_press(query, press.reference, result, refused=actor is None)
             return
         text = _pressed_text(query)
         choice = parse_choice(query.data or "")
@@ -336,6 +336,35 @@ class TelegramChannel:
         self.kick()
 
     # ------------------------------------------------------------------ the desk
+    async def _answer_press(
+        self, query: CallbackQuery, reference: str, result: DeskReply, *, refused: bool
+    ) -> None:
+        """Answer a pressed desk button: a pop-up, choices offered as a reply to the
+        pressed message (关闭's usual results), or the offer's message settled."""
+        message = query.message if isinstance(query.message, Message) else None
+        if result.buttons and message is not None:
+            await query.answer(texts.DESK_CHOICE_ASKED)
+            await self.app.bot.send_message(
+                message.chat_id,
+                split_text(result.text)[0],
+                reply_markup=buttons_markup(result.buttons),
+                reply_parameters=ReplyParameters(
+                    message.message_id, allow_sending_without_reply=True
+                ),
+            )
+            return
+        await query.answer(result.text[:190], show_alert=refused or result.private)
+        if result.settled is None or message is None:
+            return
+        card = await self.desk.views.card(reference, self.clock.now())
+        if card is not None and (card.chat_id, card.message_id) == (
+            message.chat_id,
+            message.message_id,
+        ):
+            return  # a choice's data pressed on the card itself: the card stays a card
+        with contextlib.suppress(BadRequest):  # already settled, or the message is too old
+            await message.edit_text(split_text(result.settled)[0], reply_markup=None)
+
     async def _actor(self, user: User) -> Actor | None:
         agent = await self.desk.agents.by_telegram(user.id)
         return agent_actor(agent.telegram_user_id, agent.name, agent.role) if agent else None

@@ -8,7 +8,9 @@ Callback data (at most 64 bytes):
   however many answers came since;
 - ``c0``, ``c1``, ... a choice of a message that is not a stored reply (the press is
   answered with the button's label, read back from the message's keyboard);
-- ``d:ACTION:REF`` and ``d:kb:REF:ENTRY`` a desk action on a ticket;
+- ``d:ACTION:REF`` and ``d:kb:REF:ENTRY`` a desk action on a ticket, and
+  ``d:ACTION:REF:CHOICE`` one of the choices a pressed action offered (``d:close:REF:refund``,
+  one of `notices.CLOSE_RESULTS`, or ``cancel``);
 - ``i:ACTION:REF`` an incident action.
 """
 

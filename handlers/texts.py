@@ -143,6 +143,10 @@ DESK_KB_HEAD = "知识库（{words}）："
 DESK_KB_SEND_BUTTON = "发送第 {n} 条给客户"
 DESK_KB_HINT = "（带上工单号，或回复工单消息使用 /kb，可一键发给客户）"
 DESK_KB_ENTRY_GONE = "这个知识库条目已不存在，请重新 /kb 查找。"
+# A choice offered by a pressed card button (关闭's usual results), once chosen.
+DESK_CHOICE_ASKED = "请在下方选择"
+DESK_CHOSEN = "{done}\n{label}：{text}（{name}）"
+DESK_CHOICE_CANCELLED = "已取消，工单 {ref} 未作改动。"
 # Incidents, from the desk chat.
 DESK_INCIDENT_ASK_LEVEL = "请写级别和标题，例如 /incident Ⅲ 平台无法领取补贴。"
 DESK_INCIDENT_DECLARED = "已上报{label}事件 {ref}：{title}。已按应急预案通知值班人员。"

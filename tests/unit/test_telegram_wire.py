@@ -8,6 +8,7 @@ from bot.telegram_wire import (
     parse_choice,
     private_chat,
 )
+from escalation.tickets import notices
 from escalation.tickets.views import card_buttons
 from storage.outbox import Button, choice_buttons, dump_buttons, load_buttons
 
@@ -32,6 +33,13 @@ def test_a_kb_button_carries_its_entry_and_an_incident_button_its_prefix() -> No
     assert callback_data(Button.on_ticket("发送", "kb", REF, "7"), 0) == f"d:kb:{REF}:7"
     acknowledge = Button.on_incident("确认", "ack", "I20250602-01")
     assert callback_data(acknowledge, 0) == "i:ack:I20250602-01"
+
+
+def test_a_close_result_button_carries_its_result_within_telegrams_64_bytes() -> None:
+    for choice in (*notices.CLOSE_RESULTS, notices.CANCEL_CHOICE):
+        data = callback_data(Button.on_ticket(choice.label, "close", REF, choice.key), 0)
+        assert len(data.encode()) <= 64
+        assert parse_callback(data) == Press("ticket", "close", REF, choice.key)
 
 
 def test_choices_are_numbered_by_their_place() -> None:
