@@ -308,9 +308,12 @@ def _answered(
         return step
     if result.kind == Kind.SUGGEST and result.suggestions:
         questions = tuple(engine.entry_question(i) for i in result.suggestions)
+        replies = [Reply(texts.DID_YOU_MEAN, (*questions, texts.NONE_OF_THESE))]
+        if complaint:  # as with an answer: the complaint stays one press away
+            replies.append(Reply(texts.OFFER_COMPLAINT, texts.OFFER_CHOICES))
         return Step(
-            [Reply(texts.DID_YOU_MEAN, (*questions, texts.NONE_OF_THESE))],
-            replace(asked, offered=result.suggestions),
+            replies,
+            replace(asked, offered=result.suggestions, draft=masked if complaint else None),
             kind="question",
             score=result.score,
         )

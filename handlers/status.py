@@ -42,7 +42,7 @@ _NEW_CASE = re.compile(r"(?:想|要|准备|打算|怎么|如何|去|再)(?:投�
 def asks_for_status(text: str) -> bool:
     """Return whether a message asks how the person's own ticket or complaint is going."""
     text = text.strip()
-    if text.startswith(STATUS_WORDS):
+    if text.startswith(STATUS_WORDS) or text.split("@")[0].split(" ")[0].lower() == "/status":
         return True
     if _NEW_CASE.search(text):
         return False

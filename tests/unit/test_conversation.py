@@ -450,3 +450,10 @@ def test_asking_about_my_tickets_during_an_intake_is_its_description(abstaining:
     )
     step = respond(msg("我的投诉一直没人处理，商家还在拒用补贴"), state, abstaining)
     assert step.state.intake_step == "details"
+
+
+def test_suggestions_for_a_complaint_keep_the_offer(suggesting: Engine) -> None:
+    step = respond(msg("店员不让用补贴，太过分了"), CONSUMER, suggesting)
+    assert [r.text for r in step.replies] == [texts.DID_YOU_MEAN, texts.OFFER_COMPLAINT]
+    accepted = respond(msg(texts.CHOICE_COMPLAIN), step.state, suggesting)
+    assert dict(accepted.state.intake)["description"] == "店员不让用补贴，太过分了"

@@ -37,3 +37,8 @@ def test_asking_how_my_case_is_going_is_a_status_question(text: str) -> None:
 )
 def test_other_messages_about_complaints_are_not_status_questions(text: str) -> None:
     assert not asks_for_status(text)
+
+
+@pytest.mark.parametrize("text", ["/status", "/status@helpdesk_bot", "/STATUS", "查询工单"])
+def test_the_status_command_and_words_are_status_questions(text: str) -> None:
+    assert asks_for_status(text)
