@@ -134,7 +134,9 @@ def _on_role(role: Audience, state: FlowState, engine: Engine) -> Step:
     )
     if later.kind in ("smalltalk", "empty"):  # a hello needs no second answer
         return chosen
-    return replace(later, replies=[*chosen.replies, *later.replies])
+    # Recorded as the role message it is: the digests read a "question" message's own text
+    # as the question, and this one's text is 我是消费者.
+    return replace(later, replies=[*chosen.replies, *later.replies], kind="role")
 
 
 def _on_choice(text: str, state: FlowState, engine: Engine, draft: str | None) -> Step | None:

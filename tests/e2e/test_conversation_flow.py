@@ -24,7 +24,6 @@ from storage.models import Ticket, TicketAudit, TicketEntry
 from tests.support.botapi import BotApiEmulator, ChatHandle
 from tests.support.journeys import (
     AGENT_ID,
-    AGENTS_CHAT,
     SUPERVISORS_CHAT,
     complain,
     desk_server,
@@ -60,7 +59,9 @@ async def _web_complaint(srv: Server, session: str, description: str = CALM) -> 
     return ref
 
 
-async def _ticket_rows(srv: Server, ref: str) -> tuple[Ticket, list[TicketAudit], list[TicketEntry]]:
+async def _ticket_rows(
+    srv: Server, ref: str
+) -> tuple[Ticket, list[TicketAudit], list[TicketEntry]]:
     assert srv.runtime is not None
     async with make_sessions(srv.runtime.db)() as s:
         ticket = (await s.execute(select(Ticket).where(Ticket.reference == ref))).scalar_one()
@@ -193,6 +194,7 @@ async def test_telegram_first_question_is_answered_and_my_tickets_listed(
     chat = emulator.private_chat(user_id=6101)
     await chat.send("补贴怎么领")
     welcome, ask = await chat.next_reply(), await chat.next_reply()
+    assert (welcome.text or "").startswith("您好！")
     assert ask.text == texts.ASK_ROLE_THEN_ANSWER
     assert ask.buttons == list(texts.ROLE_CHOICES)
     await chat.press(texts.CHOICE_CONSUMER)
@@ -210,7 +212,7 @@ async def test_telegram_first_question_is_answered_and_my_tickets_listed(
 async def test_telegram_offer_threat_and_a_worked_ticket(
     tg_desk: Server, emulator: BotApiEmulator
 ) -> None:
-    agents_group, supervisors = groups(emulator)
+    agents_group, _ = groups(emulator)
     chat = emulator.private_chat(user_id=6102)
     await chat.send(texts.CHOICE_CONSUMER)
     await chat.next_reply()
@@ -258,4 +260,3 @@ async def test_telegram_offer_threat_and_a_worked_ticket(
     relayed = [await agents_group.next_reply() for _ in range(2)]
     assert "某某电器" in (relayed[0].text or "")
     assert "以旧换新补贴怎么领" in (relayed[1].text or "")
-    assert supervisors is not None
