@@ -12,6 +12,8 @@ ASK_ROLE = "请问您是？"
 CHOICE_CONSUMER = "我是消费者"
 CHOICE_MERCHANT = "我是商户"
 ROLE_CHOICES = (CHOICE_CONSUMER, CHOICE_MERCHANT)
+# Asked instead of ASK_ROLE when the first message was a question: it is answered next.
+ASK_ROLE_THEN_ANSWER = "请问您是？选好后马上回答您刚才的问题。"
 ROLE_SET = {
     "consumer": "好的，已按消费者为您解答。请直接输入问题，例如“补贴怎么领”。",
     "merchant": "好的，已按商户为您解答。请直接输入问题，例如“怎么报名参加活动”。",
@@ -43,7 +45,7 @@ HELP = (
     "· 直接输入问题即可，例如“补贴怎么领”“退货后补贴怎么处理”；\n"
     "· /role 切换身份（消费者 / 商户）；\n"
     "· /human 或回复“转人工”联系人工客服，/complain 登记投诉；\n"
-    "· /status 工单号 查询工单进度；\n"
+    "· /status 查看我的工单进度（或 /status 工单号 查询某一个）；\n"
     "· /help 查看本说明。"
 )
 UNKNOWN_COMMAND = (
@@ -63,6 +65,12 @@ INTAKE_START = "好的，请花一分钟登记您的问题，客服会按登记�
 ASK_TICKET_TYPE = "请选择问题类型："
 ASK_TICKET_CATEGORY = "请选择问题分类："
 ASK_DESCRIPTION = "请用一两句话描述发生了什么（例如时间、商品、遇到的情况）。"
+# Instead of ASK_DESCRIPTION when the message that led here already said what happened.
+CHOICE_KEEP_DESCRIPTION = "就用这段"
+CONFIRM_DESCRIPTION = (
+    "问题描述先记为您刚才说的：\n「{description}」\n"
+    "没问题请点“就用这段”；要修改，直接发送新的描述。"
+)
 DESCRIPTION_TOO_SHORT = "描述太短了，请再具体一点，例如“6月2日在某某店买冰箱，店员不让用补贴”。"
 ASK_DETAILS = (
     "如有订单号、商户名称或联系电话，请发在这里（一条消息即可）；没有请点“跳过”。"
@@ -79,7 +87,10 @@ TICKET_NOT_FOUND = (
     "换了账号的，请在同一条消息里附上登记的联系电话，"
     "例如“查询工单 T20250602-0042 13800000000”，或回复“转人工”联系客服。"
 )
-ASK_REFERENCE = "请提供工单号，例如“查询工单 T20250602-0042”。"
+NO_TICKETS = "您名下还没有工单。需要登记问题，请点“我要投诉”；也可以回复“转人工”。"
+MY_TICKETS_HEAD = "您最近的工单（{count} 个，最新的在前）："
+TICKET_LINE = "{n}. {ref}｜{type}·{category}｜{status}｜更新于 {at}"
+MY_TICKETS_HINT = "如需补充情况，直接发消息即可；换了账号的，请发“查询工单 工单号 登记的电话”。"
 STATUS_NAMES = {
     "new": "已受理，等待客服处理",
     "assigned": "客服处理中",
@@ -108,6 +119,13 @@ RISK_ALERT = (
     "🔴 高风险消息（舆情预警）\n用户：{user}{ticket}\n风险类型：{tags}\n内容：{text}\n"
     "请尽快跟进；如属集中反映，可按应急预案上报事件。"
 )
+
+# In a new ticket's thread when a risky message shortly before it raised its priority.
+RISK_LINK_NOTE = (
+    "风险关联：客户 {at} 的消息判为{level}风险（{tags}）{alerted}，工单已按此定级。原话：{text}"
+)
+RISK_LINK_ALERTED = "，当时已预警主管"
+RISK_LEVEL_NAMES = {"high": "高", "medium": "中"}
 
 # ---------------------------------------------------------------- desk (agents in the chat)
 DESK_REFUSED = "仅限登记的客服人员操作。如需开通，请联系主管执行 helpdesk agents add。"

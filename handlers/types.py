@@ -66,6 +66,11 @@ class FlowState:
     # "details") and the answers so far.
     intake: tuple[tuple[str, str], ...] = ()
     csat_for: str | None = None  # rated this ticket; the next message may be a comment
+    # The question asked before the role was chosen (masked), answered once it is.
+    pending: str | None = None
+    # What the last message offered a complaint or a person for (masked): accepting the
+    # offer takes it as the complaint's description, so it is not typed again.
+    draft: str | None = None
 
     @property
     def intake_step(self) -> str | None:
@@ -90,9 +95,15 @@ class FlowState:
                 raw.get("last_question"),
                 tuple((str(k), str(v)) for k, v in (raw.get("intake") or {}).items()),
                 raw.get("csat_for"),
+                _text_or_none(raw.get("pending")),
+                _text_or_none(raw.get("draft")),
             )
         except (ValueError, TypeError):
             return cls()  # a state we cannot read is a fresh start, not a crash
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +151,17 @@ class MyTicket:
     awaiting_ack: bool  # the agent wrote last
     done_at: datetime | None  # resolved or closed at
     csat: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLine:
+    """One of the user's tickets, as a list of them shows it."""
+
+    reference: str
+    type: str
+    category: str
+    status: str
+    updated_at: datetime  # aware, UTC
 
 
 @dataclass(frozen=True, slots=True)
