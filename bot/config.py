@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from escalation.digests.cron import parse_cron
 from escalation.incidents.plan import DEFAULT_PLAN
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = Field(
         default=None, description="another Bot API server, e.g. http://127.0.0.1:8081/bot"
+    )
+    telegram_base_file_url: str | None = Field(
+        default=None,
+        description="its file downloads; default: the base URL with /bot made /file/bot",
     )
     webhook_url: str | None = Field(default=None, description="public URL: webhook mode")
     webhook_secret: SecretStr | None = None
@@ -102,6 +107,20 @@ class Settings(BaseSettings):
     purge_cron: str = Field(
         default="30 3 * * *", description="when the retention purge runs, Beijing time; empty: off"
     )
+    attachments_dir: Path | None = Field(
+        default=None,
+        description="where customers' photos, files and voice notes are kept; default: "
+        "attachments/ beside the SQLite database (var/attachments for PostgreSQL)",
+    )
+    attachment_max_mb: float = Field(
+        default=10.0,
+        gt=0,
+        le=20,  # Telegram lets bots download files of up to 20 MB
+        description="the largest file a customer may attach, in MB",
+    )
+    attachments_per_ticket: int = Field(
+        default=20, ge=1, le=1000, description="how many files one ticket keeps at most"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -151,6 +170,25 @@ class Settings(BaseSettings):
             raise ValueError("use DEBUG, INFO, WARNING or ERROR")
         return value
 
+    @property
+    def attachments_folder(self) -> Path:
+        """Return the folder of customers' files (HELPDESK_ATTACHMENTS_DIR or its default)."""
+        return self.attachments_dir or default_attachments_dir(self.database_url)
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        return int(self.attachment_max_mb * 1024 * 1024)
+
+    @property
+    def file_url(self) -> str | None:
+        """Return where Telegram files are downloaded from, when not Telegram's own."""
+        if self.telegram_base_file_url:
+            return self.telegram_base_file_url
+        base = self.telegram_base_url
+        if base and base.rstrip("/").endswith("/bot"):
+            return base.rstrip("/").removesuffix("/bot") + "/file/bot"
+        return None
+
     def masked(self) -> dict[str, Any]:
         """Return the effective settings with secrets masked, for `helpdesk config`."""
         out: dict[str, Any] = {}
@@ -161,6 +199,16 @@ class Settings(BaseSettings):
                 value = (secret[:4] + "…" + "*" * 6) if len(secret) > 8 else "******"
             out[f"HELPDESK_{name.upper()}"] = None if value is None else str(value)
         return out
+
+
+def default_attachments_dir(database_url: str) -> Path:
+    """Return the default folder of customers' files: attachments/ beside an SQLite
+    database file, else var/attachments (the SQLite default's folder)."""
+    if database_url.startswith("sqlite"):
+        database = make_url(database_url).database
+        if database and database != ":memory:":
+            return Path(database).parent / "attachments"
+    return Path("var") / "attachments"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from escalation.tickets.rules import REOPEN_WINDOW
-from handlers import intake, texts
+from handlers import attachments, intake, texts
 from handlers.desk import TICKET_COMMANDS
 from handlers.types import (
     NON_TEXT_KINDS,
@@ -69,8 +69,8 @@ def respond(
     `ticket` is what the core found for a ticket reference quoted in the message; `mine`
     is the user's latest ticket, if any; `incident` an open incident the message is about.
     """
-    if msg.kind in NON_TEXT_KINDS:
-        return Step([Reply(texts.NON_TEXT, (texts.CHOICE_HUMAN,))], state, kind=msg.kind)
+    if msg.kind in NON_TEXT_KINDS:  # a file goes to the sender's open ticket, if any
+        return attachments.on_non_text(msg, state, mine)
     text = msg.text.strip()
     command = _command(text)
     if command == "/status" or text.startswith(_STATUS_WORDS):

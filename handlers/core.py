@@ -12,10 +12,13 @@ from escalation.incidents.service import Incidents
 from escalation.risk.tags import LEVELS
 from escalation.routing import Actor
 from escalation.tickets.desk import Desk
+from escalation.tickets.files import TicketFiles
 from escalation.tickets.rules import find_reference
 from handlers import texts
+from handlers.attachments import keep_file
 from handlers.conversation import respond
 from handlers.types import (
+    AttachEffect,
     CsatEffect,
     CustomerReplyEffect,
     FeedbackEffect,
@@ -80,8 +83,10 @@ class Core:
         *,
         risk: RiskScore | None = None,
         tag_names: Mapping[str, str] | None = None,
+        files: TicketFiles | None = None,
     ) -> None:
         self.engine = engine
+        self.files = files  # where customers' files go; without, they are refused
         self.risk = risk
         self.tag_names = dict(tag_names or {})
         self.store = store
@@ -140,6 +145,7 @@ class Core:
                 IncidentNotice(notice.incident_id, notice.text) if notice else None,
             )
             step = await self._open_tickets(msg, step, verdict.level if verdict else None)
+            step = await self._keep_files(msg, step)
             await self._ticket_effects(msg, step)
             keys = self.incidents.keys_for_text(msg.text)
             if verdict is not None and verdict.level == "high":
@@ -249,6 +255,14 @@ class Core:
                 Reply(r.text.replace("{ref}", ticket.reference), r.choices) for r in step.replies
             ]
             step = replace(step, replies=replies, ticket_reference=ticket.reference)
+        return step
+
+    async def _keep_files(self, msg: Incoming, step: Step) -> Step:
+        """Store the file a step keeps with a ticket, and tell the customer how it went."""
+        for effect in step.effects:
+            if isinstance(effect, AttachEffect):
+                reply = await keep_file(self.files, msg, effect.reference)
+                step = replace(step, replies=[*step.replies, reply])
         return step
 
     async def _ticket_effects(self, msg: Incoming, step: Step) -> None:

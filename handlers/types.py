@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from escalation.tickets.files import NewFile
 from knowledge.kb import Audience
 
 TEXT = "text"
@@ -24,6 +25,8 @@ class Incoming:
     # Where the channel sends replies later, from the outbox (a Telegram chat id); None
     # for channels that hand replies back in the same request (web, terminal).
     reply_chat: int | None = None
+    # A photo, file or voice note the message carries (its text is then the caption).
+    attachment: NewFile | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +157,16 @@ class ReopenEffect:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class AttachEffect:
+    """Keep the message's file with the sender's open ticket."""
+
+    reference: str
+
+
 Effect = (
     FeedbackEffect
+    | AttachEffect
     | HandoffEffect
     | TicketEffect
     | CustomerReplyEffect
