@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -237,20 +238,20 @@ class TicketFiles:
         # whatever the sender's client said); anything else keeps its announced type.
         mime = image_type(data) or clean_mime(new.mime, new.kind)
         path = await self.folder.write(data, mime, at)
-        row = TicketFile(
-            kind=FileKind(new.kind),
-            name=name,
-            mime=mime,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            path=path,
-            author=sender,
-            at=at,
-            channel_file_id=new.channel_file_id,
-            source=source,
-        )
+        fields = {
+            "kind": FileKind(new.kind),
+            "name": name,
+            "mime": mime,
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "path": path,
+            "author": sender,
+            "at": at,
+            "channel_file_id": new.channel_file_id,
+            "source": source,
+        }
         try:
-            outcome = await self._record(reference, row, caption, data)
+            outcome = await self._record(reference, fields, caption, data)
         except BaseException:
             await self.folder.remove([path])
             raise
@@ -261,13 +262,16 @@ class TicketFiles:
         return AttachResult(Outcome.ADDED, reference, name, len(data))
 
     @retrying
-    async def _record(self, reference: str, row: TicketFile, caption: str, data: bytes) -> Outcome:
-        async with self.changes.ticket(reference, row.at) as c:
+    async def _record(
+        self, reference: str, fields: dict[str, Any], caption: str, data: bytes
+    ) -> Outcome:
+        async with self.changes.ticket(reference, fields["at"]) as c:
             # Counted again under the ticket's lock: two files sent at once both counted
             # the same number before.
             if await _count(c.s, c.t.id) >= self.limits.per_ticket:
                 return Outcome.TOO_MANY
-            row.ticket_id = c.t.id
+            # A new row each try: a retried transaction must not reuse a rolled-back one.
+            row = TicketFile(ticket_id=c.t.id, **fields)
             c.s.add(row)
             await c.s.flush()
             actor = customer(row.author)
