@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from escalation.tickets.rules import REOPEN_WINDOW
-from handlers import intake, status, texts
+from handlers import attachments, intake, status, texts
 from handlers.desk import TICKET_COMMANDS
 from handlers.press import on_press
 from handlers.types import (
@@ -84,8 +84,8 @@ def respond(
     `pressed` the button the message pressed, as the record knows it; `listing` the user's
     tickets, for a message asking about them without a reference.
     """
-    if msg.kind in NON_TEXT_KINDS:
-        return Step([Reply(texts.NON_TEXT, (texts.CHOICE_HUMAN,))], state, kind=msg.kind)
+    if msg.kind in NON_TEXT_KINDS:  # a file goes to the sender's open ticket, if any
+        return attachments.on_non_text(msg, state, mine)
     # What the last message offered a complaint or a person for lives one message only:
     # taken up now, or forgotten.
     draft, state = state.draft, replace(state, draft=None)

@@ -13,10 +13,13 @@ from escalation.incidents.service import Incidents
 from escalation.risk.tags import LEVELS
 from escalation.routing import Actor
 from escalation.tickets.desk import Desk
+from escalation.tickets.files import TicketFiles
 from escalation.tickets.rules import find_reference
 from handlers import status, texts
+from handlers.attachments import keep_file
 from handlers.conversation import respond
 from handlers.types import (
+    AttachEffect,
     CsatEffect,
     CustomerReplyEffect,
     FeedbackEffect,
@@ -89,8 +92,10 @@ class Core:
         *,
         risk: RiskScore | None = None,
         tag_names: Mapping[str, str] | None = None,
+        files: TicketFiles | None = None,
     ) -> None:
         self.engine = engine
+        self.files = files  # where customers' files go; without, they are refused
         self.risk = risk
         self.tag_names = dict(tag_names or {})
         self.store = store
@@ -152,6 +157,7 @@ class Core:
                 listing=await self._listing(msg),
             )
             step = await self._open_tickets(msg, step, verdict)
+            step = await self._keep_files(msg, step)
             await self._ticket_effects(msg, step)
             keys = self.incidents.keys_for_text(msg.text)
             if verdict is not None and verdict.level == "high":
@@ -315,6 +321,14 @@ class Core:
             alerted=texts.RISK_LINK_ALERTED if alerted else "",
             text=link.text[:500],
         )
+
+    async def _keep_files(self, msg: Incoming, step: Step) -> Step:
+        """Store the file a step keeps with a ticket, and tell the customer how it went."""
+        for effect in step.effects:
+            if isinstance(effect, AttachEffect):
+                reply = await keep_file(self.files, msg, effect.reference)
+                step = replace(step, replies=[*step.replies, reply])
+        return step
 
     async def _ticket_effects(self, msg: Incoming, step: Step) -> None:
         """Carry a customer's part of a ticket conversation to the desk."""

@@ -20,6 +20,28 @@ ROLE_SET = {
 }
 EMPTY_QUERY = "请直接描述您的问题，例如“以旧换新补贴没到账”。回复“转人工”可联系客服。"
 NON_TEXT = "暂时只能看懂文字哦。请用文字描述您的问题，例如“补贴怎么领”；需要帮助可回复“转人工”。"
+# Photos, files and voice notes: kept with the sender's open ticket, or explained.
+FILE_ADDED = "已收到您的{kind}“{name}”（{size}），已加入工单 {ref}，客服处理时会一并查看。"
+FILE_TOO_BIG = (
+    "这个{kind}有 {size}，超过了单个附件 {limit} 的上限，没有加入工单 {ref}。"
+    "请压缩或截取关键部分后重新发送，或用文字说明。"
+)
+FILE_TOO_BIG_UNKNOWN = (
+    "这个{kind}超过了单个附件 {limit} 的上限，没有加入工单 {ref}。"
+    "请压缩或截取关键部分后重新发送，或用文字说明。"
+)
+FILE_TOO_MANY = (
+    "工单 {ref} 已有 {limit} 个附件，达到上限，这个{kind}没有加入。"
+    "如还有重要材料，请用文字说明，客服会与您联系。"
+)
+FILE_FAILED = "这个{kind}没有接收成功，请稍后重新发送；也可以用文字描述。"
+FILE_NO_TICKET = (
+    "暂时看不懂图片、文件和语音哦。请用文字描述您的问题，例如“补贴怎么领”。"
+    "如需投诉或求助，请点“我要投诉”登记，登记后再发送照片或文件，会自动加入您的工单。"
+)
+FILE_DURING_INTAKE = (
+    "请先用文字完成登记（回复“取消”可退出），登记成功后再发送照片或文件，会自动加入工单。"
+)
 DID_YOU_MEAN = "没有完全理解您的问题，您是想问："
 NONE_OF_THESE = "都不是"
 REPHRASE = "抱歉没能帮上。请换个说法再问一次，或回复“转人工”联系客服。"
@@ -181,6 +203,7 @@ INTAKE_DEFAULT_CATEGORY = "其他"
 RISK_ALERT_TICKET = "（工单 {ref}）"
 
 # ---------------------------------------------------------------- agents' web console
+CONSOLE_NO_SUCH_FILE = "没有找到这个附件：它可能已按保存期限删除。请刷新工单详情。"
 CONSOLE_SESSION_EXPIRED = "登录已过期，请重新登录。"
 CONSOLE_NOT_SIGNED_IN = "未登录或登录已过期。"
 CONSOLE_BODY_NOT_OBJECT = '请求需要是一个 JSON 对象，例如 {"text": "已联系商户"}。'

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from escalation.tickets.files import NewFile
 from knowledge.kb import Audience
 
 TEXT = "text"
@@ -46,6 +47,8 @@ class Incoming:
     # for channels that hand replies back in the same request (web, terminal).
     reply_chat: int | None = None
     press: Press | None = None  # a button pressed; `text` is then its label, for the record
+    # A photo, file or voice note the message carries (its text is then the caption).
+    attachment: NewFile | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +201,16 @@ class ReopenEffect:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class AttachEffect:
+    """Keep the message's file with the sender's open ticket."""
+
+    reference: str
+
+
 Effect = (
     FeedbackEffect
+    | AttachEffect
     | HandoffEffect
     | TicketEffect
     | CustomerReplyEffect

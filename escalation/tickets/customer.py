@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.routing import SYSTEM, Actor
 from escalation.tickets import notices
-from escalation.tickets.changes import Changes
+from escalation.tickets.changes import Change, Changes
 from escalation.tickets.clocks import RESPONSE_CLOCKS, SlaClocks, running_clocks
 from knowledge.masking import mask_pii
 from storage.models import Message, Ticket, TicketAudit, TicketEntry, TicketStatus, User
@@ -47,6 +47,20 @@ class CustomerTicketLine:
 def customer(sender: str) -> Actor:
     """Return the customer as the audit trail names them."""
     return Actor(sender, sender, "customer")
+
+
+async def customer_spoke(c: Change, clocks: SlaClocks, actor: Actor, at: datetime) -> None:
+    """What the customer's word on a ticket does to it: a wait on them ends (the clocks run
+    again) and, unless one runs, the next response clock starts."""
+    t = c.t
+    if t.status is TicketStatus.WAITING:
+        c.set_status(TicketStatus.ASSIGNED, actor, at)
+        targets = clocks.targets(t)
+        for row in await running_clocks(c.s, t.id):
+            clocks.resume(row, at, targets)
+    running = await running_clocks(c.s, t.id)
+    if not any(r.clock in RESPONSE_CLOCKS for r in running):
+        await clocks.restart(c.s, t, "next_response", at)
 
 
 class CustomerSide:
@@ -152,14 +166,7 @@ class CustomerSide:
             t = c.t
             c.entry("customer", sender, text, at)
             c.audit(actor, "customer_message", at)
-            if t.status is TicketStatus.WAITING:
-                c.set_status(TicketStatus.ASSIGNED, actor, at)
-                targets = self.clocks.targets(t)
-                for row in await running_clocks(c.s, t.id):
-                    self.clocks.resume(row, at, targets)
-            running = await running_clocks(c.s, t.id)
-            if not any(r.clock in RESPONSE_CLOCKS for r in running):
-                await self.clocks.restart(c.s, t, "next_response", at)
+            await customer_spoke(c, self.clocks, actor, at)
             c.to_chat(
                 "agents",
                 notices.CUSTOMER_WROTE.format(ref=t.reference, text=mask_pii(text)[:1500]),
