@@ -77,6 +77,7 @@ async def build_runtime(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Runt
         load_plan(settings.plan_path),
         routes,
         contact=settings.incident_contact,
+        webhook=settings.bureau_webhook_url is not None,
     )
     scorer = load_scorer()
     core = Core(engine, store, desk, incidents, risk=scorer.score, tag_names=TAG_NAMES)

@@ -48,6 +48,7 @@ from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS
 from handlers.desk import DeskFlow, DeskReply
 from handlers.types import TEXT, Incoming
+from storage.outbox import OutboxItem
 from storage.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,19 @@ def _pressed_text(query: CallbackQuery) -> str | None:
             if button.callback_data == query.data:
                 return button.text
     return None
+
+
+class _Watching:
+    """A sender that notes which items were reports to the bureau, however they went."""
+
+    def __init__(self, inner: TelegramSender) -> None:
+        self.inner = inner
+        self.reports: list[int] = []
+
+    async def send(self, item: OutboxItem) -> int | None:
+        if item.purpose == "report":
+            self.reports.append(item.id)
+        return await self.inner.send(item)
 
 
 class TelegramChannel:
@@ -414,7 +428,11 @@ class TelegramChannel:
             return await self._dispatch(now or self.clock.now())
 
     async def _dispatch(self, now: datetime) -> int:
-        return await self.desk.outbox.deliver(TelegramSender(self.app.bot), now, self.clock.now)
+        sender = _Watching(TelegramSender(self.app.bot))
+        count = await self.desk.outbox.deliver(sender, now, self.clock.now)
+        # A report to the bureau counts as sent only now: its deadline and cards follow.
+        await self.core.incidents.after_delivery(sender.reports, self.clock.now())
+        return count
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if context.error is None:

@@ -92,7 +92,7 @@ async def test_a_supervisor_declares_and_works_an_incident_in_the_console(
     assert detail.view.level == "III"
     assert detail.view.status == "acknowledged"
     assert detail.view.source == "declared"
-    assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "sent")]
+    assert [(r.kind, r.status) for r in detail.reports] == [("first", "sent")]
     assert "已切换备用领券服务" in " ".join(e[2] for e in detail.events)
 
 

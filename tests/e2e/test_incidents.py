@@ -153,7 +153,7 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
     sent = await agent.send(f"/update {ref} 已联系用户{PHONE}，正在重启领券服务")
     assert "已记录" in await answer_to(emulator, AGENTS_CHAT, sent)
     sent = await supervisor.send(f"/approve {ref}")
-    assert "已报送" in await answer_to(emulator, SUPERVISORS_CHAT, sent)
+    assert "初报：待报送" in await answer_to(emulator, SUPERVISORS_CHAT, sent)
     await emulator.wait_until(lambda: bool(reports(emulator, "初报")), 5, "the 初报")
     first = reports(emulator, "初报")[0]
     assert ref in first
@@ -250,7 +250,7 @@ async def test_incident_commands_refuse_strangers_and_unknown_levels(
     sent = await agent.send(f"/approve {found.group(0)}")
     assert "主管" in await answer_to(emulator, AGENTS_CHAT, sent)
     detail = await runtime.incidents.detail(found.group(0))
-    assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "draft")]
+    assert [(r.kind, r.status) for r in detail.reports] == [("first", "draft")]
 
 
 async def test_a_quiet_acknowledged_incident_is_reminded_and_its_level_moves(
