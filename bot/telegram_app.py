@@ -20,6 +20,8 @@ from telegram import (
     Bot,
     BotCommand,
     CallbackQuery,
+    ForceReply,
+    InlineKeyboardMarkup,
     Message,
     ReplyParameters,
     Update,
@@ -96,6 +98,13 @@ def _pressed_text(query: CallbackQuery) -> str | None:
             if button.callback_data == query.data:
                 return button.text
     return None
+
+
+def _markup(result: DeskReply) -> InlineKeyboardMarkup | ForceReply | None:
+    """The answer's buttons; or, when it asks what happened, a reply box to answer in."""
+    if result.ask_reply:
+        return ForceReply(selective=True, input_field_placeholder=texts.TG_DETAIL_PLACEHOLDER)
+    return buttons_markup(result.buttons)
 
 
 class _Watching:
@@ -283,7 +292,11 @@ class TelegramChannel:
         word = _command_word(msg.text or "")
         if msg.chat_id == self.bureau_chat:
             return  # the bureau's chat receives reports; nothing there is for the bot
-        if word in DESK_COMMANDS or msg.chat_id in self.desk_chats:
+        if (
+            word in DESK_COMMANDS
+            or msg.chat_id in self.desk_chats
+            or await self._declaring(msg, user)
+        ):
             token = desk_update_key.set(f"telegram:{update.update_id}")
             try:
                 await self._on_desk_message(msg, user, word)
@@ -327,6 +340,8 @@ class TelegramChannel:
             finally:
                 desk_update_key.reset(token)
             await query.answer(result.text[:190], show_alert=actor is None or result.private)
+            if result.say and isinstance(query.message, Message):
+                await self._say(query.message, result)
             return
         text = _pressed_text(query)
         if text is None or not isinstance(query.message, Message):
@@ -347,6 +362,21 @@ class TelegramChannel:
         self.kick()
 
     # ------------------------------------------------------------------ the desk
+    def _to_bot(self, msg: Message) -> bool:
+        replied = msg.reply_to_message
+        return bool(
+            replied is not None
+            and replied.from_user is not None
+            and replied.from_user.id == self.app.bot.id
+        )
+
+    async def _declaring(self, msg: Message, user: User) -> bool:
+        """Whether a message outside the desk chats answers a declaration's question."""
+        if not self._to_bot(msg) or not msg.text:
+            return False
+        actor = await self._actor(user)
+        return await self.desk_flow.awaits_declaration(actor, msg.chat_id, self.clock.now())
+
     async def _actor(self, user: User) -> Actor | None:
         agent = await self.desk.agents.by_telegram(user.id)
         return agent_actor(agent.telegram_user_id, agent.name, agent.role) if agent else None
@@ -357,11 +387,7 @@ class TelegramChannel:
         now = self.clock.now()
         about = None
         replied = msg.reply_to_message
-        if (
-            replied is not None
-            and replied.from_user is not None
-            and replied.from_user.id == self.app.bot.id
-        ):
+        if replied is not None and self._to_bot(msg):
             about = await self.desk.views.ticket_for_message(msg.chat_id, replied.message_id)
             if about is None:
                 about = await self.core.incidents.incident_for_message(
@@ -370,7 +396,17 @@ class TelegramChannel:
         who = f"telegram:{user.id}"
         if word in DESK_COMMANDS:
             actor = await self._actor(user)
-            result = await self.desk_flow.command(actor, who, text, now, about=about)
+            result = await self.desk_flow.command(
+                actor, who, text, now, about=about, chat_id=msg.chat_id
+            )
+        elif about is None and self._to_bot(msg) and text.strip():
+            # An answer to a declaration's question (what happened), or talk to ignore.
+            answer = await self.desk_flow.declaration_detail(
+                await self._actor(user), msg.chat_id, text, now
+            )
+            if answer is None:
+                return
+            result = answer
         elif about is not None and about.startswith("I") and text.strip():
             # A reply to an incident card: a progress update on its timeline.
             actor = await self._actor(user)
@@ -385,8 +421,19 @@ class TelegramChannel:
         await self.app.bot.send_message(
             msg.chat_id,
             split_text(result.text)[0],
-            reply_markup=buttons_markup(result.buttons),
+            reply_markup=_markup(result),
             reply_parameters=ReplyParameters(msg.message_id, allow_sending_without_reply=True),
+        )
+
+    async def _say(self, message: Message, result: DeskReply) -> None:
+        """A press answered in the chat: the question's buttons go, the answer follows."""
+        with contextlib.suppress(BadRequest):  # already removed, or the message is too old
+            await message.edit_reply_markup(reply_markup=None)
+        await self.app.bot.send_message(
+            message.chat_id,
+            split_text(result.text)[0],
+            reply_markup=_markup(result),
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
         )
 
     async def refresh_card(self, reference: str) -> None:

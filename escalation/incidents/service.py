@@ -24,6 +24,7 @@ from escalation.incidents.actions import check_allowed, incident_action
 from escalation.incidents.bureau import reach, settle_deadlines
 from escalation.incidents.cards import card_buttons, card_text
 from escalation.incidents.delivery import incident_of_key, report_views
+from escalation.incidents.drafts import Drafts
 from escalation.incidents.lifecycle import open_incident
 from escalation.incidents.plan import EmergencyPlan, Level, PlanError
 from escalation.incidents.records import (
@@ -65,6 +66,7 @@ class Incidents:
     ) -> None:
         self._sessions = sessions
         self.ctx = Context(plan, routes, tz, contact, webhook)
+        self.drafts = Drafts(sessions)  # declarations on a chat still being asked for
         self.listeners: list[Listener] = []
         self._active: list[tuple[int, str, str, str | None, datetime | None]] = []
         self._active_at = 0.0

@@ -24,6 +24,7 @@ from storage.models.digests import (
 from storage.models.incidents import (
     AlertNonce,
     Incident,
+    IncidentDraft,
     IncidentEvent,
     IncidentLevel,
     IncidentReport,
@@ -83,6 +84,7 @@ __all__ = [
     "HandoffReason",
     "HandoffStatus",
     "Incident",
+    "IncidentDraft",
     "IncidentEvent",
     "IncidentLevel",
     "IncidentReport",
