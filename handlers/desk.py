@@ -146,6 +146,7 @@ class DeskFlow:
                 return DeskReply(texts.DESK_INCIDENTS_NONE)
             lines = [texts.DESK_INCIDENTS_HEAD.format(count=len(active))] + [
                 f"{n}. {v.reference} {v.label} {v.status_name} {v.title}"
+                + "".join(f"；{r.name}{r.delivery_name}" for r in v.unsent if r.status == "sent")
                 for n, v in enumerate(active, 1)
             ]
             return DeskReply("\n".join(lines))

@@ -60,7 +60,8 @@ def _declare_and_work(driver: WebDriver, url: str, token: str) -> str:
     driver.find_element(By.ID, "inc-note").click()
     _wait_text(driver, "#incident-timeline", "已切换备用领券服务")
     driver.find_element(By.ID, "inc-approve").click()
-    _wait_text(driver, "#incident-reports", "已报送")
+    _wait_text(driver, "#incident-reports", "未报送（未配置报送渠道）")
+    assert "已报送" not in driver.find_element(By.ID, "incident-reports").text
     assert not driver.find_element(By.ID, "incident-error").is_displayed()
 
     driver.find_element(By.ID, "view-tickets").click()
