@@ -80,6 +80,7 @@ async def build_runtime(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Runt
         load_plan(settings.plan_path),
         routes,
         contact=settings.incident_contact,
+        webhook=settings.bureau_webhook_url is not None,
     )
     files = TicketFiles(
         sessions,

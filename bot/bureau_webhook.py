@@ -1,10 +1,13 @@
 """Deliver digests to the bureau's own system: POST the JSON body, signed like inbound
 alerts (`X-Helpdesk-Timestamp`, `X-Helpdesk-Signature: sha256=<hex HMAC-SHA256 of
-"<timestamp>.<body>">`), retried with backoff until a 2xx answer."""
+"<timestamp>.<body>">`), retried with backoff until a 2xx answer. Reports to the bureau
+(初报, 续报, 终报) go the same way; `settled` hears of each delivery that was accepted or
+tried, so an incident shows where its reports stand."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 import aiohttp
@@ -16,7 +19,13 @@ log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
-async def deliver_webhooks(digests: Digests, url: str, secret: str, now: datetime) -> int:
+async def deliver_webhooks(
+    digests: Digests,
+    url: str,
+    secret: str,
+    now: datetime,
+    settled: Callable[[Sequence[str], datetime], Awaitable[None]] | None = None,
+) -> int:
     """Send the deliveries due now; return how many were accepted."""
     items = await digests.claim_webhooks(now)
     if not items:
@@ -43,4 +52,6 @@ async def deliver_webhooks(digests: Digests, url: str, secret: str, now: datetim
                         )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 await digests.webhook_failed(item.id, f"{type(exc).__name__}: {exc}", now)
+    if settled is not None:
+        await settled([item.key for item in items], now)
     return accepted

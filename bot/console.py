@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.console_incidents import report_json, unsent_json
 from bot.http_input import BadRequest, read_json
 from escalation.incidents.actions import ACTIONS as INCIDENT_ACTIONS
 from escalation.incidents.plan import LEVEL_KEYS
@@ -374,6 +375,7 @@ def incident_json(view: IncidentView) -> dict[str, Any]:
         "acknowledged_at": _iso(view.acknowledged_at),
         "resolved_at": _iso(view.resolved_at),
         "eta": _iso(view.eta),
+        "unsent_reports": unsent_json(view),
     }
 
 
@@ -388,7 +390,7 @@ async def _incidents(request: web.Request, _actor: Actor) -> web.Response:
         }
         for k in LEVEL_KEYS
     ]
-    active = await incidents.active()
+    active = await incidents.active(request.app[CLOCK].now())
     return _json({"incidents": [incident_json(v) for v in active], "levels": levels})
 
 
@@ -421,9 +423,10 @@ async def _declare(request: web.Request, actor: Actor) -> web.Response:
 
 @_signed_in
 async def _incident_detail(request: web.Request, _actor: Actor) -> web.Response:
+    now = request.app[CLOCK].now()
     try:
         d = await request.app[INCIDENTS].detail(
-            _reference(request, texts.CONSOLE_WHAT_INCIDENT, "I20250602-01")
+            _reference(request, texts.CONSOLE_WHAT_INCIDENT, "I20250602-01"), now
         )
     except IncidentError as exc:
         return _json({"error": str(exc)}, 404)
@@ -433,9 +436,7 @@ async def _incident_detail(request: web.Request, _actor: Actor) -> web.Response:
             "timeline": [
                 {"kind": k, "actor": a, "detail": t, "at": _iso(at)} for k, a, t, at in d.events
             ],
-            "reports": [
-                {"kind": k, "seq": n, "status": st, "text": t} for k, n, st, t in d.reports
-            ],
+            "reports": [report_json(r, now) for r in d.reports],
             "tickets": d.tickets,
             "users": d.users,
             "messages": d.messages,

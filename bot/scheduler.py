@@ -119,6 +119,7 @@ class Jobs:
                 settings.bureau_webhook_url,
                 settings.bureau_webhook_secret.get_secret_value(),
                 now,
+                settled=self.runtime.incidents.after_webhook,
             )
         return queued
 

@@ -21,9 +21,7 @@ from telegram import (
     BotCommand,
     CallbackQuery,
     Message,
-    ReplyParameters,
     Update,
-    User,
 )
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import (
@@ -39,16 +37,17 @@ from bot import http_input
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.monitoring import report
+from bot.telegram_desk import DeskSide
 from bot.telegram_files import attachment_of
-from bot.telegram_send import TelegramSender, buttons_markup, split_text
+from bot.telegram_send import TelegramSender
 from bot.telegram_wire import parse_callback, parse_choice
-from escalation.routing import Actor, agent_actor
 from escalation.tickets.changes import update_key as desk_update_key
 from handlers import texts
 from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS
-from handlers.desk import DeskFlow, DeskReply
+from handlers.desk import DeskFlow
 from handlers.types import TEXT, Incoming, Press
+from storage.outbox import OutboxItem
 from storage.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -98,6 +97,19 @@ def _pressed_text(query: CallbackQuery) -> str | None:
     return None
 
 
+class _Watching:
+    """A sender that notes which items were reports to the bureau, however they went."""
+
+    def __init__(self, inner: TelegramSender) -> None:
+        self.inner = inner
+        self.reports: list[int] = []
+
+    async def send(self, item: OutboxItem) -> int | None:
+        if item.purpose == "report":
+            self.reports.append(item.id)
+        return await self.inner.send(item)
+
+
 class TelegramChannel:
     def __init__(self, settings: Settings, core: Core, clock: Clock = SYSTEM_CLOCK) -> None:
         assert settings.telegram_token is not None
@@ -126,8 +138,9 @@ class TelegramChannel:
             if c is not None
         }
         self.bureau_chat = settings.bureau_chat_id
-        core.desk.changes.listeners.append(self.refresh_card)
-        core.incidents.listeners.append(self.refresh_incident_cards)
+        self.desk_side = DeskSide(self.app, core, self.desk_flow, clock)
+        core.desk.changes.listeners.append(self.desk_side.refresh_card)
+        core.incidents.listeners.append(self.desk_side.refresh_incident_cards)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sender: asyncio.Task[None] | None = None
@@ -272,10 +285,14 @@ class TelegramChannel:
         word = _command_word(msg.text or "")
         if msg.chat_id == self.bureau_chat:
             return  # the bureau's chat receives reports; nothing there is for the bot
-        if word in DESK_COMMANDS or msg.chat_id in self.desk_chats:
+        if (
+            word in DESK_COMMANDS
+            or msg.chat_id in self.desk_chats
+            or await self.desk_side.declaring(msg, user)
+        ):
             token = desk_update_key.set(f"telegram:{update.update_id}")
             try:
-                await self._on_desk_message(msg, user, word)
+                await self.desk_side.on_message(msg, user, word)
             finally:
                 desk_update_key.reset(token)
             return
@@ -300,23 +317,7 @@ class TelegramChannel:
             return
         press = parse_callback(query.data) if query.data else None
         if press is not None:
-            actor = await self._actor(user)
-            token = desk_update_key.set(f"telegram:{update.update_id}")
-            on_press = (
-                self.desk_flow.press if press.on == "ticket" else self.desk_flow.incident_press
-            )
-            try:
-                result = await on_press(
-                    actor,
-                    f"telegram:{user.id}",
-                    press.action,
-                    press.reference,
-                    press.arg,
-                    self.clock.now(),
-                )
-            finally:
-                desk_update_key.reset(token)
-            await self._answer_press(query, press.reference, result, refused=actor is None)
+            await self.desk_side.press(query, user, press, f"telegram:{update.update_id}")
             return
         text = _pressed_text(query)
         choice = parse_choice(query.data or "")
@@ -339,108 +340,6 @@ class TelegramChannel:
         await self.core.handle(incoming)
         self.kick()
 
-    # ------------------------------------------------------------------ the desk
-    async def _answer_press(
-        self, query: CallbackQuery, reference: str, result: DeskReply, *, refused: bool
-    ) -> None:
-        """Answer a pressed desk button: a pop-up, choices offered as a reply to the
-        pressed message (关闭's usual results), or the offer's message settled."""
-        message = query.message if isinstance(query.message, Message) else None
-        if result.buttons and message is not None:
-            await query.answer(texts.DESK_CHOICE_ASKED)
-            await self.app.bot.send_message(
-                message.chat_id,
-                split_text(result.text)[0],
-                reply_markup=buttons_markup(result.buttons),
-                reply_parameters=ReplyParameters(
-                    message.message_id, allow_sending_without_reply=True
-                ),
-            )
-            return
-        await query.answer(result.text[:190], show_alert=refused or result.private)
-        if result.settled is None or message is None:
-            return
-        card = await self.desk.views.card(reference, self.clock.now())
-        if card is not None and (card.chat_id, card.message_id) == (
-            message.chat_id,
-            message.message_id,
-        ):
-            return  # a choice's data pressed on the card itself: the card stays a card
-        with contextlib.suppress(BadRequest):  # already settled, or the message is too old
-            await message.edit_text(split_text(result.settled)[0], reply_markup=None)
-
-    async def _actor(self, user: User) -> Actor | None:
-        agent = await self.desk.agents.by_telegram(user.id)
-        return agent_actor(agent.telegram_user_id, agent.name, agent.role) if agent else None
-
-    async def _on_desk_message(self, msg: Message, user: User, word: str) -> None:
-        """Desk commands anywhere, and replies to ticket messages in the desk chats."""
-        text = msg.text or ""
-        now = self.clock.now()
-        about = None
-        replied = msg.reply_to_message
-        if (
-            replied is not None
-            and replied.from_user is not None
-            and replied.from_user.id == self.app.bot.id
-        ):
-            about = await self.desk.views.ticket_for_message(msg.chat_id, replied.message_id)
-            if about is None:
-                about = await self.core.incidents.incident_for_message(
-                    msg.chat_id, replied.message_id
-                )
-        who = f"telegram:{user.id}"
-        if word in DESK_COMMANDS:
-            actor = await self._actor(user)
-            result = await self.desk_flow.command(actor, who, text, now, about=about)
-        elif about is not None and about.startswith("I") and text.strip():
-            # A reply to an incident card: a progress update on its timeline.
-            actor = await self._actor(user)
-            result = await self.desk_flow.command(actor, who, f"/update {about} {text}", now)
-        elif about is not None and text.strip():
-            actor = await self._actor(user)
-            result = await self.desk_flow.relay(actor, who, about, text, now)
-        elif word in ("/help", "/start"):
-            result = DeskReply(texts.DESK_USAGE)
-        else:
-            return  # people talking among themselves in the desk chat
-        await self.app.bot.send_message(
-            msg.chat_id,
-            split_text(result.text)[0],
-            reply_markup=buttons_markup(result.buttons),
-            reply_parameters=ReplyParameters(msg.message_id, allow_sending_without_reply=True),
-        )
-
-    async def refresh_card(self, reference: str) -> None:
-        """Edit a ticket's card to show it as it is now."""
-        card = await self.desk.views.card(reference, self.clock.now())
-        if card is None:
-            return
-        try:
-            await self.app.bot.edit_message_text(
-                card.text,
-                chat_id=card.chat_id,
-                message_id=card.message_id,
-                reply_markup=buttons_markup(card.buttons),
-            )
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                log.warning("telegram: could not edit the card of %s: %s", reference, exc)
-
-    async def refresh_incident_cards(self, reference: str) -> None:
-        """Edit every card of an incident; a resolved one loses its buttons."""
-        for chat_id, message_id, text, buttons in await self.core.incidents.cards(reference):
-            try:
-                await self.app.bot.edit_message_text(
-                    text,
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    reply_markup=buttons_markup(buttons),
-                )
-            except BadRequest as exc:
-                if "not modified" not in str(exc).lower():
-                    log.warning("telegram: could not edit a card of %s: %s", reference, exc)
-
     async def dispatch_outbox(self, now: datetime | None = None) -> int:
         """Send what is owed to the chats (the bot's replies, cards, SLA notices, replies
         to customers, digests) that is due at `now` (by default the channel's clock). One
@@ -450,7 +349,11 @@ class TelegramChannel:
             return await self._dispatch(now or self.clock.now())
 
     async def _dispatch(self, now: datetime) -> int:
-        return await self.desk.outbox.deliver(TelegramSender(self.app.bot), now, self.clock.now)
+        sender = _Watching(TelegramSender(self.app.bot))
+        count = await self.desk.outbox.deliver(sender, now, self.clock.now)
+        # A report to the bureau counts as sent only now: its deadline and cards follow.
+        await self.core.incidents.after_delivery(sender.reports, self.clock.now())
+        return count
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if context.error is None:

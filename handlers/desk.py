@@ -24,6 +24,7 @@ from escalation.tickets.desk import Desk
 from escalation.tickets.rules import parse_reference
 from escalation.tickets.views import TicketRow
 from handlers import texts
+from handlers.declare import DECLARE, Declaring, Said
 from knowledge.engine import Engine
 from knowledge.kb import Audience
 from storage.outbox import Button
@@ -62,6 +63,8 @@ class DeskReply:
     # For a press on offered choices: what the message that offered them reads now (its
     # buttons gone, the question answered); None leaves it as it is.
     settled: str | None = None
+    say: bool = False  # a press whose answer goes to the chat too, not only a pop-up
+    ask_reply: bool = False  # the answer asks for a reply to it (what happened)
 
 
 def _split(text: str) -> tuple[str, str]:
@@ -101,6 +104,7 @@ class DeskFlow:
         self.desk = desk
         self.engine = engine
         self.incidents = incidents
+        self.declaring = Declaring(incidents)
 
     async def command(
         self,
@@ -110,8 +114,10 @@ class DeskFlow:
         now: datetime,
         *,
         about: str | None = None,
+        chat_id: int = 0,
     ) -> DeskReply:
-        """Run one desk command. `about` is the ticket a replied-to message was about."""
+        """Run one desk command. `about` is the ticket a replied-to message was about;
+        `chat_id` the chat it came from (where a declaration asks its questions)."""
         word, rest = _split(text)
         command = word.split("@")[0].lower()
         if actor is None:
@@ -119,6 +125,8 @@ class DeskFlow:
             return DeskReply(texts.DESK_REFUSED)
         if command in INCIDENT_COMMANDS:
             try:
+                if command == "/incident":
+                    return _told(await self.declaring.command(actor, chat_id, rest, now))
                 return await self._incident(actor, command, rest.strip(), now, about)
             except IncidentError as exc:
                 return DeskReply(str(exc))
@@ -135,22 +143,13 @@ class DeskFlow:
     async def _incident(
         self, actor: Actor, command: str, rest: str, now: datetime, about: str | None
     ) -> DeskReply:
-        if command == "/incident":
-            level, title = _split(rest)
-            if not level:
-                return DeskReply(texts.DESK_INCIDENT_ASK_LEVEL)
-            view = await self.incidents.declare(level, title, actor, now)
-            return DeskReply(
-                texts.DESK_INCIDENT_DECLARED.format(
-                    label=view.label, ref=view.reference, title=view.title
-                )
-            )
         if command == "/incidents":
             active = await self.incidents.active()
             if not active:
                 return DeskReply(texts.DESK_INCIDENTS_NONE)
             lines = [texts.DESK_INCIDENTS_HEAD.format(count=len(active))] + [
                 f"{n}. {v.reference} {v.label} {v.status_name} {v.title}"
+                + "".join(f"；{r.name}{r.delivery_name}" for r in v.unsent if r.status == "sent")
                 for n, v in enumerate(active, 1)
             ]
             return DeskReply("\n".join(lines))
@@ -179,6 +178,11 @@ class DeskFlow:
                 "incident: refused button %s:%s from unregistered %s", action, reference, who
             )
             return DeskReply(texts.DESK_REFUSED)
+        if action == DECLARE:
+            try:
+                return _told(await self.declaring.press(actor, reference, arg, now))
+            except IncidentError as exc:
+                return DeskReply(str(exc), say=True)
         if not is_incident_card_press(action, reference, arg):
             return DeskReply(texts.DESK_BUTTON_GONE)
         try:
@@ -190,6 +194,22 @@ class DeskFlow:
                 ref=view.reference, status=view.status_name, label=view.label
             )
         )
+
+    async def declaration_detail(
+        self, actor: Actor | None, chat_id: int, text: str, now: datetime
+    ) -> DeskReply | None:
+        """An answer to a declaration's "what happened"; None when none waits for one."""
+        if actor is None:
+            return None
+        try:
+            said = await self.declaring.detail(actor, chat_id, text, now)
+        except IncidentError as exc:
+            return DeskReply(str(exc))
+        return None if said is None else _told(said)
+
+    async def awaits_declaration(self, actor: Actor | None, chat_id: int, now: datetime) -> bool:
+        """Whether this person's next answer in the chat is a declaration's detail."""
+        return actor is not None and await self.declaring.awaits_detail(actor, chat_id, now)
 
     async def _run(
         self, actor: Actor, command: str, ref: str | None, rest: str, now: datetime
@@ -356,6 +376,16 @@ def _offer(action: DeskAction, reference: str) -> DeskReply:
         for c in (*action.choices, notices.CANCEL_CHOICE)
     ]
     return DeskReply((action.ask or "").format(ref=ref), buttons)
+
+
+def _told(said: Said) -> DeskReply:
+    return DeskReply(
+        said.text,
+        said.buttons,
+        private=said.private,
+        say=not said.private,
+        ask_reply=said.ask_reply,
+    )
 
 
 def _changed(outcome: Outcome) -> str | None:

@@ -160,7 +160,7 @@ DESK_USAGE = (
     "/close 工单号 处理结果 办结　/reopen 工单号 重新打开\n"
     "/kb [工单号] 关键词 查找知识库答案，一键发给客户\n"
     "回复工单卡片或工单消息，即把回复发给客户。\n"
-    "应急事件：/incident 级别 标题 上报（级别 Ⅰ/Ⅱ/Ⅲ/Ⅳ）　/incidents 处置中的事件\n"
+    "应急事件：/incident [级别] 情况说明 上报（级别 Ⅰ/Ⅱ/Ⅲ/Ⅳ，默认Ⅳ）　/incidents 处置中的事件\n"
     "/update 事件号 进展　/eta 事件号 18:30 预计恢复　/resolve 事件号 [原因]\n"
     "/approve 事件号 审核并报送初报/终报（主管）"
 )
@@ -188,8 +188,26 @@ DESK_CHOICE_ASKED = "请在下方选择"
 DESK_CHOSEN = "{done}\n{label}：{text}（{name}）"
 DESK_CHOICE_CANCELLED = "已取消，工单 {ref} 未作改动。"
 # Incidents, from the desk chat.
-DESK_INCIDENT_ASK_LEVEL = "请写级别和标题，例如 /incident Ⅲ 平台无法领取补贴。"
-DESK_INCIDENT_DECLARED = "已上报{label}事件 {ref}：{title}。已按应急预案通知值班人员。"
+DESK_INCIDENT_DECLARED_AS = (
+    "已上报{label}事件 {ref}：{title}。\n事件类别：{category}{inferred}\n情况说明：{detail}\n"
+    "已按应急预案通知值班人员；级别可在事件卡片上升级或降级。"
+)
+DESK_INCIDENT_INFERRED = "（根据描述判断）"
+DESK_INCIDENT_ASK_CATEGORY = (
+    "上报{label}事件{about}：请选择事件类别（报送主管部门的报告需写明类别）。"
+    "\n级别默认Ⅳ级（一般），也可写 /incident Ⅲ 情况说明。"
+)
+DESK_INCIDENT_ABOUT = "“{title}”"
+DESK_INCIDENT_ASK_DETAIL = (
+    "事件类别：{category}。请回复本消息，简要说明情况（发生了什么、影响多少用户或商户），"
+    "例如：某商户拒收补贴，多人投诉。回复“取消”不上报。"
+)
+TG_DETAIL_PLACEHOLDER = "简要说明情况"
+DESK_INCIDENT_DRAFT_CANCELLED = "已取消，未上报事件。"
+DESK_INCIDENT_DRAFT_GONE = (
+    "这次上报已完成、已取消、已过期，或不是您发起的；如需上报请发送 /incident。"
+)
+DESK_INCIDENT_DETAIL_EMPTY = "请写上情况说明，或回复“取消”。"
 DESK_INCIDENTS_NONE = "目前没有处置中的应急事件。"
 DESK_INCIDENTS_HEAD = "处置中的事件（{count}）："
 DESK_INCIDENT_ASK_REF = "请写上事件编号，例如 {command} I20250602-01。"

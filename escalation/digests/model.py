@@ -125,7 +125,9 @@ class IncidentLine:
     status: str
     opened_in_period: bool
     resolved_in_period: bool
-    reports: tuple[str, ...]  # sent in the period: "初报", "续报（第2号）", "终报"
+    reports: tuple[str, ...]  # sent in the period and delivered: "初报", "续报（第2号）"
+    # Sent in the period but not delivered: "初报（未报送（未配置报送渠道））"
+    unsent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,7 @@ def render_text(report: Report) -> str:
         lines.append(f"事件：新增 {r.incidents_opened} 起，解决 {r.incidents_resolved} 起")
         for i in r.incidents[:5]:
             sent = "；已报送：" + "、".join(i.reports) if i.reports else ""
+            sent += "；未报送：" + "、".join(i.unsent) if i.unsent else ""
             status = STATUS.get(i.status, i.status)
             lines.append(f" · {i.reference} {i.level_label} {_m(i.title)}（{status}）{sent}")
     else:

@@ -32,6 +32,13 @@ from escalation.digests.model import (
     Unanswered,
 )
 from escalation.digests.stats import industry_stats
+from escalation.incidents.delivery import (
+    DELIVERY_NAMES,
+    delivered_at,
+    deliveries,
+    delivery_state,
+    report_key,
+)
 from escalation.incidents.plan import NUMERALS, EmergencyPlan
 from escalation.incidents.reports import REPORT_NAMES
 from escalation.risk.tags import TAG_NAMES
@@ -367,10 +374,20 @@ async def _incidents(
             .order_by(IncidentReport.sent_at, IncidentReport.id)
         )
     ).all()
+    # Handed to the channels is not reported: a report counts as sent once it reached
+    # the bureau (its chat or its webhook); the rest are listed as not reported.
+    attempts = await deliveries(s, [report_key(i, k, n) for i, k, n in reports])
     sent: dict[int, list[str]] = {}
+    unsent: dict[int, list[str]] = {}
     for incident_id, kind, seq in reports:
         name = REPORT_NAMES.get(kind, kind)
-        sent.setdefault(incident_id, []).append(f"{name}（第{seq}号）" if seq > 1 else name)
+        name = f"{name}（第{seq}号）" if seq > 1 else name
+        found = attempts.get(report_key(incident_id, kind, seq), [])
+        if delivered_at(found) is not None:
+            sent.setdefault(incident_id, []).append(name)
+        else:
+            state = DELIVERY_NAMES[delivery_state("sent", found, None)]
+            unsent.setdefault(incident_id, []).append(f"{name}（{state}）")
     rows = (
         await s.execute(
             select(Incident)
@@ -378,7 +395,7 @@ async def _incidents(
                 or_(
                     _in(Incident.opened_at, period),
                     _in(Incident.resolved_at, period),
-                    Incident.id.in_(list(sent)) if sent else false(),
+                    Incident.id.in_([*sent, *unsent]) if sent or unsent else false(),
                 )
             )
             .order_by(Incident.opened_at, Incident.id)
@@ -398,6 +415,7 @@ async def _incidents(
                 opened_in_period=opened,
                 resolved_in_period=resolved,
                 reports=tuple(sent.get(i.id, ())),
+                unsent=tuple(unsent.get(i.id, ())),
             )
         )
     return (

@@ -40,7 +40,10 @@ class IncidentAction:
     def confirm(self, view: IncidentView) -> str:
         """Return the confirmation of this action for the incident as it is now."""
         return self.done.format(
-            reference=view.reference, status_name=view.status_name, label=view.label
+            reference=view.reference,
+            status_name=view.status_name,
+            label=view.label,
+            report=view.last_report,
         )
 
 
@@ -60,7 +63,7 @@ ACTIONS: Mapping[str, IncidentAction] = MappingProxyType(
                 None,
                 "supervisor",
                 lifecycle.approve,
-                done="已审核，事件 {reference} 的报告已报送主管部门。",
+                done="已审核，事件 {reference} 的{report}。",
                 refused="报告需由主管审核发送。",
                 while_resolved=True,
                 progress=False,

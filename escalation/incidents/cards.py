@@ -3,9 +3,11 @@ channel encodes them)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from escalation.incidents.actions import CARD_ACTIONS
+from escalation.incidents.delivery import ReportView, latest_by_kind
 from escalation.incidents.records import STATUS_NAMES, Context
 from knowledge.masking import mask_pii
 from storage.models import Incident
@@ -21,8 +23,9 @@ def card_buttons(reference: str, status: str) -> list[Button]:
     return [Button.on_incident(a.label, a.name, reference) for a in CARD_ACTIONS if a.label]
 
 
-def card_text(ctx: Context, i: Incident) -> str:
-    """Return the card's text for the incident as it is now."""
+def card_text(ctx: Context, i: Incident, reports: Sequence[ReportView] = ()) -> str:
+    """Return the card's text for the incident as it is now, with where each kind of report
+    to the bureau stands (the latest of each)."""
     level = ctx.level(i.level)
     lines = [
         f"🚨 事件 {i.reference} · {level.label} · {level.colour}",
@@ -38,6 +41,7 @@ def card_text(ctx: Context, i: Incident) -> str:
         lines.append(f"详情：{mask_pii(i.detail)[:500]}")
     if i.eta:
         lines.append(f"预计恢复：{i.eta.astimezone(ctx.tz):%m-%d %H:%M}")
+    lines.extend(f"{r.name}：{r.delivery_name}" for r in latest_by_kind(reports))
     if i.status == "open":
         lines.append(f"请在 {level.acknowledge // timedelta(minutes=1)} 分钟内点“确认”。")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from escalation.incidents.delivery import ReportView, latest_by_kind
 from escalation.incidents.plan import EmergencyPlan, Level
 from escalation.routing import Routes, queue_message
 from knowledge.masking import mask_pii
@@ -55,17 +56,29 @@ class IncidentView:
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     eta: datetime | None
+    reports: tuple[ReportView, ...] = ()  # to the bureau, where they are read with it
 
     @property
     def status_name(self) -> str:
         return STATUS_NAMES.get(self.status, self.status)
+
+    @property
+    def unsent(self) -> tuple[ReportView, ...]:
+        """Return the latest reports of each kind that have not reached the bureau."""
+        return tuple(r for r in latest_by_kind(self.reports) if r.delivery != "sent")
+
+    @property
+    def last_report(self) -> str:
+        """Return the report approved last and where it stands: "初报：待报送"."""
+        handed = [r for r in self.reports if r.status == "sent"]
+        return f"{handed[-1].name}：{handed[-1].delivery_name}" if handed else ""
 
 
 @dataclass(frozen=True, slots=True)
 class IncidentDetail:
     view: IncidentView
     events: list[tuple[str, str, str, datetime]]  # (kind, actor, detail, at)
-    reports: list[tuple[str, int, str, str]]  # (kind, seq, status, text)
+    reports: list[ReportView]
     tickets: int
     users: int
     messages: int
@@ -88,13 +101,14 @@ class Context:
     routes: Routes
     tz: ZoneInfo = SHANGHAI
     contact: str = "平台客服值班室"  # who the bureau's reports name
+    webhook: bool = False  # reports also go to the bureau's webhook
 
     def level(self, key: str) -> Level:
         return self.plan.levels[key]
 
 
-def view_of(ctx: Context, i: Incident) -> IncidentView:
-    """Return what the channels show of an incident row."""
+def view_of(ctx: Context, i: Incident, reports: Sequence[ReportView] = ()) -> IncidentView:
+    """Return what the channels show of an incident row (with its reports, when read)."""
     return IncidentView(
         i.id,
         i.reference,
@@ -108,6 +122,7 @@ def view_of(ctx: Context, i: Incident) -> IncidentView:
         i.acknowledged_at,
         i.resolved_at,
         i.eta,
+        tuple(reports),
     )
 
 

@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.incidents import sources
 from escalation.incidents.actions import check_allowed, incident_action
-from escalation.incidents.bureau import reach
+from escalation.incidents.bureau import reach, settle_deadlines
 from escalation.incidents.cards import card_buttons, card_text
+from escalation.incidents.delivery import incident_of_key, report_views
+from escalation.incidents.drafts import Drafts
 from escalation.incidents.lifecycle import open_incident
 from escalation.incidents.plan import EmergencyPlan, Level, PlanError
 from escalation.incidents.records import (
@@ -40,7 +42,7 @@ from escalation.incidents.records import (
 )
 from escalation.incidents.sweep import due_timers, fire
 from escalation.routing import Actor, Routes
-from storage.models import Incident, IncidentEvent, IncidentReport, Message, Outbox, Ticket
+from storage.models import Incident, IncidentEvent, Message, Outbox, Ticket
 from storage.outbox import Button
 from storage.retry import retrying
 
@@ -60,9 +62,11 @@ class Incidents:
         *,
         tz: ZoneInfo = SHANGHAI,
         contact: str = "平台客服值班室",
+        webhook: bool = False,
     ) -> None:
         self._sessions = sessions
-        self.ctx = Context(plan, routes, tz, contact)
+        self.ctx = Context(plan, routes, tz, contact, webhook)
+        self.drafts = Drafts(sessions)  # declarations on a chat still being asked for
         self.listeners: list[Listener] = []
         self._active: list[tuple[int, str, str, str | None, datetime | None]] = []
         self._active_at = 0.0
@@ -291,7 +295,7 @@ class Incidents:
             await step.run(self.ctx, s, i, actor, at, text)
             if step.progress:
                 i.updated_at = at
-            view = view_of(self.ctx, i)
+            view = view_of(self.ctx, i, await report_views(s, i.id, at))
         await self._changed(view.reference)
         return view
 
@@ -344,8 +348,8 @@ class Incidents:
         return None
 
     @retrying
-    async def active(self) -> list[IncidentView]:
-        """Return the incidents not yet resolved, most severe first."""
+    async def active(self, now: datetime | None = None) -> list[IncidentView]:
+        """Return the incidents not yet resolved, most severe first, with their reports."""
         async with self._sessions() as s:
             rows = (
                 await s.execute(
@@ -354,11 +358,12 @@ class Incidents:
                     .order_by(Incident.level, Incident.id)
                 )
             ).scalars()
-            return [view_of(self.ctx, i) for i in rows]
+            return [view_of(self.ctx, i, await report_views(s, i.id, now)) for i in rows]
 
     @retrying
-    async def detail(self, reference: str) -> IncidentDetail:
-        """Return an incident with its timeline, reports and reach."""
+    async def detail(self, reference: str, now: datetime | None = None) -> IncidentDetail:
+        """Return an incident with its timeline, reports (where each stands at `now`) and
+        reach."""
         async with self._sessions() as s:
             i = (
                 await s.execute(select(Incident).where(Incident.reference == reference.upper()))
@@ -373,17 +378,11 @@ class Incidents:
                     .order_by(IncidentEvent.id)
                 )
             ).scalars()
-            reports = (
-                await s.execute(
-                    select(IncidentReport)
-                    .where(IncidentReport.incident_id == i.id)
-                    .order_by(IncidentReport.id)
-                )
-            ).scalars()
+            reports = await report_views(s, i.id, now)
             return IncidentDetail(
-                view_of(self.ctx, i),
+                view_of(self.ctx, i, reports),
                 [(e.kind, e.actor, e.detail, e.at) for e in events],
-                [(r.kind, r.seq, r.status, r.text) for r in reports],
+                reports,
                 tickets,
                 users,
                 messages,
@@ -407,9 +406,40 @@ class Incidents:
                     )
                 )
             ).all()
-            text = card_text(self.ctx, i)
+            text = card_text(self.ctx, i, await report_views(s, i.id))
             buttons = card_buttons(i.reference, i.status)
             return [(int(c), int(m), text, buttons) for c, m in rows if m is not None]
+
+    async def after_delivery(self, outbox_ids: Sequence[int], now: datetime) -> None:
+        """Reports the outbox just sent or gave up on: their deadlines are met once they
+        reached the bureau, and the cards show where they stand."""
+        if not outbox_ids:
+            return
+        async with self._sessions() as s:
+            keys = (
+                await s.execute(
+                    select(Outbox.key).where(
+                        Outbox.id.in_(list(outbox_ids)), Outbox.purpose == "report"
+                    )
+                )
+            ).scalars()
+            found = [k for k in keys if k is not None]
+        await self.after_webhook(found, now)
+
+    @retrying
+    async def after_webhook(self, keys: Sequence[str], now: datetime) -> None:
+        """Deliveries (outbox or webhook keys) just settled; see `after_delivery`."""
+        ids = {n for n in (incident_of_key(k) for k in keys) if n is not None}
+        changed = []
+        for incident_id in sorted(ids):
+            async with self._sessions.begin() as s:
+                i = await s.get(Incident, incident_id, with_for_update=True)
+                if i is None:
+                    continue
+                await settle_deadlines(s, i, now)
+                changed.append(i.reference)
+        for reference in changed:
+            await self._changed(reference)
 
     @retrying
     async def incident_for_message(self, chat_id: int, message_id: int) -> str | None:

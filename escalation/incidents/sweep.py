@@ -12,14 +12,24 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.incidents.bureau import send_report
 from escalation.incidents.cards import card_buttons, card_text
+from escalation.incidents.delivery import SENT, latest_by_kind, report_views
 from escalation.incidents.records import Context, add_event, notify
+from escalation.incidents.reports import REPORT_NAMES
 from escalation.incidents.timers import add_timer, next_seq
-from storage.models import Incident, IncidentReport, IncidentTimer
+from storage.models import Incident, IncidentTimer
+
+LATE_UNAPPROVED = (
+    "❗ 事件 {reference}（{label}）{name}已到报送时限仍未发送，请立即审核：/approve {reference}"
+)
+LATE_UNDELIVERED = (
+    "❗ 事件 {reference}（{label}）{name}已到报送时限仍未送达主管部门（{state}），"
+    "报送时限未达成。请检查报送渠道，或先通过其他方式报送。"
+)
 
 # (ctx, session, the timer, its incident, now) -> whether the incident changed
 Fire = Callable[[Context, AsyncSession, IncidentTimer, Incident, datetime], Awaitable[bool]]
@@ -64,7 +74,7 @@ async def _chain_step(
         s,
         i,
         timer.target,
-        card_text(ctx, i),
+        card_text(ctx, i, await report_views(s, i.id, now)),
         now,
         key=f"inc:{timer.id}",
         purpose="incident_card",
@@ -107,35 +117,7 @@ async def _reminder(
 async def _first_report_due(
     ctx: Context, s: AsyncSession, timer: IncidentTimer, i: Incident, now: datetime
 ) -> bool:
-    level = ctx.level(i.level)
-    if level.auto_report:
-        return await send_report(ctx, s, i, "first", now, None)
-    sent_first = (
-        await s.execute(
-            select(func.count())
-            .select_from(IncidentReport)
-            .where(
-                IncidentReport.incident_id == i.id,
-                IncidentReport.kind == "first",
-                IncidentReport.status == "sent",
-            )
-        )
-    ).scalar_one()
-    if sent_first:
-        return False
-    for chat in ("supervisors", "leadership"):
-        notify(
-            ctx,
-            s,
-            i,
-            chat,
-            f"❗ 事件 {i.reference}（{level.label}）初报已到报送时限仍未发送，请立即审核："
-            f"/approve {i.reference}",
-            now,
-            key=f"inc:{timer.id}:{chat}",
-        )
-    add_event(s, i, "notify", "system", "初报超时提醒", now)
-    return True
+    return await _report_due(ctx, s, i, "first", now, ctx.level(i.level).auto_report)
 
 
 async def _follow_up_due(
@@ -149,7 +131,43 @@ async def _follow_up_due(
 async def _final_report_due(
     ctx: Context, s: AsyncSession, timer: IncidentTimer, i: Incident, now: datetime
 ) -> bool:
-    return await send_report(ctx, s, i, "final", now, None)
+    return await _report_due(ctx, s, i, "final", now, True)
+
+
+async def _report_due(
+    ctx: Context, s: AsyncSession, i: Incident, kind: str, now: datetime, auto: bool
+) -> bool:
+    """At a report's deadline: send it by itself (`auto`) or ask for it while nobody has
+    approved it; once approved, the deadline is met only if it reached the bureau."""
+    report = next(
+        (v for v in latest_by_kind(await report_views(s, i.id, now)) if v.kind == kind), None
+    )
+    if report is None or report.status == "draft":
+        if auto:
+            return await send_report(ctx, s, i, kind, now, None)
+        text = LATE_UNAPPROVED
+    elif report.delivery == SENT:
+        return False
+    else:
+        text = LATE_UNDELIVERED
+    level = ctx.level(i.level)
+    state = report.delivery_name if report is not None else ""
+    for chat in ("supervisors", "leadership"):
+        notify(
+            ctx,
+            s,
+            i,
+            chat,
+            text.format(
+                reference=i.reference, label=level.label, name=REPORT_NAMES[kind], state=state
+            ),
+            now,
+            key=f"inc:{i.id}:{kind}:late:{chat}",
+        )
+    add_event(
+        s, i, "notify", "system", f"{REPORT_NAMES[kind]}超时提醒（{state or '未审核'}）", now
+    )
+    return True
 
 
 FIRES: Mapping[str, Fire] = MappingProxyType(

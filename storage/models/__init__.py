@@ -25,6 +25,7 @@ from storage.models.files import FileKind, TicketFile
 from storage.models.incidents import (
     AlertNonce,
     Incident,
+    IncidentDraft,
     IncidentEvent,
     IncidentLevel,
     IncidentReport,
@@ -85,6 +86,7 @@ __all__ = [
     "HandoffReason",
     "HandoffStatus",
     "Incident",
+    "IncidentDraft",
     "IncidentEvent",
     "IncidentLevel",
     "IncidentReport",

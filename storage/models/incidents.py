@@ -7,6 +7,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -136,6 +137,24 @@ class IncidentReport(Base):
     approved_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class IncidentDraft(Base):
+    """A declaration on a chat that still asks for what the report needs (the category,
+    what happened): one open per person and chat, closed once declared or cancelled."""
+
+    __tablename__ = "incident_draft"
+    __table_args__ = (Index("ix_incident_draft_chat_actor", "chat_id", "actor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(80))  # agent:7001
+    level: Mapped[IncidentLevel] = mapped_column(closed_set(IncidentLevel, 4))
+    category: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")  # masked
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
 
 
 class IncidentSignal(Base):

@@ -74,4 +74,4 @@ async def test_signed_alerts_open_once_and_bad_ones_open_nothing(alert_server: S
     kinds = [e[0] for e in detail.events]
     assert kinds[0] == "open"
     assert "level" in kinds
-    assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "draft")]
+    assert [(r.kind, r.status) for r in detail.reports] == [("first", "draft")]

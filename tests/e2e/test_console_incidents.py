@@ -60,7 +60,8 @@ def _declare_and_work(driver: WebDriver, url: str, token: str) -> str:
     driver.find_element(By.ID, "inc-note").click()
     _wait_text(driver, "#incident-timeline", "已切换备用领券服务")
     driver.find_element(By.ID, "inc-approve").click()
-    _wait_text(driver, "#incident-reports", "已报送")
+    _wait_text(driver, "#incident-reports", "未报送（未配置报送渠道）")
+    assert "已报送" not in driver.find_element(By.ID, "incident-reports").text
     assert not driver.find_element(By.ID, "incident-error").is_displayed()
 
     driver.find_element(By.ID, "view-tickets").click()
@@ -92,7 +93,7 @@ async def test_a_supervisor_declares_and_works_an_incident_in_the_console(
     assert detail.view.level == "III"
     assert detail.view.status == "acknowledged"
     assert detail.view.source == "declared"
-    assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "sent")]
+    assert [(r.kind, r.status) for r in detail.reports] == [("first", "sent")]
     assert "已切换备用领券服务" in " ".join(e[2] for e in detail.events)
 
 

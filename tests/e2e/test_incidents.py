@@ -153,7 +153,7 @@ async def test_complaints_open_an_incident_that_runs_through_the_plan(
     sent = await agent.send(f"/update {ref} 已联系用户{PHONE}，正在重启领券服务")
     assert "已记录" in await answer_to(emulator, AGENTS_CHAT, sent)
     sent = await supervisor.send(f"/approve {ref}")
-    assert "已报送" in await answer_to(emulator, SUPERVISORS_CHAT, sent)
+    assert "初报：待报送" in await answer_to(emulator, SUPERVISORS_CHAT, sent)
     await emulator.wait_until(lambda: bool(reports(emulator, "初报")), 5, "the 初报")
     first = reports(emulator, "初报")[0]
     assert ref in first
@@ -234,7 +234,7 @@ async def test_incident_commands_refuse_strangers_and_unknown_levels(
     assert "Ⅸ" in unknown
     assert "Ⅲ" in unknown
     await agent.send("/incident")
-    assert "例如 /incident Ⅲ" in ((await group.next_reply()).text or "")
+    assert "请选择事件类别" in ((await group.next_reply()).text or "")
     await agent.send("/resolve I20990101-01 没有这个事件")
     assert "没有找到事件" in ((await group.next_reply()).text or "")
     async with make_sessions(runtime.db)() as s:
@@ -242,7 +242,7 @@ async def test_incident_commands_refuse_strangers_and_unknown_levels(
 
     # An agent's declaration opens one; a supervisor-only step is refused to the agent.
     # The incident's card reaches this chat too, in no fixed order: read the answers.
-    sent = await agent.send("/incident Ⅲ 部分用户领券失败")
+    sent = await agent.send("/incident Ⅲ 部分用户领券失败，页面报错")
     declared = await answer_to(emulator, AGENTS_CHAT, sent)
     found = _INCIDENT.search(declared)
     assert found
@@ -250,7 +250,7 @@ async def test_incident_commands_refuse_strangers_and_unknown_levels(
     sent = await agent.send(f"/approve {found.group(0)}")
     assert "主管" in await answer_to(emulator, AGENTS_CHAT, sent)
     detail = await runtime.incidents.detail(found.group(0))
-    assert [(k, status) for k, _, status, _ in detail.reports] == [("first", "draft")]
+    assert [(r.kind, r.status) for r in detail.reports] == [("first", "draft")]
 
 
 async def test_a_quiet_acknowledged_incident_is_reminded_and_its_level_moves(
@@ -273,7 +273,7 @@ async def test_a_quiet_acknowledged_incident_is_reminded_and_its_level_moves(
         assert runtime is not None
         group = emulator.group(AGENTS_CHAT, "客服组")
         agent = group.member(AGENT_ID, "小王")
-        sent = await agent.send("/incident Ⅲ 部分用户领券失败")
+        sent = await agent.send("/incident Ⅲ 部分用户领券失败，页面报错")
         found = _INCIDENT.search(await answer_to(emulator, AGENTS_CHAT, sent))
         assert found
         ref = found.group(0)

@@ -28,7 +28,7 @@
     down: "已降级。",
     note: "进展已写入时间线。",
     eta: "预计恢复时间已更新。",
-    approve: "报告已报送主管部门。",
+    approve: "报告已审核，报送状态见下方“报送主管部门的报告”。",
   };
 
   const $ = function (id) {
@@ -181,6 +181,11 @@
       row.appendChild(
         item("div", "muted small", time(i.opened_at) + " · " + (SOURCES[i.source] || i.source))
       );
+      (i.unsent_reports || []).forEach(function (r) {
+        if (r.delivery !== "draft") {
+          row.appendChild(item("div", "small unsent", r.name + "：" + r.delivery_name));
+        }
+      });
       const open = function () {
         selected = i.reference;
         loadDetail();
@@ -244,9 +249,14 @@
       const row = item("li");
       row.dataset.kind = r.kind;
       row.dataset.status = r.status;
+      row.dataset.delivery = r.delivery;
       row.appendChild(
-        item("strong", "", (REPORTS[r.kind] || r.kind) + "（第" + r.seq + "号）" + (r.status === "sent" ? " 已报送" : " 待审核"))
+        item("strong", "", (REPORTS[r.kind] || r.kind) + "（第" + r.seq + "号） " + r.delivery_name)
       );
+      if (r.due_at) {
+        const late = r.deadline_met === false ? "（未按时报送）" : "";
+        row.appendChild(item("div", "muted small", "报送时限：" + time(r.due_at) + late));
+      }
       row.appendChild(item("pre", "", r.text));
       el.reports.appendChild(row);
     });
