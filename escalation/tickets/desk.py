@@ -29,6 +29,7 @@ from escalation.tickets.changes import (
 from escalation.tickets.clocks import RESPONSE_CLOCKS, SlaClocks, running_clocks
 from escalation.tickets.customer import CustomerSide
 from escalation.tickets.rules import ANONYMISED_MARKERS
+from escalation.tickets.search import TicketFinder
 from escalation.tickets.sla import SlaPolicy
 from escalation.tickets.store import TicketStore, TicketView
 from escalation.tickets.sweep import SlaSweep
@@ -73,6 +74,7 @@ class Desk:
         self.clocks = SlaClocks(policy)
         self.changes = Changes(sessions, routes, customer_chat)
         self.views = TicketViews(sessions, policy.calendar)
+        self.finder = TicketFinder(sessions, policy.calendar.tz)
         self.customers = CustomerSide(sessions, self.changes, self.clocks)
         self.sla = SlaSweep(sessions, self.clocks, self.changes)
 
