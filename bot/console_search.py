@@ -102,6 +102,7 @@ class SearchRoutes:
     def _listed_json(self, item: Listed) -> dict[str, Any]:
         return self._row_json(item.row) | {
             "merchant_name": item.row.merchant_name,
+            "contact_phone": item.row.contact_phone,  # masked, as in every list
             "done_at": item.done_at.isoformat() if item.done_at is not None else None,
         }
 

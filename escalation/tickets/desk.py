@@ -24,6 +24,7 @@ from escalation.tickets.changes import (
     Changes,
     CustomerChat,
     DeskError,
+    Forbidden,
     no_chat,
 )
 from escalation.tickets.clocks import RESPONSE_CLOCKS, SlaClocks, running_clocks
@@ -126,12 +127,12 @@ class Desk:
         async with self.changes.ticket(reference, at) as c:
             t = c.t
             if actor.role not in AGENT_ROLES:
-                raise DeskError(notices.PHONE_AGENTS_ONLY)
+                raise Forbidden(notices.PHONE_AGENTS_ONLY)
             if not t.contact_phone:
                 raise DeskError(notices.NO_PHONE.format(ref=t.reference))
             if t.assignee != actor.name:
                 log.warning("desk: %s asked for the phone of %s, not theirs", actor.key, reference)
-                raise DeskError(notices.PHONE_ASSIGNEE_ONLY.format(ref=t.reference))
+                raise Forbidden(notices.PHONE_ASSIGNEE_ONLY.format(ref=t.reference))
             c.audit(actor, "reveal_phone", at, "contact_phone", None, None)
             return t.contact_phone
 
