@@ -221,10 +221,10 @@ def _search_and_open(driver: WebDriver, s: Seeded) -> None:
     rows = driver.find_element(By.ID, "search-results").text
     assert not any(number in rows for number in FULL_NUMBERS), rows
     assert "某某电器 南山店" in rows
+    _screenshot(driver, "search")
     assert _search(driver, "电器_旗舰", "merchant") == [s.fridge]
     assert _search(driver, s.refund.lower()) == [s.refund]
     assert _search(driver, "E1001") == [s.broken]
-    _screenshot(driver, "search")
     _click(driver, f'#search-results [data-ref="{s.broken}"]')
     _wait_text(driver, "#detail-ref", s.broken)
     _wait_text(driver, "#thread", "E1001")
@@ -289,6 +289,7 @@ def _phone_for_the_assignee(driver: WebDriver, s: Seeded) -> None:
     driver.find_element(By.ID, "btn-note").click()
     _wait_text(driver, "#thread .entry.note", "已电话联系客户")
     assert driver.find_element(By.CSS_SELECTOR, f"{fields} .phone-link").text == "13600005678"
+    driver.execute_script("document.getElementById('detail').scrollTop = 0")
     _screenshot(driver, "detail")
 
 
@@ -298,6 +299,7 @@ def _hint_names_the_command(driver: WebDriver, url: str) -> None:
     hint = _wait(driver).until(ec.visibility_of_element_located((By.ID, "login-hint"))).text
     assert "helpdesk agents token" in hint, hint
     assert "机器人发给" not in hint
+    _screenshot(driver, "login")
     assert "机器人发给" not in (
         driver.find_element(By.ID, "login-token").get_attribute("placeholder") or ""
     )

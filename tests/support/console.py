@@ -88,7 +88,12 @@ def _type(driver: WebDriver, element_id: str, text: str) -> None:
 
 def _click(driver: WebDriver, selector: str) -> None:
     """Click what the selector finds, again if the list was rebuilt under the click."""
-    _wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, selector).click() or True)
+
+    def clicked(d: WebDriver) -> bool:
+        d.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+
+    _wait(driver).until(clicked)
 
 
 def _wait_text(driver: WebDriver, selector: str, text: str) -> None:
@@ -198,7 +203,7 @@ def _viewport(driver: WebDriver, size: tuple[int, int]) -> None:
     """Make the page's viewport exactly this size; a phone's width also gets a phone's
     touch and viewport rules."""
     width, height = size
-    driver.execute_cdp_cmd(  # type: ignore[attr-defined]
+    driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
     )

@@ -23,7 +23,7 @@
     serverError: function (status) {
       return "服务器出错了（HTTP " + status + "），请稍后重试。";
     },
-    emptyToken: "请输入登录口令。",
+    emptyToken: "请输入登录令牌。",
     loggingIn: "登录中…",
     login: "登录",
     roles: { agent: "客服", supervisor: "主管" },
