@@ -407,8 +407,33 @@ async def test_an_error_stays_at_the_top_of_a_phone_s_screen(server: Server) -> 
         await _in_browser(_wait_for_login, driver, server.url)
         await _in_browser(_log_in, driver, token, AGENT[1], "客服")
         await _in_browser(_error_stays_in_view, driver, s)
+        await _in_browser(_close_with_a_usual_result, driver, s)
     finally:
         await asyncio.to_thread(browser.__exit__, None, None, None)
+    view = await server.runtime.tickets.get(s.broken)
+    assert view is not None
+    assert view.status.value == "closed"
+    assert ("agent", "小王", "【办结】" + USUAL_RESULT) in [tuple(e) for e in view.thread]
+
+
+USUAL_RESULT = "已转交相关部门处理，处理结果将另行告知。"
+
+
+def _close_with_a_usual_result(driver: WebDriver, s: Seeded) -> None:
+    """A usual result fills the box; 办结 sends what the box holds."""
+    driver.find_element(By.ID, "error-close").click()
+    driver.find_element(By.ID, "tab-all").click()
+    _click(driver, f'#queue .ticket-row[data-ref="{s.broken}"]')
+    _wait_text(driver, "#detail-ref", s.broken)
+    buttons = driver.find_elements(By.CSS_SELECTOR, "#close-results .quick-result")
+    assert USUAL_RESULT in [b.text for b in buttons]
+    next(b for b in buttons if b.text == USUAL_RESULT).click()
+    assert driver.find_element(By.ID, "action-text").get_attribute("value") == USUAL_RESULT
+    assert driver.find_element(By.ID, "detail-status").text != "已办结"  # nothing sent yet
+    driver.find_element(By.ID, "btn-close").click()
+    _wait_text(driver, "#detail-status", "已办结")
+    _wait_text(driver, "#thread", USUAL_RESULT)
+    assert not _shown(driver, "close-results")
 
 
 def _wait_for_login(driver: WebDriver, url: str) -> None:

@@ -129,6 +129,7 @@
     clocks: $("clocks"),
     thread: $("thread"),
     actionText: $("action-text"),
+    closeResults: $("close-results"),
     buttons: {
       reply: $("btn-reply"),
       note: $("btn-note"),
@@ -768,6 +769,7 @@
     Object.keys(el.buttons).forEach(function (name) {
       el.buttons[name].disabled = busy || selectedRef === null || !enabled[name];
     });
+    showResults();
   }
 
   function showDetail(shown) {
@@ -873,6 +875,19 @@
     if (gen === generation) {
       await Promise.all([loadDetail(true), loadList()]);
     }
+  }
+
+  // ---- usual close results ----
+
+  // A press puts the result in the box (replacing what was there); 办结 sends it, so the
+  // agent can still read and change it first.
+  function fillResult(button) {
+    el.actionText.value = button.textContent.trim();
+    el.actionText.focus();
+  }
+
+  function showResults() {
+    el.closeResults.hidden = selectedRef === null || currentStatus === "closed";
   }
 
   // ---- logging in and out ----
@@ -1021,6 +1036,11 @@
   });
   el.errorClose.addEventListener("click", function () {
     clearError();
+  });
+  el.closeResults.querySelectorAll(".quick-result").forEach(function (button) {
+    button.addEventListener("click", function () {
+      fillResult(button);
+    });
   });
   Object.keys(el.buttons).forEach(function (name) {
     el.buttons[name].addEventListener("click", function () {
