@@ -1,12 +1,19 @@
-"""Settings read once from the environment (HELPDESK_*) and an optional .env file."""
+"""Settings read once from the environment (HELPDESK_*) and optional .env files.
+
+Everything the helpdesk keeps (the SQLite database, and what sits beside it) lives in one
+data directory, HELPDESK_HOME, resolved the same way whatever directory a command runs in:
+an agent registered from one shell is the agent the server sees.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from escalation.digests.cron import parse_cron
 from escalation.incidents.plan import DEFAULT_PLAN
@@ -14,20 +21,91 @@ from escalation.tickets.rules import REOPEN_WINDOW
 from escalation.tickets.sla import DEFAULT_SLA
 from knowledge.kb import BUNDLED_KB
 
+# A source checkout (the editable install `make run` makes) is the directory holding the
+# `bot` package and pyproject.toml; an installed wheel sits in site-packages instead.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+_PACKAGE_DIRS = frozenset({"site-packages", "dist-packages"})
+DATABASE_FILE = "helpdesk.db"
+
 
 class ConfigError(ValueError):
     """A setting that stops start-up; the message names it and what to do."""
 
 
+def default_home() -> Path:
+    """Return the data directory used when HELPDESK_HOME is not set.
+
+    A source checkout keeps its data in its own `var/` (where `make run` always put it);
+    an installed package in the user's data directory ($XDG_DATA_HOME/helpdesk, by
+    default ~/.local/share/helpdesk), never beside its code in site-packages.
+    """
+    if (_CHECKOUT / "pyproject.toml").is_file() and not _PACKAGE_DIRS & set(_CHECKOUT.parts):
+        return _CHECKOUT / "var"
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "helpdesk"
+    try:
+        return Path.home() / ".local" / "share" / "helpdesk"
+    except RuntimeError:  # no HOME and no password entry: nowhere stable to default to
+        raise ConfigError(
+            "HELPDESK_HOME is not set and this user has no home directory: set "
+            "HELPDESK_HOME to a directory for the helpdesk's data (README, 'Configuration')."
+        ) from None
+
+
+def data_home() -> Path:
+    """Return HELPDESK_HOME (from the environment, else its default), absolute."""
+    raw = os.environ.get("HELPDESK_HOME", "").strip()
+    return _absolute(Path(raw)) if raw else default_home()
+
+
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(path.expanduser()))
+
+
+def ensure_dir(path: Path, what: str) -> Path:
+    """Create a data directory if it is missing, or raise ConfigError saying why not."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"{what} {path}: cannot create it ({exc.strerror or exc}). Set HELPDESK_HOME "
+            "(or HELPDESK_DATABASE_URL) to a directory this user can write (README, "
+            "'Configuration')."
+        ) from None
+    return path
+
+
+def sqlite_url_in(home: Path, url: str) -> str:
+    """Return `url` with a relative SQLite path made absolute under `home`; any other URL
+    (PostgreSQL, an absolute path, :memory:) as it is."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return url
+    path = Path(database).expanduser()
+    if path.is_absolute() or database.startswith("file:"):
+        return url
+    return parsed.set(database=str(home / path)).render_as_string(hide_password=False)
+
+
 class Settings(BaseSettings):
+    # No env_file here: load_settings names the .env files, which depend on HELPDESK_HOME.
     model_config = SettingsConfigDict(
-        env_prefix="HELPDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="HELPDESK_", env_file=None, env_file_encoding="utf-8", extra="ignore"
     )
 
+    # First: database_url is resolved against it.
+    home: Path = Field(
+        default_factory=default_home,
+        description="the data directory: the SQLite database and what is kept beside it",
+    )
     kb_path: Path = Field(default=BUNDLED_KB, description="knowledge base YAML")
     database_url: str = Field(
-        default="sqlite+aiosqlite:///var/helpdesk.db",
-        description="SQLAlchemy async URL; postgresql+asyncpg://… in production",
+        default="",
+        validate_default=True,
+        description="SQLAlchemy async URL; empty: sqlite+aiosqlite:///HELPDESK_HOME/helpdesk.db; "
+        "a relative SQLite path is under HELPDESK_HOME; postgresql+asyncpg://… in production",
     )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
@@ -103,14 +181,24 @@ class Settings(BaseSettings):
         default="30 3 * * *", description="when the retention purge runs, Beijing time; empty: off"
     )
 
+    @field_validator("home")
+    @classmethod
+    def _home(cls, value: Path) -> Path:
+        return _absolute(value)
+
     @field_validator("database_url")
     @classmethod
-    def _async_driver(cls, value: str) -> str:
+    def _database_url(cls, value: str, info: ValidationInfo) -> str:
+        home = info.data.get("home")
+        if home is None:  # HELPDESK_HOME itself was refused; that error says so
+            return value
+        value = value.strip() or f"sqlite+aiosqlite:///{home / DATABASE_FILE}"
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
-                "use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+                "use sqlite+aiosqlite:///path.db (relative: under HELPDESK_HOME) or "
+                "postgresql+asyncpg://user@host/db"
             )
-        return value
+        return sqlite_url_in(home, value)
 
     @field_validator("retention_days", mode="before")
     @classmethod
@@ -159,12 +247,25 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 secret = value.get_secret_value()
                 value = (secret[:4] + "…" + "*" * 6) if len(secret) > 8 else "******"
+            elif name == "database_url":
+                value = make_url(value).render_as_string(hide_password=True)
             out[f"HELPDESK_{name.upper()}"] = None if value is None else str(value)
         return out
 
 
+def env_files(home: Path) -> tuple[Path, ...]:
+    """Return the .env files read, lowest priority first: the current directory's (as
+    before HELPDESK_HOME existed), then HELPDESK_HOME's, which wins where both set a
+    variable. The environment wins over both."""
+    return (Path(".env"), home / ".env")
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings, or raise ConfigError naming the variable and the fix."""
+    """Read the settings, or raise ConfigError naming the variable and the fix.
+
+    HELPDESK_HOME comes from the environment only (a .env file is read from it)."""
+    home = overrides.get("home") or data_home()
+    overrides = {"home": home, "_env_file": env_files(Path(home)), **overrides}
     try:
         return Settings(**overrides)
     except ValidationError as exc:

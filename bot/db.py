@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 import storage
+from bot.config import ensure_dir
 
 MIGRATIONS = Path(storage.__file__).parent / "migrations"
 
@@ -24,7 +25,7 @@ MIGRATIONS = Path(storage.__file__).parent / "migrations"
 def _ensure_sqlite_dir(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(Path(parsed.database).parent, "the database's directory")
 
 
 def make_engine(url: str) -> AsyncEngine:

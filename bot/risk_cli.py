@@ -1,5 +1,5 @@
 """`helpdesk risk`: the sentiment-risk verdict on a message, a file of them, or a labelled
-file measured (formats.md risk format)."""
+file measured (docs/formats.md, risk files)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "risk",
         help="score the sentiment risk (舆情) of a message, a file, or measure on labels",
         description='Print {"level", "score", "tags"} for TEXT; with --batch one such object '
-        "a line for a formats.md risk file (labels ignored); with --eval the accuracy, "
+        "a line for a risk file (docs/formats.md) (labels ignored); with --eval the accuracy, "
         "macro-F1 over the four levels, recall and precision of high and tag micro-F1.",
     )
     risk.add_argument("text", nargs="?", help="the message")

@@ -40,14 +40,14 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.monitoring import report
 from bot.telegram_send import TelegramSender, buttons_markup, split_text
-from bot.telegram_wire import parse_callback
+from bot.telegram_wire import parse_callback, parse_choice
 from escalation.routing import Actor, agent_actor
 from escalation.tickets.changes import update_key as desk_update_key
 from handlers import texts
 from handlers.core import Core
 from handlers.desk import COMMANDS as DESK_COMMANDS
 from handlers.desk import DeskFlow, DeskReply
-from handlers.types import TEXT, Incoming
+from handlers.types import TEXT, Incoming, Press
 from storage.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -312,10 +312,12 @@ class TelegramChannel:
                 )
             finally:
                 desk_update_key.reset(token)
-            await query.answer(result.text[:190], show_alert=actor is None or result.private)
+            await self._answer_press(query, press.reference, result, refused=actor is None)
             return
         text = _pressed_text(query)
-        if text is None or not isinstance(query.message, Message):
+        choice = parse_choice(query.data or "")
+        reply_id = choice.reply_id if choice is not None else None
+        if (text is None and reply_id is None) or not isinstance(query.message, Message):
             await query.answer(texts.TG_BUTTON_GONE)
             return
         await query.answer()
@@ -324,15 +326,45 @@ class TelegramChannel:
         incoming = Incoming(
             channel="telegram",
             sender=f"telegram:{user.id}",
-            text=text,
+            text=text or "",  # the label, for the record; the core reads the stored one
             received_at=self.clock.now(),
             external_id=str(update.update_id),
             reply_chat=query.message.chat_id,
+            press=Press(reply_id, choice.index) if choice and reply_id is not None else None,
         )
         await self.core.handle(incoming)
         self.kick()
 
     # ------------------------------------------------------------------ the desk
+    async def _answer_press(
+        self, query: CallbackQuery, reference: str, result: DeskReply, *, refused: bool
+    ) -> None:
+        """Answer a pressed desk button: a pop-up, choices offered as a reply to the
+        pressed message (关闭's usual results), or the offer's message settled."""
+        message = query.message if isinstance(query.message, Message) else None
+        if result.buttons and message is not None:
+            await query.answer(texts.DESK_CHOICE_ASKED)
+            await self.app.bot.send_message(
+                message.chat_id,
+                split_text(result.text)[0],
+                reply_markup=buttons_markup(result.buttons),
+                reply_parameters=ReplyParameters(
+                    message.message_id, allow_sending_without_reply=True
+                ),
+            )
+            return
+        await query.answer(result.text[:190], show_alert=refused or result.private)
+        if result.settled is None or message is None:
+            return
+        card = await self.desk.views.card(reference, self.clock.now())
+        if card is not None and (card.chat_id, card.message_id) == (
+            message.chat_id,
+            message.message_id,
+        ):
+            return  # a choice's data pressed on the card itself: the card stays a card
+        with contextlib.suppress(BadRequest):  # already settled, or the message is too old
+            await message.edit_text(split_text(result.settled)[0], reply_markup=None)
+
     async def _actor(self, user: User) -> Actor | None:
         agent = await self.desk.agents.by_telegram(user.id)
         return agent_actor(agent.telegram_user_id, agent.name, agent.role) if agent else None

@@ -19,7 +19,7 @@ from bot.console import add_console_routes
 from bot.http_input import BadRequest, read_json
 from bot.monitoring import report
 from handlers import texts
-from handlers.types import Incoming
+from handlers.types import Incoming, Press
 from storage.retry import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ STATIC = Path(__file__).parent / "web" / "static"
 _SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,63}")  # "<session>:<id>" fits its 128-character column
 MAX_TEXT = 10_000  # longer bodies are refused; the core itself asks for under 2000
+MAX_CHOICES = 100  # far more buttons than any reply has
 # Room for MAX_TEXT characters even as \uXXXX escapes (6 bytes each), and the rest.
 MAX_BODY = 256 * 1024
 # The pages load their scripts, styles and data from this origin only; `data:` images
@@ -188,10 +189,36 @@ async def _messages(request: web.Request) -> web.Response:
         not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id)
     ):
         return _error(400, texts.WEB_BAD_CLIENT_ID)
+    press = _press(body.get("press"))
     external = f"{session}:{client_id}" if client_id else None
-    incoming = Incoming("web", f"web:{session}", text, runtime.clock.now(), external_id=external)
-    replies = await runtime.core.dispatch(incoming)
-    return _json({"replies": [{"text": r.text, "choices": list(r.choices)} for r in replies]})
+    incoming = Incoming(
+        "web", f"web:{session}", text, runtime.clock.now(), external_id=external, press=press
+    )
+    delivery = await runtime.core.handle(incoming)
+    # Each reply's id goes back with a press of one of its buttons: the press is then read
+    # by what that button was for, however long ago the reply was given.
+    return _json(
+        {
+            "replies": [
+                {"reply": r.message_id, "text": r.text, "choices": list(r.choices)}
+                for r in delivery.replies
+            ]
+        }
+    )
+
+
+def _press(raw: object) -> Press | None:
+    """The `press` of a message body ({"reply": id, "choice": n}), None when absent."""
+    if raw is None:
+        return None
+    reply = raw.get("reply") if isinstance(raw, dict) else None
+    choice = raw.get("choice") if isinstance(raw, dict) else None
+    # type(), not isinstance(): true and false are ints to Python, not to us.
+    if type(reply) is not int or type(choice) is not int:
+        raise BadRequest(400, texts.WEB_BAD_PRESS)
+    if not (0 < reply < 2**63 and 0 <= choice < MAX_CHOICES):
+        raise BadRequest(400, texts.WEB_BAD_PRESS)
+    return Press(reply, choice)
 
 
 async def _pushed(request: web.Request) -> web.Response:

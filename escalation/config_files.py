@@ -22,6 +22,8 @@ def read_mapping(path: Path, error: type[ValueError]) -> dict[str, Any]:
         raise error(f"{path}: file not found.") from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML ({exc}).") from None
+    except ValueError as exc:  # PyYAML builds dates itself: 2025-13-01 is a ValueError
+        raise error(f"{path}: a value is not valid ({exc}); quote it or correct it.") from None
     if not isinstance(data, dict):
         raise error(f"{path}: the top level must be a mapping.")
     return data

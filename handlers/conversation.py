@@ -11,6 +11,7 @@ from dataclasses import replace
 from escalation.tickets.rules import REOPEN_WINDOW
 from handlers import intake, texts
 from handlers.desk import TICKET_COMMANDS
+from handlers.press import on_press
 from handlers.types import (
     NON_TEXT_KINDS,
     CsatEffect,
@@ -22,6 +23,7 @@ from handlers.types import (
     IncidentNotice,
     Incoming,
     MyTicket,
+    Pressed,
     ReopenEffect,
     Reply,
     Step,
@@ -63,14 +65,19 @@ def respond(
     ticket: TicketInfo | None = None,
     mine: MyTicket | None = None,
     incident: IncidentNotice | None = None,
+    pressed: Pressed | None = None,
 ) -> Step:
     """Return the replies to one message, the next state and what to record.
 
     `ticket` is what the core found for a ticket reference quoted in the message; `mine`
-    is the user's latest ticket, if any; `incident` an open incident the message is about.
+    is the user's latest ticket, if any; `incident` an open incident the message is about;
+    `pressed` the button the message pressed, as the record knows it.
     """
     if msg.kind in NON_TEXT_KINDS:
         return Step([Reply(texts.NON_TEXT, (texts.CHOICE_HUMAN,))], state, kind=msg.kind)
+    pressed_step = on_press(pressed, state) if pressed is not None else None
+    if pressed_step is not None:
+        return pressed_step
     text = msg.text.strip()
     command = _command(text)
     if command == "/status" or text.startswith(_STATUS_WORDS):

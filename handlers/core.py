@@ -25,6 +25,7 @@ from handlers.types import (
     IncidentNotice,
     Incoming,
     MyTicket,
+    Pressed,
     ReopenEffect,
     Reply,
     Step,
@@ -119,6 +120,7 @@ class Core:
             if found is not None:
                 return self._again(found.replies, msg)
             state = FlowState.from_json(stored_state.state_json)
+            msg, pressed = await self._pressed(msg)
             verdict = self.risk(msg.text) if self.risk is not None and msg.text else None
             mine = await self.desk.customers.latest_ticket(msg.sender)
             notice = await self.incidents.notice_for(msg.text) if msg.text else None
@@ -138,6 +140,7 @@ class Core:
                 if mine is not None
                 else None,
                 IncidentNotice(notice.incident_id, notice.text) if notice else None,
+                pressed,
             )
             step = await self._open_tickets(msg, step, verdict.level if verdict else None)
             await self._ticket_effects(msg, step)
@@ -179,6 +182,17 @@ class Core:
             if stored.duplicate:
                 return self._again(stored.replies, msg)
             return Delivery(stored.replies)
+
+    async def _pressed(self, msg: Incoming) -> tuple[Incoming, Pressed | None]:
+        """The button a message pressed, as the record knows it; the message then says
+        the stored label (what the client sent as the label does not count)."""
+        if msg.press is None:
+            return msg, None
+        button = await self.store.button_of(msg.sender, msg.press.reply_id, msg.press.index)
+        if button is None:
+            return msg, Pressed("")
+        pressed = Pressed(button.label, button.kb_entry_id, button.current, button.rated)
+        return replace(msg, text=button.label), pressed
 
     @staticmethod
     def _again(replies: list[StoredReply], msg: Incoming) -> Delivery:

@@ -18,8 +18,8 @@ from escalation.incidents.records import IncidentError
 from escalation.incidents.service import Incidents
 from escalation.routing import Actor
 from escalation.tickets import notices
-from escalation.tickets.actions import ACTIONS, Outcome, perform
-from escalation.tickets.changes import DeskError
+from escalation.tickets.actions import ACTIONS, DeskAction, Outcome, perform
+from escalation.tickets.changes import AlreadyClosed, DeskError
 from escalation.tickets.desk import Desk
 from escalation.tickets.rules import parse_reference
 from escalation.tickets.views import TicketRow
@@ -59,6 +59,9 @@ class DeskReply:
     buttons: list[Button] = field(default_factory=list)
     changed: str | None = None  # the reference of a ticket this changed
     private: bool = False  # for the presser's eyes only (a button's pop-up answer)
+    # For a press on offered choices: what the message that offered them reads now (its
+    # buttons gone, the question answered); None leaves it as it is.
+    settled: str | None = None
 
 
 def _split(text: str) -> tuple[str, str]:
@@ -299,15 +302,43 @@ class DeskFlow:
         try:
             if action == "kb" and reference and arg is not None and arg.isdigit():
                 return await self._send_kb(actor, reference, int(arg), now)
-            if action in CARD_ACTIONS and reference and arg is None:
-                pressed = ACTIONS[action].pressed_text
-                outcome = await perform(self.desk, action, reference, actor, now, pressed)
-                return DeskReply(
-                    outcome.pop_up, changed=_changed(outcome), private=outcome.action.private
-                )
+            if action in CARD_ACTIONS and reference:
+                return await self._card_press(actor, ACTIONS[action], reference, arg, now)
         except DeskError as exc:
             return DeskReply(str(exc))
         return DeskReply(texts.DESK_BUTTON_GONE)
+
+    async def _card_press(
+        self, actor: Actor, action: DeskAction, reference: str, arg: str | None, now: datetime
+    ) -> DeskReply:
+        """A card's button, or one of the choices it offered (`arg`, the choice's key).
+
+        An action with choices only offers them when pressed; a choice runs it with the
+        choice's text, and a choice on a ticket closed since (pressed twice, or a stale
+        offer) does nothing but say so."""
+        if not action.choices:
+            if arg is not None:
+                return DeskReply(texts.DESK_BUTTON_GONE)
+            outcome = await perform(self.desk, action.name, reference, actor, now)
+            return DeskReply(
+                outcome.pop_up, changed=_changed(outcome), private=outcome.action.private
+            )
+        if arg is None:
+            return _offer(action, reference)
+        if arg == notices.CANCEL_CHOICE.key:
+            cancelled = texts.DESK_CHOICE_CANCELLED.format(ref=reference)
+            return DeskReply(cancelled, settled=cancelled)
+        choice = action.choice(arg)
+        if choice is None:
+            return DeskReply(texts.DESK_BUTTON_GONE)
+        try:
+            outcome = await perform(self.desk, action.name, reference, actor, now, choice.text)
+        except AlreadyClosed as exc:
+            return DeskReply(str(exc), settled=str(exc))
+        chosen = texts.DESK_CHOSEN.format(
+            done=outcome.message, label=choice.label, text=choice.text, name=actor.name
+        )
+        return DeskReply(outcome.pop_up, changed=_changed(outcome), settled=chosen)
 
     async def _send_kb(self, actor: Actor, reference: str, i: int, now: datetime) -> DeskReply:
         entries = self.engine.kb.entries
@@ -315,6 +346,16 @@ class DeskFlow:
             return DeskReply(texts.DESK_KB_ENTRY_GONE)
         outcome = await perform(self.desk, "reply", reference, actor, now, entries[i].answer)
         return DeskReply(outcome.pop_up, changed=_changed(outcome))
+
+
+def _offer(action: DeskAction, reference: str) -> DeskReply:
+    """Ask for one of an action's choices, offered as buttons (with 取消)."""
+    ref = reference.upper()
+    buttons = [
+        Button.on_ticket(c.label, action.name, ref, c.key)
+        for c in (*action.choices, notices.CANCEL_CHOICE)
+    ]
+    return DeskReply((action.ask or "").format(ref=ref), buttons)
 
 
 def _changed(outcome: Outcome) -> str | None:

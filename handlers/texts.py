@@ -31,6 +31,12 @@ CHOICE_HUMAN = "转人工"
 FEEDBACK_CHOICES = (CHOICE_HELPFUL, CHOICE_UNHELPFUL, CHOICE_HUMAN)
 THANKS_FOR_FEEDBACK = "感谢您的反馈！还有其他问题可以直接输入。"
 SORRY_UNHELPFUL = "抱歉这个回答没有帮到您。您可以换个说法再问，或点“转人工”由客服为您处理。"
+FEEDBACK_ALREADY = "您对这条回答的评价已经记录过了，谢谢。还有其他问题可以直接输入。"
+# A button of an earlier step (a choice no longer asked, an offer that has passed).
+BUTTON_EXPIRED = (
+    "这个按钮已过期，它属于之前的对话。请按最新一条消息的提示操作，或直接输入您的问题；"
+    "回复“转人工”可联系客服。"
+)
 HANDOFF = "已为您转人工。为了让客服尽快处理，请先登记一下问题（约一分钟），随时回复“取消”可退出。"
 HELP = (
     "我是{campaign}的智能客服。\n"
@@ -137,6 +143,10 @@ DESK_KB_HEAD = "知识库（{words}）："
 DESK_KB_SEND_BUTTON = "发送第 {n} 条给客户"
 DESK_KB_HINT = "（带上工单号，或回复工单消息使用 /kb，可一键发给客户）"
 DESK_KB_ENTRY_GONE = "这个知识库条目已不存在，请重新 /kb 查找。"
+# A choice offered by a pressed card button (关闭's usual results), once chosen.
+DESK_CHOICE_ASKED = "请在下方选择"
+DESK_CHOSEN = "{done}\n{label}：{text}（{name}）"
+DESK_CHOICE_CANCELLED = "已取消，工单 {ref} 未作改动。"
 # Incidents, from the desk chat.
 DESK_INCIDENT_ASK_LEVEL = "请写级别和标题，例如 /incident Ⅲ 平台无法领取补贴。"
 DESK_INCIDENT_DECLARED = "已上报{label}事件 {ref}：{title}。已按应急预案通知值班人员。"
@@ -186,6 +196,7 @@ WEB_BODY_NOT_OBJECT = '请求格式不正确：需要一个 JSON 对象，含 "s
 WEB_BAD_SESSION = '"session" 需要是 1–64 位字母、数字、- 或 _ 组成的字符串。'
 WEB_TEXT_NOT_STRING = '"text" 需要是字符串，即用户输入的内容。'
 WEB_TEXT_TOO_LONG = "消息太长了（超过 {limit} 字），请精简后再发。"
+WEB_BAD_PRESS = '"press"（可选）需要是 {"reply": 回复编号, "choice": 按钮序号} 形式的对象。'
 WEB_BAD_CLIENT_ID = '"id"（可选）需要是 1–63 位字母、数字、- 或 _ 组成的字符串。'
 
 # ---------------------------------------------------------------- input errors (any HTTP body)
@@ -211,3 +222,6 @@ TG_BUTTON_GONE = "这个按钮已失效，请直接输入您的问题。"
 ALERT_DEFAULT_TITLE = "外部告警"
 SERVE_STARTED = "网页客服已启动：{url}  （Ctrl+C 退出）"
 SERVE_TELEGRAM_CONNECTED = "Telegram 机器人已连接。"
+SERVE_TELEGRAM_RETRYING = (
+    "暂时连不上 Telegram：网页客服照常运行，机器人会自动重试连接（详见日志）。"
+)

@@ -14,6 +14,27 @@ NON_TEXT_KINDS = frozenset({"sticker", "photo", "voice", "video", "document", "l
 
 
 @dataclass(frozen=True, slots=True)
+class Press:
+    """A button pressed, as the channel saw it: the stored reply it was under (its message
+    id, which the channel got with the reply) and its place among that reply's choices."""
+
+    reply_id: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """A press as the record explains it; the flow acts on this, never on the label the
+    client sent (a page may show buttons of answers long past, a client may send anything).
+    """
+
+    label: str  # the button's label as stored; "" for a press the record does not know
+    entry_id: str | None = None  # the KB entry the reply answered
+    current: bool = False  # under a reply to the user's latest message: still in play
+    rated: bool = False  # feedback on entry_id was recorded since that reply
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     channel: str  # "telegram" | "web" | "terminal"
     sender: str  # channel-scoped, e.g. "telegram:5512"; never a phone number
@@ -24,6 +45,7 @@ class Incoming:
     # Where the channel sends replies later, from the outbox (a Telegram chat id); None
     # for channels that hand replies back in the same request (web, terminal).
     reply_chat: int | None = None
+    press: Press | None = None  # a button pressed; `text` is then its label, for the record
 
 
 @dataclass(frozen=True, slots=True)

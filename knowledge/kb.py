@@ -1,4 +1,4 @@
-"""Knowledge-base files: the format of shared formats.md, loaded with errors that say where."""
+"""Knowledge-base files: the format of docs/formats.md, loaded with errors that say where."""
 
 from __future__ import annotations
 
@@ -87,6 +87,8 @@ def load_kb(path: Path | str) -> KnowledgeBase:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or str(exc)
         raise KbError(f"{path}: not valid YAML{where}: {problem}.") from None
+    except ValueError as exc:  # PyYAML builds dates itself: 2025-13-01 is a ValueError
+        raise KbError(f"{path}: a value is not valid ({exc}); quote it or correct it.") from None
     return parse_kb(data, source=str(path), path=path)
 
 

@@ -143,7 +143,7 @@ class Model:
         ):
             raise ValueError(
                 f"{path}: the model was trained on other features than this code computes; "
-                "retrain it with `helpdesk kb train` (README, 'Training')."
+                "retrain it with `helpdesk kb train` (docs/engine.md, 'Training')."
             )
         return cls(
             ranker,

@@ -81,6 +81,16 @@ class StoredReply:
 
 
 @dataclass(frozen=True, slots=True)
+class ButtonOf:
+    """What the record says of a button pressed under one of a user's replies."""
+
+    label: str
+    kb_entry_id: str | None  # the entry that reply answered
+    current: bool  # the reply answers the user's latest message
+    rated: bool  # the user gave feedback on that entry since the reply
+
+
+@dataclass(frozen=True, slots=True)
 class StoredExchange:
     inbound_id: int
     replies: list[StoredReply] = field(default_factory=list)
@@ -151,6 +161,47 @@ class ConversationStore:
             if found is None:
                 raise
             return found
+
+    @retrying
+    async def button_of(self, sender: str, reply_id: int, index: int) -> ButtonOf | None:
+        """Return the button at `index` of a reply the bot gave `sender`; None when there
+        is no such reply to this sender (another user's, a desk message) or no such button.
+        """
+        async with self._sessions() as s:
+            reply = (
+                await s.execute(
+                    select(Message)
+                    .join(User, User.id == Message.user_id)
+                    .where(
+                        Message.id == reply_id,
+                        User.sender == sender,
+                        Message.direction == Direction.OUT,
+                        Message.reply_to_id.is_not(None),
+                    )
+                )
+            ).scalar_one_or_none()
+            labels = json.loads(reply.choices) if reply is not None else []
+            if reply is None or not 0 <= index < len(labels):
+                return None
+            latest = await s.scalar(
+                select(func.max(Message.id)).where(
+                    Message.user_id == reply.user_id, Message.direction == Direction.IN
+                )
+            )
+            rated = reply.kb_entry_id is not None and bool(
+                await s.scalar(
+                    select(func.count())
+                    .select_from(Feedback)
+                    .where(
+                        Feedback.user_id == reply.user_id,
+                        Feedback.kb_entry_id == reply.kb_entry_id,
+                        Feedback.created_at >= reply.created_at,
+                    )
+                )
+            )
+            return ButtonOf(
+                str(labels[index]), reply.kb_entry_id, latest == reply.reply_to_id, rated
+            )
 
     async def counts(self) -> dict[str, int]:
         """Return row counts, for health checks and tests."""
@@ -273,7 +324,7 @@ async def _replies(
                 text=m.text,
                 at=ex.at,
                 channel=ex.channel,
-                buttons=choice_buttons(r.choices),
+                buttons=choice_buttons(r.choices, reply=m.id),
                 key=f"reply:{m.id}",
                 message_id=m.id,
             )

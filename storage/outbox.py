@@ -34,14 +34,16 @@ _older = aliased(Outbox)
 class Button:
     """A button as the service means it; each channel encodes it its own way.
 
-    Without an action it is a choice: pressing it says its label, as if typed. With one,
+    Without an action it is a choice: pressing it says its label, as if typed; a choice
+    under a stored reply of the conversation has `on` "reply" and that message's id as
+    `reference`, so that a press names the button, not only its label. With an action,
     pressing it does that action ("claim", "ack", ...) to the ticket or incident
     `reference`, with `arg` where the action needs one (the KB entry a "kb" button sends).
     """
 
     label: str
     action: str | None = None
-    on: str | None = None  # what the action is on: "ticket" | "incident"
+    on: str | None = None  # what the action is on: "ticket" | "incident" (a choice: "reply")
     reference: str | None = None
     arg: str | None = None
     data: str | None = None  # only in rows queued as channel data: sent as it was stored
@@ -102,9 +104,12 @@ def outbound(
     )
 
 
-def choice_buttons(choices: Sequence[str]) -> list[Button]:
-    """Buttons for a customer's choices: the channel answers a press with the label."""
-    return [Button(c) for c in choices]
+def choice_buttons(choices: Sequence[str], reply: int | None = None) -> list[Button]:
+    """Buttons for a customer's choices, under the stored reply (message id) `reply` if
+    they belong to one; the channel answers a press with the label (and the reply)."""
+    if reply is None:
+        return [Button(c) for c in choices]
+    return [Button(c, on="reply", reference=str(reply)) for c in choices]
 
 
 def dump_buttons(buttons: Sequence[Button]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,16 @@ from tests.support.data import MINI_KB
 
 # Tests read this one variable directly: it configures the test run, not the product.
 PG_URL = os.environ.get("HELPDESK_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def helpdesk_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data directory of the test run's own (HELPDESK_HOME, inherited by the commands
+    tests start), so that no test reads or writes the real one: its database, its .env."""
+    home = tmp_path_factory.mktemp("helpdesk-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HELPDESK_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ def _add_ask_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--audience", choices=["consumer", "merchant"], default="consumer", help="who asks"
     )
     ask.add_argument("--json", action="store_true", help="print JSON (one object a line)")
-    ask.add_argument("--batch", type=Path, help="JSON Lines queries file (formats.md)")
+    ask.add_argument("--batch", type=Path, help="JSON Lines queries file (docs/formats.md)")
 
 
 def _add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -239,7 +239,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     if len(queries) < 20:
         raise KbError(
             f"{args.queries}: {len(queries)} queries are too few to calibrate on; "
-            "label 50-100 real queries (formats.md) and try again."
+            "label 50-100 real queries (docs/formats.md) and try again."
         )
     engine = Engine(kb, use_calibration=False)
     answer_t, suggest_t = calibrate(engine, queries)

@@ -62,7 +62,8 @@ class StatsError(ValueError):
             f"{path}: 统计文件未导入（共 {len(problems)} 处问题，整个文件都未写入）：\n  "
             + "\n  ".join(problems)
             + more
-            + "\n请改正后重新运行 helpdesk stats import（格式见 README“Digests and statistics”）。"
+            + "\n请改正后重新运行 helpdesk stats import"
+            + "（格式见 docs/formats.md“Subsidy statistics (CSV)”一节）。"
         )
 
 
@@ -225,7 +226,7 @@ def _column_index(header: Sequence[str], path: str) -> dict[str, int]:
         if col is None:
             problems.append(
                 f"第 1 行（表头）第 {i + 1} 列：无法识别的列名“{cell.strip()}”；"
-                "请改为 README 表中的中文列名或英文别名，或删除该列"
+                "请改为 docs/formats.md 表中的中文列名或英文别名，或删除该列"
             )
         elif col.key in index:
             problems.append(f"第 1 行（表头）第 {i + 1} 列：“{cell.strip()}”与前面的列重复")

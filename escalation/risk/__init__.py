@@ -1,4 +1,4 @@
-"""Sentiment risk (舆情) on every message: level, score and tags (formats.md)."""
+"""Sentiment risk (舆情) on every message: level, score and tags (docs/formats.md)."""
 
 from escalation.risk.evaluate import Labelled, RiskFileError, evaluate, measure, read_labelled
 from escalation.risk.scorer import (

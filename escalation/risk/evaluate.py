@@ -1,4 +1,4 @@
-"""Reading labelled risk files (formats.md) and measuring the scorer on them."""
+"""Reading labelled risk files (docs/formats.md) and measuring the scorer on them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from escalation.risk.tags import LEVELS, TAGS
 
 
 class RiskFileError(ValueError):
-    """A labelled file that does not follow formats.md; names the file, line and field."""
+    """A labelled file that does not follow docs/formats.md; names the file, line and field."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The risk levels and tags (formats.md) and their Chinese names: a light module the
+"""The risk levels and tags (docs/formats.md) and their Chinese names: a light module the
 emergency plan and the digests read without loading the scorer."""
 
 from __future__ import annotations

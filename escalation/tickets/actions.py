@@ -3,6 +3,10 @@
 A channel turns its own input (a chat command, a pressed button, a console route) into an
 action name, a reference and perhaps a text, and calls `perform`; the row says who may,
 whether it takes a text, which desk method does it, and what the agent reads after.
+
+An action with `choices` (关闭: the usual results, `notices.CLOSE_RESULTS`) is not run by
+a bare button: the channel offers the choices with the row's `ask`, and only a chosen one
+(or a command with a text) runs it, with the choice's text.
 """
 
 from __future__ import annotations
@@ -43,7 +47,14 @@ class DeskAction:
     run: Run
     done: notices.Confirmation
     private: bool = False  # a look, for the actor's eyes only; the ticket is unchanged
-    pressed_text: str | None = None  # the text a button (which carries none) stands for
+    # The usual texts, offered as buttons: pressed without one, the action does nothing
+    # but ask (`ask`, formatted with ref) and offer them; a choice runs it with its text.
+    choices: tuple[notices.Choice, ...] = ()
+    ask: str | None = None
+
+    def choice(self, key: str) -> notices.Choice | None:
+        """Return the offered choice with this key, or None (a button we never made)."""
+        return next((c for c in self.choices if c.key == key), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +118,8 @@ ACTIONS: Mapping[str, DeskAction] = {
             TextNeed.REQUIRED,
             lambda desk, ref, actor, text, at: desk.close(ref, actor, text or "", at),
             notices.CLOSED,
-            pressed_text=notices.CLOSE_PRESSED,
+            choices=notices.CLOSE_RESULTS,
+            ask=notices.CLOSE_ASK,
         ),
         DeskAction(
             "reopen",

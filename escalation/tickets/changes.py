@@ -60,6 +60,10 @@ class AlreadyDone(DeskError):
     """The channel delivered this command before, and it was carried out then."""
 
 
+class AlreadyClosed(DeskError):
+    """The ticket is closed already (a second or stale 关闭): nothing was done."""
+
+
 class Forbidden(DeskError):
     """The actor's role may not do this."""
 

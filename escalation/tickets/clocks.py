@@ -149,6 +149,29 @@ class SlaClocks:
         if targets is not None:
             self._schedule(row, targets)
 
+    def replan(self, rows: Sequence[TicketClock], t: Ticket) -> None:
+        """Re-plan a ticket's running clocks for what the policy gives it now (after its
+        priority changed).
+
+        Each clock keeps its start and its pauses, so the working time it has already run
+        still counts: its allowance becomes the new priority's, and its deadline and
+        warning time are worked out again as if it had run under that priority from the
+        start (start + new allowance in working time on the same calendar, pushed back by
+        its finished pauses). A paused clock gets the new allowance and is timed from it
+        when it resumes. Nothing is sent here: a clock whose new warning time or deadline
+        is already past gets its notice from the next sweep (a breach then stands for the
+        warning too). A notice already sent for a clock is not sent again (the sweep's
+        ledger holds one per clock and stage), so lowering a priority warns no one twice;
+        a clock the new priority has no target for keeps the one it had.
+        """
+        targets = self.targets(t)
+        for row in rows:
+            within = targets.within.get(row.clock)
+            if row.stopped_at is not None or within is None:
+                continue
+            row.within_s = int(within.total_seconds())
+            self._schedule(row, targets)
+
     @staticmethod
     def pause(rows: Sequence[TicketClock], at: datetime) -> None:
         """Pause the running clocks (waiting on the customer)."""

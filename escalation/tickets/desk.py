@@ -19,6 +19,7 @@ from escalation.agents import AGENT_ROLES, AgentStore
 from escalation.routing import Actor, Routes
 from escalation.tickets import notices
 from escalation.tickets.changes import (
+    AlreadyClosed,
     BadInput,
     Change,
     Changes,
@@ -144,7 +145,7 @@ class Desk:
             if t.status in DONE_STATUSES:
                 raise DeskError(notices.DONE_NO_ESCALATE.format(ref=t.reference))
             before = t.priority
-            t.priority = TicketPriority(f"P{max(1, int(before[1:]) - 1)}")
+            await self._set_priority(c, TicketPriority(f"P{max(1, int(before[1:]) - 1)}"))
             c.audit(actor, "escalate", at, "priority", before, t.priority)
             text = notices.ESCALATED.format(
                 ref=t.reference,
@@ -159,6 +160,12 @@ class Desk:
             row = await current_row(c.s, t, at)
         await self.changes.changed(t.reference)
         return row
+
+    async def _set_priority(self, c: Change, priority: TicketPriority) -> None:
+        """Change a ticket's priority and re-plan its running clocks for it (see
+        SlaClocks.replan); every priority change goes through here."""
+        c.t.priority = priority
+        self.clocks.replan(await running_clocks(c.s, c.t.id), c.t)
 
     @retrying
     async def reply(self, reference: str, actor: Actor, text: str, at: datetime) -> TicketRow:
@@ -234,7 +241,7 @@ class Desk:
         async with self.changes.ticket(reference, at) as c:
             t = c.t
             if t.status is TicketStatus.CLOSED:
-                raise DeskError(notices.ALREADY_CLOSED.format(ref=t.reference))
+                raise AlreadyClosed(notices.ALREADY_CLOSED.format(ref=t.reference))
             await self._respond(c, actor, notices.CLOSED_ENTRY.format(text=text), at)
             if not t.assignee:
                 c.assign(actor, at)

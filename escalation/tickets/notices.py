@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -55,8 +56,10 @@ REOPENED_ENTRY = "工单已重新打开"
 CLOSED_ENTRY = "【办结】{text}"
 ESCALATED = (
     "⬆️ 工单 {ref} 已由 {name} 升级（{before} → {after}）：{type}·{category}，处理人：{assignee}。"
+    "SLA 时限已按 {after} 重新计算。"
 )
 UNASSIGNED = "未认领"
+REPLANNED = "⏱ 优先级 {before} → {after}，SLA 时限已按 {after} 重新计算"
 
 # Why a desk action cannot be done, and what to do instead.
 NO_SUCH_TICKET = "没有找到工单 {ref}，请核对工单号。"
@@ -74,6 +77,10 @@ EMPTY_REPLY = "回复内容不能为空。"
 EMPTY_NOTE = "备注内容不能为空。"
 DONE_ALREADY = "工单 {ref} 已办结。"
 CLOSE_NEEDS_RESULT = "请写明处理结果，例如 /close {ref} 已协调商户补发补贴。"
+CLOSE_ASK = (
+    "请选择工单 {ref} 的处理结果：选定后即办结，并把结果发给客户。\n"
+    "其他结果请发送 /close {ref} 处理结果；不关闭请点“取消”。"
+)
 ALREADY_CLOSED = "工单 {ref} 已经办结。"
 NOT_DONE_YET = "工单 {ref} 尚未办结，无需重新打开。"
 ANONYMISED_NO_REOPEN = (
@@ -92,14 +99,43 @@ class Confirmation(NamedTuple):
 
 
 CLAIMED = Confirmation("已认领工单 {ref}。", "已认领 {ref}")
-ESCALATED_DONE = Confirmation("工单 {ref} 已升级为 {priority}。", "已升级 {ref} 为 {priority}")
+ESCALATED_DONE = Confirmation(
+    "工单 {ref} 已升级为 {priority}，SLA 时限已按 {priority} 重新计算。",
+    "已升级 {ref} 为 {priority}，时限已重新计算",
+)
 REPLIED = Confirmation("已发送给客户（{ref}）。", "已发送给客户（{ref}）")
 NOTED = Confirmation("已为工单 {ref} 添加内部备注。", "已备注 {ref}")
 WAITING = Confirmation("工单 {ref} 已改为等待客户，SLA 计时暂停。", "{ref} 已改为等待客户")
 CLOSED = Confirmation("工单 {ref} 已办结，处理结果已发给客户。", "已办结 {ref}")
 REOPENED = Confirmation("工单 {ref} 已重新打开。", "已重新打开 {ref}")
 PHONE_SHOWN = Confirmation(*("工单 {ref} 联系电话：{value}（本次查看已记录）",) * 2)
-CLOSE_PRESSED = "客服已处理完毕。"  # the result a card's 关闭 button closes with
+
+
+class Choice(NamedTuple):
+    """One of the usual texts an action offers as buttons, instead of asking for one."""
+
+    key: str  # what the button carries: short ASCII (Telegram's callback data is 64 bytes)
+    label: str  # the button
+    text: str  # the text the action runs with (for 关闭: the result the customer reads)
+
+
+# The usual results of a subsidy complaint, offered when 关闭 is pressed (and by the
+# console): a result closes the ticket, the customer reads its text as 处理结果.
+CLOSE_RESULTS = (
+    Choice("refund", "已退款", "已为您办理退款，款项将按原支付方式退回，请留意到账。"),
+    Choice("reissue", "补贴已补发", "补贴已为您重新发放，请在活动页面查看到账情况。"),
+    Choice(
+        "honour",
+        "商户同意用补贴",
+        "经核实，商户已同意按活动规则为您使用补贴，请再次到店或下单。",
+    ),
+    Choice(
+        "explain",
+        "已说明规则",
+        "已向您说明相关活动规则；如仍有疑问，可随时再联系我们。",
+    ),
+)
+CANCEL_CHOICE = Choice("cancel", "取消", "")  # offered with them: nothing is done
 
 # The console's search and its list of finished tickets.
 SEARCH_EMPTY = "请输入要查找的内容：工单号、联系电话后四位、商户名称或问题中的文字。"
@@ -144,6 +180,8 @@ def card_text(
     channel: str,
     clock: tuple[str, datetime, str] | None,  # (clock, due, state) of the most urgent clock
     now: datetime,
+    # (before, after, (clock, due) of each running clock) when the priority was changed
+    replanned: tuple[str, str, Sequence[tuple[str, datetime]]] | None = None,
 ) -> str:
     lines = [
         f"📋 工单 {reference} · {priority} · {ticket_type}·{category}",
@@ -155,6 +193,8 @@ def card_text(
             lines.append(f"{CLOCK_NAMES.get(name, name)}：已暂停（等待客户）")
         else:
             lines.append(f"{CLOCK_NAMES.get(name, name)}：{left(due, now)}（截止 {local(due)}）")
+    if replanned is not None:
+        lines.append(replanned_line(*replanned))
     lines.append(f"描述：{mask_pii(summary)[:600]}")
     extra = []
     if order_no:
@@ -167,6 +207,16 @@ def card_text(
         lines.append("；".join(extra))
     lines.append(f"来源：{channel}　回复本消息即回复客户；/note {reference} 内容 为内部备注")
     return "\n".join(lines)
+
+
+def replanned_line(before: str, after: str, deadlines: Sequence[tuple[str, datetime]]) -> str:
+    """Return the card's line saying its deadlines were worked out again for a new priority."""
+    line = REPLANNED.format(before=before, after=after)
+    if deadlines:
+        line += "：" + "；".join(
+            f"{CLOCK_NAMES.get(name, name)}截止 {local(due)}" for name, due in deadlines
+        )
+    return line
 
 
 def sla_notice(

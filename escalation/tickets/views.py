@@ -143,8 +143,21 @@ async def current_row(s: AsyncSession, t: Ticket, now: datetime) -> TicketRow:
 
 async def card_text(s: AsyncSession, t: Ticket, now: datetime) -> str:
     """Return the text of a ticket's card in the agents' chat, as it reads now."""
-    row = await current_row(s, t, now)
+    running = await running_clocks(s, t.id)
+    row = ticket_row(t, running, now)
     paused = row.state == "paused"
+    change = (
+        await s.execute(
+            select(TicketAudit.before, TicketAudit.after)
+            .where(TicketAudit.ticket_id == t.id, TicketAudit.field == "priority")
+            .order_by(TicketAudit.id.desc())
+            .limit(1)
+        )
+    ).first()
+    replanned = None
+    if change is not None and change.before != change.after:
+        deadlines = [(c.clock, c.due_at) for c in running if c.paused_since is None]
+        replanned = (str(change.before), str(change.after), deadlines)
     return notices.card_text(
         reference=t.reference,
         priority=t.priority,
@@ -161,6 +174,7 @@ async def card_text(s: AsyncSession, t: Ticket, now: datetime) -> str:
         if row.next_due is not None
         else (("first_response", now, "paused") if paused else None),
         now=now,
+        replanned=replanned,
     )
 
 

@@ -8,10 +8,13 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
+from bot.db import make_sessions
 from bot.serve import Server
 from bot.terminal import run_terminal_chat
 from handlers import texts
+from storage.models import Feedback
 from tests.support.botapi import BotApiEmulator
 from tests.support.servers import TELEGRAM_TOKEN, make_settings, running_server
 
@@ -70,6 +73,33 @@ async def test_telegram_journey_ends_with_a_recorded_hand_off(
     assert not emulator.pending_updates()
     answered = [c for c in emulator.calls if c[0] == "answerCallbackQuery"]
     assert len(answered) == 3  # every button press is acknowledged
+
+
+async def test_unhelpful_on_an_earlier_telegram_answer_rates_that_answer(
+    tg_server: Server, emulator: BotApiEmulator
+) -> None:
+    chat = emulator.private_chat(user_id=5513, first_name="小红")
+    await chat.send(texts.CHOICE_CONSUMER)
+    await chat.next_reply()
+    await chat.send("补贴怎么领")
+    first = await chat.next_reply()
+    await chat.send("发票怎么开")
+    second = await chat.next_reply()
+    assert first.buttons == second.buttons == list(texts.FEEDBACK_CHOICES)
+    await chat.press(texts.CHOICE_UNHELPFUL, message_id=first.message_id)
+    assert (await chat.next_reply()).text == texts.SORRY_UNHELPFUL
+    await chat.press(texts.CHOICE_HELPFUL, message_id=second.message_id)
+    assert (await chat.next_reply()).text == texts.THANKS_FOR_FEEDBACK
+    await emulator.wait_idle()
+    assert tg_server.runtime is not None
+    async with make_sessions(tg_server.runtime.db)() as s:
+        feedback = (
+            await s.execute(select(Feedback.kb_entry_id, Feedback.helpful).order_by(Feedback.id))
+        ).all()
+    assert [tuple(row) for row in feedback] == [
+        ("consumer-claim-how", False),
+        ("consumer-invoice-how", True),
+    ]
 
 
 async def test_web_terminal_and_telegram_give_the_same_replies(

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 
+from bot.db import make_sessions
 from bot.serve import Server
 from escalation.tickets.rules import find_reference
 from handlers import texts
+from storage.models import Feedback, Message
 
 
 async def _post(srv: Server, body: object) -> tuple[int, dict[str, object]]:
@@ -146,3 +149,70 @@ async def test_the_page_and_campaign_name_are_served(server: Server) -> None:
             assert "活动智能客服" in await resp.text()
         async with http.get(server.url + "api/info") as resp:
             assert "龙华区" in (await resp.json())["campaign"]
+
+
+async def _press(
+    srv: Server, session: str, reply: dict[str, Any], label: str
+) -> list[dict[str, Any]]:
+    """Press a button of an earlier reply, as the page does: its label and where it was."""
+    press = {"reply": reply["reply"], "choice": reply["choices"].index(label)}
+    status, body = await _post(srv, {"session": session, "text": label, "press": press})
+    assert status == 200, body
+    replies = body["replies"]
+    assert isinstance(replies, list)
+    return replies
+
+
+async def _feedback_and_kinds(srv: Server) -> tuple[list[tuple[str, bool]], list[str]]:
+    assert srv.runtime is not None
+    async with make_sessions(srv.runtime.db)() as s:
+        feedback = (await s.execute(select(Feedback.kb_entry_id, Feedback.helpful))).all()
+        kinds = (
+            await s.execute(
+                select(Message.kind).where(Message.direction == "in").order_by(Message.id)
+            )
+        ).scalars()
+        return [(str(e), bool(h)) for e, h in feedback], list(kinds)
+
+
+async def test_unhelpful_on_an_earlier_answer_rates_that_answer_not_a_question(
+    server: Server,
+) -> None:
+    await _say(server, "fb", texts.CHOICE_CONSUMER)
+    [first] = await _say(server, "fb", "补贴怎么领")  # consumer-claim-how
+    [second] = await _say(server, "fb", "发票怎么开")  # consumer-invoice-how
+    assert first["choices"] == second["choices"] == list(texts.FEEDBACK_CHOICES)
+    assert first["reply"] != second["reply"]
+
+    [sorry] = await _press(server, "fb", first, texts.CHOICE_UNHELPFUL)
+    assert sorry["text"] == texts.SORRY_UNHELPFUL
+    [again] = await _press(server, "fb", first, texts.CHOICE_UNHELPFUL)
+    assert again["text"] == texts.FEEDBACK_ALREADY
+    [thanks] = await _press(server, "fb", second, texts.CHOICE_HELPFUL)
+    assert thanks["text"] == texts.THANKS_FOR_FEEDBACK
+
+    feedback, kinds = await _feedback_and_kinds(server)
+    assert feedback == [("consumer-claim-how", False), ("consumer-invoice-how", True)]
+    assert kinds == ["role", "question", "question", "feedback", "feedback", "feedback"]
+
+
+async def test_a_button_of_a_step_long_past_says_it_has_expired(server: Server) -> None:
+    await _say(server, "old", texts.CHOICE_CONSUMER)
+    [offer] = await _say(server, "old", "手机能参加吗")  # "您是想问……"
+    assert offer["text"] == texts.DID_YOU_MEAN
+    await _say(server, "old", "补贴怎么领")
+    [expired] = await _press(server, "old", offer, texts.NONE_OF_THESE)
+    assert expired["text"] == texts.BUTTON_EXPIRED
+    # A reply of someone else's conversation is no button of this one.
+    await _say(server, "other", texts.CHOICE_CONSUMER)
+    [theirs] = await _press(server, "other", offer, texts.NONE_OF_THESE)
+    assert theirs["text"] == texts.BUTTON_EXPIRED
+    _, kinds = await _feedback_and_kinds(server)
+    assert kinds == ["role", "question", "question", "expired", "role", "expired"]
+
+
+async def test_a_malformed_press_is_refused(server: Server) -> None:
+    for press in ("1:0", {"reply": "1", "choice": 0}, {"reply": 1}, {"reply": True, "choice": 0}):
+        status, body = await _post(server, {"session": "bad", "text": "没帮助", "press": press})
+        assert status == 400, press
+        assert body["error"] == texts.WEB_BAD_PRESS

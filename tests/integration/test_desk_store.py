@@ -133,3 +133,29 @@ async def test_a_redelivered_desk_command_changes_nothing_twice(desk: Desk) -> N
     await desk.note(ref, AGENT, "另一条备注", local("2025-06-10T10:06"))  # a new message
     detail = await desk.views.detail(ref, local("2025-06-10T10:06"))
     assert [t for k, _, t, _ in detail.thread if k == "note"] == ["已电话联系", "另一条备注"]
+
+
+async def test_escalating_replans_the_clocks_in_working_time_keeping_pauses(desk: Desk) -> None:
+    # A P3 complaint opened Friday 17:30 waits on the customer Monday 09:10-11:00, and is
+    # escalated to P2 meanwhile (first response 30 min, resolution 1 working day, 7.5 h).
+    ref = await _open(desk, local("2025-06-06T17:30"))
+    await desk.pending(ref, AGENT, None, local("2025-06-09T09:10"))
+    row = await desk.escalate(ref, AGENT, local("2025-06-09T10:00"))
+    assert row.priority == "P2"
+    await desk.customers.message(ref, "web:u1", "小票已找到", local("2025-06-09T11:00"))
+    detail = await desk.views.detail(ref, local("2025-06-09T11:00"))
+    clocks = {c.clock: c for c in detail.clocks}
+    # Resolution: 40 working minutes before the pause (Fri 17:30-18:00, Mon 09:00-09:10),
+    # then from 11:00 the remaining 6 h 50: Mon 11:00-12:00, 13:30-18:00, Tue 09:00-10:20.
+    assert clocks["resolution"].due_at == local("2025-06-10T10:20")
+    # The warning at 80 % (6 h): 40 min, then 5 h 20 from 11:00 -> Monday 17:50.
+    assert clocks["resolution"].warn_at == local("2025-06-09T17:50")
+    # P2's 30 minutes of first response were used up on Friday: overdue at once.
+    assert clocks["first_response"].due_at <= local("2025-06-09T09:00")
+    assert clocks["first_response"].state == "breached"
+    assert await desk.sla.sweep(local("2025-06-09T11:01")) == 1
+    async with desk.views._sessions() as s:
+        events = (await s.execute(select(SlaEvent))).scalars().all()
+    assert [e.stage for e in events] == ["breach"]  # the breach stands for the warning
+    assert await desk.sla.sweep(local("2025-06-09T17:49")) == 0
+    assert await desk.sla.sweep(local("2025-06-09T17:50")) == 1  # the resolution's warning

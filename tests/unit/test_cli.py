@@ -1,7 +1,11 @@
+import io
 import json
+import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -307,7 +311,11 @@ def test_a_reader_that_goes_away_gets_no_traceback() -> None:
         [sys.executable, "-m", "bot", "config"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={"PATH": "/usr/bin:/bin", "HELPDESK_KB_PATH": str(MINI_KB)},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HELPDESK_KB_PATH": str(MINI_KB),
+            "HELPDESK_HOME": os.environ["HELPDESK_HOME"],  # the test run's, never the real one
+        },
     )
     assert proc.stdout is not None
     assert proc.stderr is not None
@@ -317,3 +325,110 @@ def test_a_reader_that_goes_away_gets_no_traceback() -> None:
     assert proc.wait(timeout=60) == 141
     assert "Traceback" not in err
     assert "BrokenPipe" not in err
+
+
+def _home_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Path]:
+    """A HELPDESK_HOME without HELPDESK_DATABASE_URL, and two working directories."""
+    home, here, there = (tmp_path / name for name in ("home", "here", "there"))
+    here.mkdir()
+    there.mkdir()
+    monkeypatch.setenv("HELPDESK_HOME", str(home))
+    monkeypatch.delenv("HELPDESK_DATABASE_URL", raising=False)
+    return home, here, there
+
+
+def test_an_agent_registered_in_one_directory_is_listed_from_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, here, there = _home_in(tmp_path, monkeypatch)
+
+    def helpdesk(cwd: Path, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return done.stdout
+
+    helpdesk(here, "agents", "add", "7001", "--name", "小王", "--role", "supervisor")
+    assert "7001\tsupervisor\t小王" in helpdesk(there, "agents", "list")
+    assert (home / "helpdesk.db").is_file()
+    assert not (here / "var").exists()
+    assert not (there / "var").exists()
+
+
+def test_a_report_from_another_directory_counts_the_chat_of_this_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, here, there = _home_in(tmp_path, monkeypatch)
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1\n补贴在哪里领\n"))
+    assert main(["chat", "--kb", str(MINI_KB)]) == 0
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    monkeypatch.chdir(there)
+    capsys.readouterr()
+    assert main(["report", "daily", "--date", today, "--format", "json", "--out", "."]) == 0
+    report = json.loads((there / f"daily-{today}.json").read_text("utf-8"))
+    assert report["messages_in"] >= 3  # /start, the role and the question
+    assert report["questions"]["asked"] >= 1
+
+
+def test_config_shows_the_data_directory_and_database_as_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HELPDESK_HOME", "data")  # relative: taken from here, once
+    monkeypatch.setenv("HELPDESK_DATABASE_URL", "sqlite+aiosqlite:///db/helpdesk.db")
+    assert main(["config"]) == 0
+    shown = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert shown["HELPDESK_HOME"] == str(tmp_path / "data")
+    assert shown["HELPDESK_DATABASE_URL"] == (
+        f"sqlite+aiosqlite:///{tmp_path / 'data' / 'db' / 'helpdesk.db'}"
+    )
+
+
+def test_config_by_default_puts_the_database_in_the_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HELPDESK_HOME")
+    monkeypatch.delenv("HELPDESK_DATABASE_URL", raising=False)
+    assert main(["config"]) == 0
+    shown = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    home = Path(shown["HELPDESK_HOME"])
+    assert home.is_absolute()
+    assert tmp_path not in home.parents
+    assert "site-packages" not in home.parts
+    assert shown["HELPDESK_DATABASE_URL"] == f"sqlite+aiosqlite:///{home / 'helpdesk.db'}"
+
+
+def test_the_data_directory_env_file_is_read_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, here, _ = _home_in(tmp_path, monkeypatch)
+    home.mkdir()
+    (home / ".env").write_text("HELPDESK_WEB_PORT=8099\n", encoding="utf-8")
+    (here / ".env").write_text("HELPDESK_WEB_PORT=8098\nHELPDESK_WEB_HOST=0.0.0.0\n", "utf-8")
+    monkeypatch.chdir(here)
+    monkeypatch.delenv("HELPDESK_WEB_PORT", raising=False)
+    monkeypatch.delenv("HELPDESK_WEB_HOST", raising=False)
+    assert main(["config"]) == 0
+    shown = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert shown["HELPDESK_WEB_PORT"] == "8099"  # HELPDESK_HOME's .env wins
+    assert shown["HELPDESK_WEB_HOST"] == "0.0.0.0"  # the current directory's still counts
+
+
+def test_a_data_directory_that_cannot_be_made_stops_with_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    monkeypatch.setenv("HELPDESK_HOME", str(tmp_path / "file" / "home"))
+    monkeypatch.delenv("HELPDESK_DATABASE_URL", raising=False)
+    assert main(["agents", "list"]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "file" / "home") in err
+    assert "cannot create it" in err
+    assert "HELPDESK_HOME" in err

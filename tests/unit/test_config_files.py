@@ -30,7 +30,12 @@ def test_a_mapping_file_is_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [(None, "file not found"), ("a: [1", "not valid YAML"), ("- 1\n", "must be a mapping")],
+    [
+        (None, "file not found"),
+        ("a: [1", "not valid YAML"),
+        ("- 1\n", "must be a mapping"),
+        ("holidays: [2025-13-01]\n", "a value is not valid"),
+    ],
 )
 def test_a_file_that_is_not_a_mapping_raises_the_callers_error(
     tmp_path: Path, text: str | None, message: str

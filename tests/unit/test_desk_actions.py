@@ -22,9 +22,27 @@ def test_what_needs_a_text_is_said_in_the_table() -> None:
     assert needs["claim"] is needs["reopen"] is needs["escalate"] is TextNeed.NONE
 
 
-def test_only_close_stands_for_a_text_when_pressed() -> None:
-    pressed = {name: a.pressed_text for name, a in ACTIONS.items() if a.pressed_text}
-    assert pressed == {"close": notices.CLOSE_PRESSED}
+def test_only_close_offers_choices_when_pressed_and_they_are_the_usual_results() -> None:
+    offered = {name: a.choices for name, a in ACTIONS.items() if a.choices}
+    assert offered == {"close": notices.CLOSE_RESULTS}
+    close = ACTIONS["close"]
+    assert close.ask is not None
+    assert "/close T20250602-0042" in close.ask.format(ref="T20250602-0042")
+    assert close.choice("refund") == notices.CLOSE_RESULTS[0]
+    assert close.choice("cancel") is None  # 取消 is the channel's, never a result
+    assert close.choice("nonsense") is None
+
+
+def test_the_usual_results_fit_a_button_and_say_something() -> None:
+    keys = [c.key for c in notices.CLOSE_RESULTS]
+    assert len(set(keys)) == len(keys)
+    assert notices.CANCEL_CHOICE.key not in keys
+    for choice in notices.CLOSE_RESULTS:
+        assert choice.key.isascii()
+        assert choice.key.isalpha()
+        assert len(choice.key) <= 12
+        assert choice.label
+        assert choice.text.strip()
 
 
 def test_only_the_phone_is_a_private_look() -> None:

@@ -66,6 +66,13 @@ def test_load_kb_reports_yaml_errors_with_line(tmp_path: Path) -> None:
         load_kb(bad)
 
 
+def test_load_kb_reports_an_impossible_date(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nupdated: 2025-13-01\nentries: []\n", encoding="utf-8")
+    with pytest.raises(KbError, match=r"bad.yaml: a value is not valid"):
+        load_kb(bad)
+
+
 def test_load_kb_reports_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(KbError, match="file not found"):
         load_kb(tmp_path / "nope.yaml")

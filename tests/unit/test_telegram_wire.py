@@ -1,6 +1,14 @@
 """Telegram's callback data: what the service means, made and read in one place."""
 
-from bot.telegram_wire import Press, callback_data, parse_callback, private_chat
+from bot.telegram_wire import (
+    ChoicePress,
+    Press,
+    callback_data,
+    parse_callback,
+    parse_choice,
+    private_chat,
+)
+from escalation.tickets import notices
 from escalation.tickets.views import card_buttons
 from storage.outbox import Button, choice_buttons, dump_buttons, load_buttons
 
@@ -27,8 +35,25 @@ def test_a_kb_button_carries_its_entry_and_an_incident_button_its_prefix() -> No
     assert callback_data(acknowledge, 0) == "i:ack:I20250602-01"
 
 
+def test_a_close_result_button_carries_its_result_within_telegrams_64_bytes() -> None:
+    for choice in (*notices.CLOSE_RESULTS, notices.CANCEL_CHOICE):
+        data = callback_data(Button.on_ticket(choice.label, "close", REF, choice.key), 0)
+        assert len(data.encode()) <= 64
+        assert parse_callback(data) == Press("ticket", "close", REF, choice.key)
+
+
 def test_choices_are_numbered_by_their_place() -> None:
     assert _data(choice_buttons(["1", "2", "问题没解决"])) == ["c0", "c1", "c2"]
+
+
+def test_choices_under_a_stored_reply_name_it_and_read_back() -> None:
+    data = _data(choice_buttons(["有帮助", "没帮助", "转人工"], reply=4242))
+    assert data == ["c0:4242", "c1:4242", "c2:4242"]
+    assert [parse_choice(d) for d in data] == [ChoicePress(i, 4242) for i in range(3)]
+    assert parse_callback("c1:4242") is None  # a choice, not a desk action
+    assert parse_choice("c2") == ChoicePress(2, None)  # a keyboard sent before replies had ids
+    for bogus in ("c", "cx:1", "c1:", "c1:x", "c1:2:3", "d:claim:T1", "bogus"):
+        assert parse_choice(bogus) is None, bogus
 
 
 def test_presses_read_back_as_the_actions_they_were_made_from() -> None:

@@ -164,14 +164,18 @@
     return item;
   }
 
-  function appendBotBubble(text, choices, enabled) {
+  // A press names the reply its button was under (`replyId`, the server's id of it) and the
+  // button's place there, so the server reads it by what it was for: 没帮助 under an earlier
+  // answer rates that answer, even after other answers came. Without an id (a reply an agent
+  // pushed, a page from before ids) the label is sent as text.
+  function appendBotBubble(text, choices, enabled, replyId) {
     const item = makeBubble("bot", text);
     if (choices.length > 0) {
       const group = document.createElement("div");
       group.className = "choices";
       group.setAttribute("role", "group");
       group.setAttribute("aria-label", "可选回复");
-      choices.forEach(function (choice) {
+      choices.forEach(function (choice, index) {
         const button = document.createElement("button");
         button.type = "button";
         button.textContent = choice;
@@ -185,7 +189,8 @@
           });
           button.classList.add("chosen");
           button.setAttribute("aria-pressed", "true");
-          sendUserText(choice);
+          const press = typeof replyId === "number" ? { reply: replyId, choice: index } : null;
+          sendUserText(choice, press);
         });
         group.appendChild(button);
       });
@@ -198,7 +203,7 @@
 
   // A retry re-sends the message with its first id, so the server answers it once and a
   // reply that was lost on the way (a timeout) comes back instead of a second answer.
-  function appendErrorBubble(message, retryText, retryId) {
+  function appendErrorBubble(message, retryText, retryId, retryPress) {
     const item = makeBubble("bot", message, "error");
     if (retryText !== null) {
       const actions = document.createElement("div");
@@ -212,7 +217,7 @@
         if (item.parentNode) {
           item.parentNode.removeChild(item);
         }
-        deliver(retryText, retryId);
+        deliver(retryText, retryId, retryPress);
       });
       actions.appendChild(button);
       item.appendChild(actions);
@@ -284,20 +289,23 @@
     }
   }
 
-  async function post(text, id) {
+  async function post(text, id, press) {
     const gen = generation;
     let response;
     try {
       response = await fetchWithTimeout("/api/messages", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ session: sessionId, text: text, id: id }),
+        body: JSON.stringify(
+          press ? { session: sessionId, text: text, id: id, press: press }
+            : { session: sessionId, text: text, id: id }
+        ),
         cache: "no-store",
         credentials: "same-origin",
       });
     } catch (err) {
       if (gen === generation) {
-        appendErrorBubble(TEXT.network, text, id);
+        appendErrorBubble(TEXT.network, text, id, press);
       }
       return;
     }
@@ -315,8 +323,9 @@
         if (replyText === "" && choices.length === 0) {
           return;
         }
-        appendBotBubble(replyText, choices, true);
-        remember({ who: "bot", text: replyText, choices: choices });
+        const replyId = typeof reply.reply === "number" ? reply.reply : null;
+        appendBotBubble(replyText, choices, true, replyId);
+        remember({ who: "bot", text: replyText, choices: choices, reply: replyId });
       });
       return;
     }
@@ -325,28 +334,28 @@
       // The server refused this message for a reason it explained (too long, too many...).
       // Only waiting can help with a timeout or a rate limit, so only those offer a retry.
       const retryable = status === 408 || status === 429;
-      appendErrorBubble(data.error, retryable ? text : null, id);
+      appendErrorBubble(data.error, retryable ? text : null, id, press);
       return;
     }
     if (status === 503 && data && typeof data.error === "string" && data.error) {
       // The database is away for a moment: nothing was kept, the same message can go again.
-      appendErrorBubble(data.error, text, id);
+      appendErrorBubble(data.error, text, id, press);
       return;
     }
-    appendErrorBubble(TEXT.network, text, id);
+    appendErrorBubble(TEXT.network, text, id, press);
   }
 
   // Messages go out one at a time, in the order they were written.
-  function deliver(text, retryId) {
+  function deliver(text, retryId, press) {
     const id = retryId || newSessionId();
     pending += 1;
     setTyping();
     queue = queue
       .then(function () {
-        return post(text, id);
+        return post(text, id, press || null);
       })
       .catch(function () {
-        appendErrorBubble(TEXT.network, text, id);
+        appendErrorBubble(TEXT.network, text, id, press || null);
       })
       .then(function () {
         pending -= 1;
@@ -355,10 +364,10 @@
     return queue;
   }
 
-  function sendUserText(text) {
+  function sendUserText(text, press) {
     appendUserBubble(text);
     remember({ who: "user", text: text });
-    deliver(text);
+    deliver(text, null, press || null);
   }
 
   // ---- composer ----
@@ -526,7 +535,8 @@
       } else {
         // Only the latest reply's buttons still make sense to press.
         const isLast = index === history.length - 1;
-        appendBotBubble(entry.text, normaliseChoices(entry.choices), isLast);
+        const replyId = typeof entry.reply === "number" ? entry.reply : null;
+        appendBotBubble(entry.text, normaliseChoices(entry.choices), isLast, replyId);
       }
     });
   }

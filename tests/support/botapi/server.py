@@ -157,7 +157,8 @@ class BotApiEmulator(UserActions, FileStore, UpdateDelivery, ProfileMethods, Mes
             raise RuntimeError("the emulator is not running; await start() first")
         return self.port
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Serve on loopback: on `port`, or any free one when it is 0."""
         if self._runner is not None:
             raise RuntimeError("the emulator is already running")
         self._closing = False
@@ -169,7 +170,8 @@ class BotApiEmulator(UserActions, FileStore, UpdateDelivery, ProfileMethods, Mes
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            sock.bind(("127.0.0.1", 0))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
             site = web.SockSite(runner, sock)
             await site.start()
         except BaseException:
