@@ -1,5 +1,6 @@
-"""The console's search and its list of finished tickets: GET /api/console/search,
-/api/console/done and /api/console/done/options.
+"""The console's look-ups: its search and list of finished tickets (GET
+/api/console/search, /api/console/done and /api/console/done/options), and the desk's
+actions as data (GET /api/console/actions: what each takes, the usual texts it offers).
 
 The queries are the desk's (escalation.tickets.search); this module only reads the query
 string and writes JSON. It is registered by `bot.console.add_console_routes`, which hands
@@ -21,6 +22,7 @@ from aiohttp import web
 from bot.clock import Clock
 from escalation.routing import Actor
 from escalation.tickets import notices
+from escalation.tickets.actions import ACTIONS
 from escalation.tickets.changes import DeskError
 from escalation.tickets.desk import Desk
 from escalation.tickets.search import (
@@ -150,6 +152,25 @@ class SearchRoutes:
         )
 
 
+async def _actions(_request: web.Request, _actor: Actor) -> web.Response:
+    """GET /api/console/actions: each desk action's text need and usual texts (关闭's
+    results), the same rows the Telegram card offers."""
+    return _json(
+        {
+            "actions": [
+                {
+                    "name": a.name,
+                    "text": a.text.value,
+                    "choices": [
+                        {"key": c.key, "label": c.label, "text": c.text} for c in a.choices
+                    ],
+                }
+                for a in ACTIONS.values()
+            ]
+        }
+    )
+
+
 def add_search_routes(
     app: web.Application, desk: Desk, clock: Clock, signed_in: SignedIn, row_json: RowJson
 ) -> None:
@@ -157,3 +178,4 @@ def add_search_routes(
     app.router.add_get("/api/console/search", signed_in(routes.search))
     app.router.add_get("/api/console/done", signed_in(routes.done))
     app.router.add_get("/api/console/done/options", signed_in(routes.done_options))
+    app.router.add_get("/api/console/actions", signed_in(_actions))

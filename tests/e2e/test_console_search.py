@@ -20,6 +20,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
 from bot.serve import Server
+from escalation.tickets import notices
 from tests.support.browser import chromium_driver, chromium_missing_reason
 from tests.support.console import (
     AGENT,
@@ -198,6 +199,21 @@ async def test_the_assignee_alone_reveals_the_call_back_phone_and_it_is_audited(
         assert "13600005678" not in await resp.text()
     looks = [a for a in await runtime.tickets.audit(s.waiting) if a[1] == "reveal_phone"]
     assert looks == [("agent:7001", "reveal_phone", None, None)]
+
+
+async def test_the_console_reads_the_desk_s_actions_and_usual_close_results(
+    server: Server,
+) -> None:
+    await _seed_tickets(server)
+    async with await _signed_in(server, AGENT) as http:
+        status, body = await _get(http, server.url + "api/console/actions")
+    assert status == 200, body
+    actions = {a["name"]: a for a in body["actions"]}
+    assert actions["close"]["text"] == "required"
+    assert [(c["key"], c["label"], c["text"]) for c in actions["close"]["choices"]] == [
+        tuple(c) for c in notices.CLOSE_RESULTS
+    ]
+    assert actions["phone"]["choices"] == []
 
 
 # ---------------------------------------------------------------- Chromium
@@ -416,7 +432,8 @@ async def test_an_error_stays_at_the_top_of_a_phone_s_screen(server: Server) -> 
     assert ("agent", "小王", "【办结】" + USUAL_RESULT) in [tuple(e) for e in view.thread]
 
 
-USUAL_RESULT = "已转交相关部门处理，处理结果将另行告知。"
+USUAL = notices.CLOSE_RESULTS[-1]  # the desk's own list, as the Telegram card offers it
+USUAL_RESULT = USUAL.text
 
 
 def _close_with_a_usual_result(driver: WebDriver, s: Seeded) -> None:
@@ -425,9 +442,10 @@ def _close_with_a_usual_result(driver: WebDriver, s: Seeded) -> None:
     driver.find_element(By.ID, "tab-all").click()
     _click(driver, f'#queue .ticket-row[data-ref="{s.broken}"]')
     _wait_text(driver, "#detail-ref", s.broken)
+    _wait(driver).until(ec.visibility_of_element_located((By.ID, "close-results")))
     buttons = driver.find_elements(By.CSS_SELECTOR, "#close-results .quick-result")
-    assert USUAL_RESULT in [b.text for b in buttons]
-    next(b for b in buttons if b.text == USUAL_RESULT).click()
+    assert [b.text for b in buttons] == [c.label for c in notices.CLOSE_RESULTS]
+    next(b for b in buttons if b.text == USUAL.label).click()
     assert driver.find_element(By.ID, "action-text").get_attribute("value") == USUAL_RESULT
     assert driver.find_element(By.ID, "detail-status").text != "已办结"  # nothing sent yet
     driver.find_element(By.ID, "btn-close").click()

@@ -879,15 +879,54 @@
 
   // ---- usual close results ----
 
-  // A press puts the result in the box (replacing what was there); 办结 sends it, so the
-  // agent can still read and change it first.
-  function fillResult(button) {
-    el.actionText.value = button.textContent.trim();
-    el.actionText.focus();
+  // The desk's usual results of a close, as the Telegram card offers them. A press puts the
+  // result in the box (replacing what was there); 办结 sends it, so the agent can still read
+  // and change it first. Without them (an old server, a failed request) typing still works.
+  let closeResults = [];
+
+  async function loadCloseResults() {
+    const gen = generation;
+    let data;
+    try {
+      data = await api("GET", "/api/console/actions");
+    } catch (err) {
+      return;
+    }
+    const close = (Array.isArray(data.actions) ? data.actions : []).find(function (a) {
+      return a && a.name === "close";
+    });
+    if (gen !== generation || !close || !Array.isArray(close.choices)) {
+      return;
+    }
+    closeResults = close.choices.filter(function (c) {
+      return c && typeof c.label === "string" && typeof c.text === "string" && c.text !== "";
+    });
+    renderCloseResults();
+  }
+
+  function renderCloseResults() {
+    el.closeResults.querySelectorAll(".quick-result").forEach(function (b) {
+      b.remove();
+    });
+    closeResults.forEach(function (c) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "quick-result";
+      button.textContent = c.label;
+      button.title = c.text;
+      button.setAttribute("data-key", String(c.key));
+      button.addEventListener("click", function () {
+        el.actionText.value = c.text;
+        el.actionText.focus();
+      });
+      el.closeResults.appendChild(button);
+    });
+    showResults();
   }
 
   function showResults() {
-    el.closeResults.hidden = selectedRef === null || currentStatus === "closed";
+    el.closeResults.hidden =
+      closeResults.length === 0 || selectedRef === null || currentStatus === "closed";
   }
 
   // ---- logging in and out ----
@@ -959,6 +998,7 @@
     el.consoleView.hidden = false;
     clearError();
     setScope("all");
+    loadCloseResults();
     refreshTimer = setInterval(function () {
       loadList();
       if (!busy) {
@@ -1036,11 +1076,6 @@
   });
   el.errorClose.addEventListener("click", function () {
     clearError();
-  });
-  el.closeResults.querySelectorAll(".quick-result").forEach(function (button) {
-    button.addEventListener("click", function () {
-      fillResult(button);
-    });
   });
   Object.keys(el.buttons).forEach(function (name) {
     el.buttons[name].addEventListener("click", function () {
