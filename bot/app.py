@@ -22,11 +22,13 @@ from escalation.risk import TAG_NAMES, load_scorer
 from escalation.routing import Routes
 from escalation.tickets.calendar import load_calendar
 from escalation.tickets.desk import Desk
+from escalation.tickets.files import FileLimits, TicketFiles
 from escalation.tickets.sla import SlaPolicy, load_policy
 from escalation.tickets.store import TicketStore
 from handlers.core import Core
 from knowledge.engine import Engine
 from knowledge.kb import load_kb
+from storage.attachments import AttachmentFolder
 from storage.conversation import ConversationStore
 
 
@@ -42,6 +44,7 @@ class Runtime:
     incidents: Incidents
     digests: Digests
     clock: Clock  # what every job and channel reads the time from
+    files: TicketFiles  # customers' photos, files and voice notes, kept with tickets
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -78,8 +81,17 @@ async def build_runtime(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Runt
         routes,
         contact=settings.incident_contact,
     )
+    files = TicketFiles(
+        sessions,
+        desk.changes,
+        desk.clocks,
+        AttachmentFolder(settings.attachments_folder),
+        FileLimits(settings.attachment_max_bytes, settings.attachments_per_ticket),
+    )
     scorer = load_scorer()
-    core = Core(engine, store, desk, incidents, risk=scorer.score, tag_names=TAG_NAMES)
+    core = Core(
+        engine, store, desk, incidents, risk=scorer.score, tag_names=TAG_NAMES, files=files
+    )
     schedules = {
         kind: parse_cron(expression)
         for kind, expression in (
@@ -97,7 +109,9 @@ async def build_runtime(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> Runt
         plan=incidents.plan,
         webhook=settings.bureau_webhook_url is not None,
     )
-    return Runtime(settings, db, store, core, desk, agents, tickets, incidents, digests, clock)
+    return Runtime(
+        settings, db, store, core, desk, agents, tickets, incidents, digests, clock, files
+    )
 
 
 def policy_from(settings: Settings) -> SlaPolicy:

@@ -49,7 +49,8 @@ def default_home() -> Path:
     except RuntimeError:  # no HOME and no password entry: nowhere stable to default to
         raise ConfigError(
             "HELPDESK_HOME is not set and this user has no home directory: set "
-            "HELPDESK_HOME to a directory for the helpdesk's data (README, 'Configuration')."
+            "HELPDESK_HOME to a directory for the helpdesk's data (docs/channels.md, "
+            "'Configuration')."
         ) from None
 
 
@@ -70,7 +71,7 @@ def ensure_dir(path: Path, what: str) -> Path:
     except OSError as exc:
         raise ConfigError(
             f"{what} {path}: cannot create it ({exc.strerror or exc}). Set HELPDESK_HOME "
-            "(or HELPDESK_DATABASE_URL) to a directory this user can write (README, "
+            "(or HELPDESK_DATABASE_URL) to a directory this user can write (docs/channels.md, "
             "'Configuration')."
         ) from None
     return path
@@ -112,6 +113,10 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_base_url: str | None = Field(
         default=None, description="another Bot API server, e.g. http://127.0.0.1:8081/bot"
+    )
+    telegram_base_file_url: str | None = Field(
+        default=None,
+        description="its file downloads; default: the base URL with /bot made /file/bot",
     )
     webhook_url: str | None = Field(default=None, description="public URL: webhook mode")
     webhook_secret: SecretStr | None = None
@@ -180,6 +185,21 @@ class Settings(BaseSettings):
     purge_cron: str = Field(
         default="30 3 * * *", description="when the retention purge runs, Beijing time; empty: off"
     )
+    attachments_dir: Path | None = Field(
+        default=None,
+        description="where customers' photos, files and voice notes are kept; default: "
+        "attachments/ beside the SQLite database, else HELPDESK_HOME/attachments; a "
+        "relative path is taken under HELPDESK_HOME",
+    )
+    attachment_max_mb: float = Field(
+        default=10.0,
+        gt=0,
+        le=20,  # Telegram lets bots download files of up to 20 MB
+        description="the largest file a customer may attach, in MB",
+    )
+    attachments_per_ticket: int = Field(
+        default=20, ge=1, le=1000, description="how many files one ticket keeps at most"
+    )
 
     @field_validator("home")
     @classmethod
@@ -239,6 +259,27 @@ class Settings(BaseSettings):
             raise ValueError("use DEBUG, INFO, WARNING or ERROR")
         return value
 
+    @property
+    def attachments_folder(self) -> Path:
+        """Return the folder of customers' files (HELPDESK_ATTACHMENTS_DIR or its default)."""
+        if self.attachments_dir is not None:
+            return self.home / self.attachments_dir  # a relative one is under HELPDESK_HOME
+        return default_attachments_dir(self.database_url, self.home)
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        return int(self.attachment_max_mb * 1024 * 1024)
+
+    @property
+    def file_url(self) -> str | None:
+        """Return where Telegram files are downloaded from, when not Telegram's own."""
+        if self.telegram_base_file_url:
+            return self.telegram_base_file_url
+        base = self.telegram_base_url
+        if base and base.rstrip("/").endswith("/bot"):
+            return base.rstrip("/").removesuffix("/bot") + "/file/bot"
+        return None
+
     def masked(self) -> dict[str, Any]:
         """Return the effective settings with secrets masked, for `helpdesk config`."""
         out: dict[str, Any] = {}
@@ -260,6 +301,16 @@ def env_files(home: Path) -> tuple[Path, ...]:
     return (Path(".env"), home / ".env")
 
 
+def default_attachments_dir(database_url: str, home: Path) -> Path:
+    """Return the default folder of customers' files: attachments/ beside an SQLite
+    database file, else HELPDESK_HOME/attachments."""
+    if database_url.startswith("sqlite"):
+        database = make_url(database_url).database
+        if database and database != ":memory:":
+            return home / Path(database).parent / "attachments"
+    return home / "attachments"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings, or raise ConfigError naming the variable and the fix.
 
@@ -275,5 +326,5 @@ def load_settings(**overrides: Any) -> Settings:
             problems.append(f"HELPDESK_{field.upper()}: {err['msg']}")
         raise ConfigError(
             "invalid settings — " + "; ".join(problems) + ". Fix the environment or .env "
-            "(README, 'Configuration')."
+            "(docs/channels.md, 'Configuration')."
         ) from None

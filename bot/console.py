@@ -40,6 +40,7 @@ from escalation.tickets import notices
 from escalation.tickets.actions import UnknownAction, perform
 from escalation.tickets.changes import BadInput, DeskError, Forbidden, NotFound
 from escalation.tickets.desk import Desk
+from escalation.tickets.files import FileView
 from escalation.tickets.views import TicketRow
 from handlers import texts
 
@@ -85,6 +86,20 @@ def ticket_json(row: TicketRow) -> dict[str, Any]:
         "next_clock": row.next_clock,
         "clock_name": notices.CLOCK_NAMES.get(row.next_clock) if row.next_clock else None,
         "state": row.state,
+    }
+
+
+def file_json(reference: str, f: FileView) -> dict[str, Any]:
+    """A customer's file as the console lists it, with where to fetch it (console_files)."""
+    return {
+        "id": f.id,
+        "kind": f.kind,
+        "name": f.name,
+        "mime": f.mime,
+        "size": f.size,
+        "inline": f.inline,  # an image the page may show
+        "at": _iso(f.at),
+        "url": f"/api/console/tickets/{reference}/files/{f.id}",
     }
 
 
@@ -290,6 +305,7 @@ async def _detail(request: web.Request, _actor: Actor) -> web.Response:
             "thread": [
                 {"kind": k, "author": a, "text": t, "at": _iso(at)} for k, a, t, at in d.thread
             ],
+            "files": [file_json(d.row.reference, f) for f in d.files],
             "clocks": [
                 {
                     "clock": c.clock,

@@ -133,6 +133,7 @@ class Jobs:
             parse_cron(settings.purge_cron),
             timedelta(days=settings.retention_days),
             self.clock.now(),
+            files=self.runtime.files.folder,
         )
         return 0 if done is None else done.counts.total
 

@@ -39,6 +39,7 @@ from bot import http_input
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.monitoring import report
+from bot.telegram_files import attachment_of
 from bot.telegram_send import TelegramSender, buttons_markup, split_text
 from bot.telegram_wire import parse_callback, parse_choice
 from escalation.routing import Actor, agent_actor
@@ -107,6 +108,8 @@ class TelegramChannel:
         builder = ApplicationBuilder().token(settings.telegram_token.get_secret_value())
         if settings.telegram_base_url:
             builder = builder.base_url(settings.telegram_base_url)
+        if settings.file_url:
+            builder = builder.base_file_url(settings.file_url)
         self.app: Application = builder.updater(None).build()  # type: ignore[type-arg]
         self.app.add_handler(CallbackQueryHandler(self._on_callback))
         self.app.add_handler(MessageHandler(filters.ALL, self._on_message))
@@ -284,6 +287,7 @@ class TelegramChannel:
             kind=_kind_of(msg),
             external_id=str(update.update_id),
             reply_chat=msg.chat_id,
+            attachment=attachment_of(msg, self.app.bot),
         )
         # Stored with its replies queued in the outbox, in one transaction; the sender
         # sends them from there (a redelivered update finds them queued already).

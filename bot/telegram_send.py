@@ -1,5 +1,5 @@
 """Sending one outbox item to Telegram: long texts split below Telegram's limit, buttons as
-an inline keyboard, a digest's chart or file as an attachment."""
+an inline keyboard, a digest's chart or file, or a customer's file, as an attachment."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ async def send_item(bot: Bot, item: OutboxItem) -> Message | None:
     """Send one outbox item, split into chunks; return the first message Telegram accepted."""
     chunks = split_text(item.text)
     first: Message | None = None
-    if item.attachment is not None:
+    if item.has_attachment:
         first = await _send_attachment(bot, item)
         chunks = []
     for i, chunk in enumerate(chunks):
@@ -84,23 +84,37 @@ async def send_item(bot: Bot, item: OutboxItem) -> Message | None:
             item.chat_id,
             chunk,
             reply_markup=buttons_markup(item.buttons) if i == len(chunks) - 1 else None,
-            reply_parameters=ReplyParameters(item.reply_to, allow_sending_without_reply=True)
-            if item.reply_to and i == 0
-            else None,
+            reply_parameters=_reply_to(item) if i == 0 else None,
         )
         first = first or sent
     return first
 
 
+def _reply_to(item: OutboxItem) -> ReplyParameters | None:
+    if not item.reply_to:
+        return None
+    return ReplyParameters(item.reply_to, allow_sending_without_reply=True)
+
+
 async def _send_attachment(bot: Bot, item: OutboxItem) -> Message:
-    """Send a digest's chart (photo) or file (document), its text as the caption."""
-    assert item.attachment is not None
+    """Send a digest's chart or file, or a customer's photo, file or voice note, its text
+    as the caption: by the file's id where Telegram holds it, else as an upload."""
     # Telegram caps captions at 1024 characters; the digest's own text goes separately.
     caption = item.text[:1000] or None
-    upload = InputFile(item.attachment, filename=item.attachment_name)
+    media: str | InputFile
+    if item.attachment_ref is not None:
+        media = item.attachment_ref
+    else:
+        assert item.attachment is not None
+        media = InputFile(item.attachment, filename=item.attachment_name)
+    reply = _reply_to(item)
     sent: Message
     if item.attachment_kind == "photo":
-        sent = await bot.send_photo(item.chat_id, upload, caption=caption)
+        sent = await bot.send_photo(item.chat_id, media, caption=caption, reply_parameters=reply)
+    elif item.attachment_kind == "voice":
+        sent = await bot.send_voice(item.chat_id, media, caption=caption, reply_parameters=reply)
     else:
-        sent = await bot.send_document(item.chat_id, upload, caption=caption)
+        sent = await bot.send_document(
+            item.chat_id, media, caption=caption, reply_parameters=reply
+        )
     return sent

@@ -16,6 +16,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from bot.alerts import add_alert_routes
 from bot.app import Runtime
 from bot.console import add_console_routes
+from bot.console_files import add_file_routes
 from bot.http_input import BadRequest, read_json
 from bot.monitoring import report
 from handlers import texts
@@ -261,6 +262,7 @@ def build_web_app(
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/api/messages", _pushed)
     add_console_routes(app, runtime.desk, runtime.incidents, runtime.clock)
+    add_file_routes(app, runtime.files)
     secret = runtime.settings.alert_secret
     add_alert_routes(
         app, runtime.incidents, secret.get_secret_value() if secret else None, runtime.clock

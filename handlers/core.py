@@ -6,16 +6,20 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Protocol
 
 from escalation.incidents.service import Incidents
 from escalation.risk.tags import LEVELS
 from escalation.routing import Actor
 from escalation.tickets.desk import Desk
+from escalation.tickets.files import TicketFiles
 from escalation.tickets.rules import find_reference
-from handlers import texts
+from handlers import status, texts
+from handlers.attachments import keep_file
 from handlers.conversation import respond
 from handlers.types import (
+    AttachEffect,
     CsatEffect,
     CustomerReplyEffect,
     FeedbackEffect,
@@ -31,12 +35,19 @@ from handlers.types import (
     Step,
     TicketEffect,
     TicketInfo,
+    TicketLine,
 )
 from knowledge.engine import Engine
 from knowledge.masking import find_mobile
-from storage.conversation import ConversationStore, Exchange, Outbound, StoredReply
+from storage.conversation import ConversationStore, Exchange, Outbound, StoredReply, StoredRisk
 
 _MAX_LOCKS = 10_000
+# A ticket opened this soon after a medium- or high-risk message from the same person
+# carries its priority: the threat that alerted the supervisors and the complaint taken
+# down a few messages later are one case. A high verdict is also noted on the ticket.
+RISK_CARRY_WINDOW = timedelta(minutes=30)
+_CARRIED_LEVELS = ("medium", "high")
+_NOTED_LEVEL = "high"
 
 
 class RiskVerdict(Protocol):
@@ -81,8 +92,10 @@ class Core:
         *,
         risk: RiskScore | None = None,
         tag_names: Mapping[str, str] | None = None,
+        files: TicketFiles | None = None,
     ) -> None:
         self.engine = engine
+        self.files = files  # where customers' files go; without, they are refused
         self.risk = risk
         self.tag_names = dict(tag_names or {})
         self.store = store
@@ -140,9 +153,11 @@ class Core:
                 if mine is not None
                 else None,
                 IncidentNotice(notice.incident_id, notice.text) if notice else None,
-                pressed,
+                pressed=pressed,
+                listing=await self._listing(msg),
             )
-            step = await self._open_tickets(msg, step, verdict.level if verdict else None)
+            step = await self._open_tickets(msg, step, verdict)
+            step = await self._keep_files(msg, step)
             await self._ticket_effects(msg, step)
             keys = self.incidents.keys_for_text(msg.text)
             if verdict is not None and verdict.level == "high":
@@ -232,12 +247,23 @@ class Core:
             return TicketInfo(reference, False)
         return TicketInfo(reference, True, ticket.status.value, ticket.type, ticket.category)
 
-    async def _open_tickets(self, msg: Incoming, step: Step, risk: str | None) -> Step:
-        """Open the tickets a step asks for and put their references into its replies;
-        a high- or medium-risk description raises the ticket's priority."""
+    async def _listing(self, msg: Incoming) -> list[TicketLine]:
+        """The sender's own tickets, for a message asking about them without a reference."""
+        if not msg.text or not status.asks_for_status(msg.text) or find_reference(msg.text):
+            return []
+        rows = await self.desk.customers.tickets_of(msg.sender, status.MAX_LISTED)
+        return [TicketLine(r.reference, r.type, r.category, r.status, r.updated_at) for r in rows]
+
+    async def _open_tickets(self, msg: Incoming, step: Step, verdict: RiskVerdict | None) -> Step:
+        """Open the tickets a step asks for and put their references into its replies.
+
+        The most urgent risk counts: this message's, the description's, or that of a message
+        the person sent within RISK_CARRY_WINDOW; the ticket notes the verdict it carries."""
         for effect in step.effects:
             if not isinstance(effect, TicketEffect):
                 continue
+            link = await self._risk_link(msg, verdict)
+            risk = _higher(verdict.level if verdict else None, link.level if link else None)
             # The description was typed steps ago; its risk counts, not the last button's.
             if self.risk is not None and effect.description:
                 risk = _higher(risk, self.risk(effect.description).level)
@@ -254,6 +280,15 @@ class Core:
                 contact_phone=effect.contact_phone,
                 risk=risk,
             )
+            if link is not None and link.level == _NOTED_LEVEL:
+                await self.desk.customers.note_risk(
+                    ticket.reference,
+                    msg.received_at,
+                    link.level,
+                    link.tags,
+                    self._risk_note(link),
+                    link.message_id or None,
+                )
             await self.incidents.observe(
                 self.incidents.keys_for_ticket(effect.category, effect.merchant_name),
                 msg.received_at,
@@ -263,6 +298,36 @@ class Core:
                 Reply(r.text.replace("{ref}", ticket.reference), r.choices) for r in step.replies
             ]
             step = replace(step, replies=replies, ticket_reference=ticket.reference)
+        return step
+
+    async def _risk_link(self, msg: Incoming, verdict: RiskVerdict | None) -> StoredRisk | None:
+        """The most urgent medium or high verdict among this message and the person's
+        messages within RISK_CARRY_WINDOW (the latest of equals), or None."""
+        found = await self.store.risky_since(msg.sender, msg.received_at - RISK_CARRY_WINDOW)
+        if verdict is not None and verdict.level in _CARRIED_LEVELS:
+            found.insert(0, StoredRisk(0, verdict.level, verdict.tags, msg.received_at, msg.text))
+        ranked = [r for r in found if r.level in _CARRIED_LEVELS]
+        if not ranked:
+            return None
+        return max(ranked, key=lambda r: (LEVELS.index(r.level), r.at))
+
+    def _risk_note(self, link: StoredRisk) -> str:
+        """What the ticket's thread says of the verdict it carries (masked when stored)."""
+        alerted = link.level == "high" and self.desk.routes.supervisors is not None
+        return texts.RISK_LINK_NOTE.format(
+            at=f"{link.at.astimezone(status.SHOWN_IN):%m-%d %H:%M}",
+            level=texts.RISK_LEVEL_NAMES.get(link.level, link.level),
+            tags="、".join(self.tag_names.get(t, t) for t in link.tags) or "—",
+            alerted=texts.RISK_LINK_ALERTED if alerted else "",
+            text=link.text[:500],
+        )
+
+    async def _keep_files(self, msg: Incoming, step: Step) -> Step:
+        """Store the file a step keeps with a ticket, and tell the customer how it went."""
+        for effect in step.effects:
+            if isinstance(effect, AttachEffect):
+                reply = await keep_file(self.files, msg, effect.reference)
+                step = replace(step, replies=[*step.replies, reply])
         return step
 
     async def _ticket_effects(self, msg: Incoming, step: Step) -> None:

@@ -50,8 +50,23 @@ def start(lead: str = texts.INTAKE_START) -> list[Reply]:
     return [Reply(lead), Reply(texts.ASK_TICKET_TYPE, TYPE_CHOICES)]
 
 
-def begin(state: FlowState) -> FlowState:
-    return replace(state, intake=(("step", "type"),), offered=(), last_entry=None)
+def begin(state: FlowState, description: str | None = None) -> FlowState:
+    """Start an intake; `description` (masked) is what the person already said happened,
+    shown to them for confirmation instead of asking for it again."""
+    data: tuple[tuple[str, str], ...] = (("step", "type"),)
+    if description is not None and len(description.strip()) >= MIN_DESCRIPTION:
+        data += (("description", description.strip()[:2000]),)
+    return replace(state, intake=data, offered=(), last_entry=None, draft=None)
+
+
+def _ask_description(data: dict[str, str]) -> Reply:
+    said = data.get("description")
+    if said:
+        return Reply(
+            texts.CONFIRM_DESCRIPTION.format(description=said),
+            (texts.CHOICE_KEEP_DESCRIPTION, texts.CHOICE_CANCEL),
+        )
+    return Reply(texts.ASK_DESCRIPTION)
 
 
 def parse_details(text: str) -> tuple[str | None, str | None, str | None]:
@@ -87,7 +102,10 @@ def advance(text: str, state: FlowState) -> Step:
         if text not in DEFAULT_CATEGORIES:
             return Step([Reply(texts.PICK_FROM_CHOICES, CATEGORY_CHOICES)], state, kind="intake")
         data |= {"step": "description", "category": text}
-        reply = Reply(texts.ASK_DESCRIPTION)
+        reply = _ask_description(data)
+    elif step == "description" and text == texts.CHOICE_KEEP_DESCRIPTION and "description" in data:
+        data |= {"step": "details"}
+        reply = Reply(texts.ASK_DETAILS, DETAIL_CHOICES)
     elif step == "description":
         if len(text.strip()) < MIN_DESCRIPTION:
             return Step([Reply(texts.DESCRIPTION_TOO_SHORT)], state, kind="intake")

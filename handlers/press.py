@@ -32,7 +32,11 @@ def on_press(pressed: Pressed, state: FlowState) -> Step | None:
 def _feedback(entry_id: str, helpful: bool, rated: bool, state: FlowState) -> Step:
     """Feedback on the answer the button was under, the latest one or an earlier one."""
     # The latest answer, rated by its button, is rated: typing 有帮助 later adds nothing.
-    after = replace(state, last_entry=None) if state.last_entry == entry_id else state
+    # 没帮助 on it offers a person, who is handed the question it did not answer.
+    latest = state.last_entry == entry_id
+    after = state
+    if latest:
+        after = replace(state, last_entry=None, draft=None if helpful else state.last_question)
     if rated:
         return Step([Reply(texts.FEEDBACK_ALREADY)], after, kind="feedback")
     reply = (

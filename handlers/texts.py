@@ -12,12 +12,36 @@ ASK_ROLE = "请问您是？"
 CHOICE_CONSUMER = "我是消费者"
 CHOICE_MERCHANT = "我是商户"
 ROLE_CHOICES = (CHOICE_CONSUMER, CHOICE_MERCHANT)
+# Asked instead of ASK_ROLE when the first message was a question: it is answered next.
+ASK_ROLE_THEN_ANSWER = "请问您是？选好后马上回答您刚才的问题。"
 ROLE_SET = {
     "consumer": "好的，已按消费者为您解答。请直接输入问题，例如“补贴怎么领”。",
     "merchant": "好的，已按商户为您解答。请直接输入问题，例如“怎么报名参加活动”。",
 }
 EMPTY_QUERY = "请直接描述您的问题，例如“以旧换新补贴没到账”。回复“转人工”可联系客服。"
 NON_TEXT = "暂时只能看懂文字哦。请用文字描述您的问题，例如“补贴怎么领”；需要帮助可回复“转人工”。"
+# Photos, files and voice notes: kept with the sender's open ticket, or explained.
+FILE_ADDED = "已收到您的{kind}“{name}”（{size}），已加入工单 {ref}，客服处理时会一并查看。"
+FILE_TOO_BIG = (
+    "这个{kind}有 {size}，超过了单个附件 {limit} 的上限，没有加入工单 {ref}。"
+    "请压缩或截取关键部分后重新发送，或用文字说明。"
+)
+FILE_TOO_BIG_UNKNOWN = (
+    "这个{kind}超过了单个附件 {limit} 的上限，没有加入工单 {ref}。"
+    "请压缩或截取关键部分后重新发送，或用文字说明。"
+)
+FILE_TOO_MANY = (
+    "工单 {ref} 已有 {limit} 个附件，达到上限，这个{kind}没有加入。"
+    "如还有重要材料，请用文字说明，客服会与您联系。"
+)
+FILE_FAILED = "这个{kind}没有接收成功，请稍后重新发送；也可以用文字描述。"
+FILE_NO_TICKET = (
+    "暂时看不懂图片、文件和语音哦。请用文字描述您的问题，例如“补贴怎么领”。"
+    "如需投诉或求助，请点“我要投诉”登记，登记后再发送照片或文件，会自动加入您的工单。"
+)
+FILE_DURING_INTAKE = (
+    "请先用文字完成登记（回复“取消”可退出），登记成功后再发送照片或文件，会自动加入工单。"
+)
 DID_YOU_MEAN = "没有完全理解您的问题，您是想问："
 NONE_OF_THESE = "都不是"
 REPHRASE = "抱歉没能帮上。请换个说法再问一次，或回复“转人工”联系客服。"
@@ -43,7 +67,7 @@ HELP = (
     "· 直接输入问题即可，例如“补贴怎么领”“退货后补贴怎么处理”；\n"
     "· /role 切换身份（消费者 / 商户）；\n"
     "· /human 或回复“转人工”联系人工客服，/complain 登记投诉；\n"
-    "· /status 工单号 查询工单进度；\n"
+    "· /status 查看我的工单进度（或 /status 工单号 查询某一个）；\n"
     "· /help 查看本说明。"
 )
 UNKNOWN_COMMAND = (
@@ -63,6 +87,12 @@ INTAKE_START = "好的，请花一分钟登记您的问题，客服会按登记�
 ASK_TICKET_TYPE = "请选择问题类型："
 ASK_TICKET_CATEGORY = "请选择问题分类："
 ASK_DESCRIPTION = "请用一两句话描述发生了什么（例如时间、商品、遇到的情况）。"
+# Instead of ASK_DESCRIPTION when the message that led here already said what happened.
+CHOICE_KEEP_DESCRIPTION = "就用这段"
+CONFIRM_DESCRIPTION = (
+    "问题描述先记为您刚才说的：\n「{description}」\n"
+    "没问题请点“就用这段”；要修改，直接发送新的描述。"
+)
 DESCRIPTION_TOO_SHORT = "描述太短了，请再具体一点，例如“6月2日在某某店买冰箱，店员不让用补贴”。"
 ASK_DETAILS = (
     "如有订单号、商户名称或联系电话，请发在这里（一条消息即可）；没有请点“跳过”。"
@@ -79,7 +109,10 @@ TICKET_NOT_FOUND = (
     "换了账号的，请在同一条消息里附上登记的联系电话，"
     "例如“查询工单 T20250602-0042 13800000000”，或回复“转人工”联系客服。"
 )
-ASK_REFERENCE = "请提供工单号，例如“查询工单 T20250602-0042”。"
+NO_TICKETS = "您名下还没有工单。需要登记问题，请点“我要投诉”；也可以回复“转人工”。"
+MY_TICKETS_HEAD = "您最近的工单（{count} 个，最新的在前）："
+TICKET_LINE = "{n}. {ref}｜{type}·{category}｜{status}｜更新于 {at}"
+MY_TICKETS_HINT = "如需补充情况，直接发消息即可；换了账号的，请发“查询工单 工单号 登记的电话”。"
 STATUS_NAMES = {
     "new": "已受理，等待客服处理",
     "assigned": "客服处理中",
@@ -108,6 +141,13 @@ RISK_ALERT = (
     "🔴 高风险消息（舆情预警）\n用户：{user}{ticket}\n风险类型：{tags}\n内容：{text}\n"
     "请尽快跟进；如属集中反映，可按应急预案上报事件。"
 )
+
+# In a new ticket's thread when a risky message shortly before it raised its priority.
+RISK_LINK_NOTE = (
+    "风险关联：客户 {at} 的消息判为{level}风险（{tags}）{alerted}，工单已按此定级。原话：{text}"
+)
+RISK_LINK_ALERTED = "，当时已预警主管"
+RISK_LEVEL_NAMES = {"high": "高", "medium": "中"}
 
 # ---------------------------------------------------------------- desk (agents in the chat)
 DESK_REFUSED = "仅限登记的客服人员操作。如需开通，请联系主管执行 helpdesk agents add。"
@@ -163,6 +203,7 @@ INTAKE_DEFAULT_CATEGORY = "其他"
 RISK_ALERT_TICKET = "（工单 {ref}）"
 
 # ---------------------------------------------------------------- agents' web console
+CONSOLE_NO_SUCH_FILE = "没有找到这个附件：它可能已按保存期限删除。请刷新工单详情。"
 CONSOLE_SESSION_EXPIRED = "登录已过期，请重新登录。"
 CONSOLE_NOT_SIGNED_IN = "未登录或登录已过期。"
 CONSOLE_BODY_NOT_OBJECT = '请求需要是一个 JSON 对象，例如 {"text": "已联系商户"}。'

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from escalation.tickets.files import NewFile
 from knowledge.kb import Audience
 
 TEXT = "text"
@@ -46,6 +47,8 @@ class Incoming:
     # for channels that hand replies back in the same request (web, terminal).
     reply_chat: int | None = None
     press: Press | None = None  # a button pressed; `text` is then its label, for the record
+    # A photo, file or voice note the message carries (its text is then the caption).
+    attachment: NewFile | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,11 @@ class FlowState:
     # "details") and the answers so far.
     intake: tuple[tuple[str, str], ...] = ()
     csat_for: str | None = None  # rated this ticket; the next message may be a comment
+    # The question asked before the role was chosen (masked), answered once it is.
+    pending: str | None = None
+    # What the last message offered a complaint or a person for (masked): accepting the
+    # offer takes it as the complaint's description, so it is not typed again.
+    draft: str | None = None
 
     @property
     def intake_step(self) -> str | None:
@@ -90,9 +98,15 @@ class FlowState:
                 raw.get("last_question"),
                 tuple((str(k), str(v)) for k, v in (raw.get("intake") or {}).items()),
                 raw.get("csat_for"),
+                _text_or_none(raw.get("pending")),
+                _text_or_none(raw.get("draft")),
             )
         except (ValueError, TypeError):
             return cls()  # a state we cannot read is a fresh start, not a crash
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +157,17 @@ class MyTicket:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketLine:
+    """One of the user's tickets, as a list of them shows it."""
+
+    reference: str
+    type: str
+    category: str
+    status: str
+    updated_at: datetime  # aware, UTC
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentNotice:
     """An open incident the message is about, and what users asking about it are told."""
 
@@ -176,8 +201,16 @@ class ReopenEffect:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class AttachEffect:
+    """Keep the message's file with the sender's open ticket."""
+
+    reference: str
+
+
 Effect = (
     FeedbackEffect
+    | AttachEffect
     | HandoffEffect
     | TicketEffect
     | CustomerReplyEffect

@@ -29,6 +29,8 @@ from storage.models import (
 from storage.outbox import choice_buttons, outbound
 from storage.retry import retrying
 
+_RISKY_MAX = 50
+
 
 @dataclass(frozen=True, slots=True)
 class UserState:
@@ -70,6 +72,17 @@ class Exchange:
     # The Telegram chat the replies go to: they are queued in the outbox in the same
     # transaction, and sent (and marked sent) one at a time from there.
     reply_chat: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRisk:
+    """A stored inbound message's risk verdict."""
+
+    message_id: int
+    level: str
+    tags: tuple[str, ...]
+    at: datetime
+    text: str  # masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +215,36 @@ class ConversationStore:
             return ButtonOf(
                 str(labels[index]), reply.kb_entry_id, latest == reply.reply_to_id, rated
             )
+
+    @retrying
+    async def risky_since(self, sender: str, since: datetime) -> list[StoredRisk]:
+        """Return the sender's messages since then that scored medium or high risk,
+        latest first (at most a few dozen)."""
+        async with self._sessions() as s:
+            rows = (
+                await s.execute(
+                    select(Message)
+                    .join(User, User.id == Message.user_id)
+                    .where(
+                        User.sender == sender,
+                        Message.direction == Direction.IN,
+                        Message.created_at >= since,
+                        Message.risk_level.in_((RiskLevel.MEDIUM, RiskLevel.HIGH)),
+                    )
+                    .order_by(Message.id.desc())
+                    .limit(_RISKY_MAX)
+                )
+            ).scalars()
+            return [
+                StoredRisk(
+                    m.id,
+                    m.risk_level.value if m.risk_level else "none",
+                    tuple(t for t in (m.risk_tags or "").split(",") if t),
+                    m.created_at,
+                    m.text,
+                )
+                for m in rows
+            ]
 
     async def counts(self) -> dict[str, int]:
         """Return row counts, for health checks and tests."""

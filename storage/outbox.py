@@ -77,12 +77,14 @@ def outbound(
     attachment: bytes | None = None,
     attachment_name: str | None = None,
     attachment_kind: str | None = None,
+    attachment_ref: str | None = None,
     digest_id: int | None = None,
 ) -> Outbox:
     """A message owed to a chat; add it to the session of what caused it.
 
     `buttons` are stored by meaning (see Button); `key` makes it once only (a unique idempotency
-    key); `message_id` links the customer's copy in `message`, marked sent with it."""
+    key); `message_id` links the customer's copy in `message`, marked sent with it. An
+    attachment is its bytes, or `attachment_ref`: a file the channel holds already."""
     return Outbox(
         key=key,
         channel=channel,
@@ -100,6 +102,7 @@ def outbound(
         attachment=attachment,
         attachment_name=attachment_name,
         attachment_kind=AttachmentKind(attachment_kind) if attachment_kind else None,
+        attachment_ref=attachment_ref,
         digest_id=digest_id,
     )
 
@@ -143,7 +146,12 @@ class OutboxItem:
     reply_to: int | None  # message id in that chat to reply to
     attachment: bytes | None = None  # a digest's chart or file; the text is its caption
     attachment_name: str | None = None
-    attachment_kind: str | None = None  # photo | document
+    attachment_kind: str | None = None  # photo | document | voice
+    attachment_ref: str | None = None  # instead of the bytes: the channel's id of the file
+
+    @property
+    def has_attachment(self) -> bool:
+        return self.attachment is not None or self.attachment_ref is not None
 
 
 class SendFailed(Exception):
@@ -223,6 +231,7 @@ class OutboxQueue:
                         row.attachment,
                         row.attachment_name,
                         row.attachment_kind,
+                        row.attachment_ref,
                     )
                 )
         return items

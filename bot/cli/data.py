@@ -69,6 +69,7 @@ COUNT_LABELS = {  # key: (what, done to it)
     "outbox_deleted": ("outbox copies", "deleted"),
     "outbox_cleared": ("outbox copies", "cleared"),
     "tickets": ("tickets", "anonymised"),
+    "files": ("attached files", "deleted"),
     "users_deleted": ("users", "deleted"),
     "users_anonymised": ("users", "anonymised"),
     "states_cleared": ("chat states", "cleared"),
@@ -106,7 +107,9 @@ def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-        return asyncio.run(_data_purge(settings.database_url, days, args.dry_run))
+        return asyncio.run(
+            _data_purge(settings.database_url, days, args.dry_run, settings.attachments_folder)
+        )
     subject = subject_key(args.user)  # a malformed identity is refused before anything
     if args.data_command == "export":
         from escalation.privacy.subject import export_counts
@@ -133,23 +136,29 @@ def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             print("nothing erased.")
             return 1
-    return asyncio.run(_data_erase(settings.database_url, subject))
+    return asyncio.run(_data_erase(settings.database_url, subject, settings.attachments_folder))
 
 
 def _beijing(at: datetime) -> str:
     return f"{at.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} Beijing time"
 
 
-async def _data_purge(url: str, days: int, dry_run: bool) -> int:
+async def _data_purge(url: str, days: int, dry_run: bool, folder: Path) -> int:
     from bot.clock import utc_now
     from bot.db import make_engine, make_sessions, upgrade
     from escalation.privacy.purge import purge
+    from storage.attachments import AttachmentFolder
 
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
     try:
         report = await purge(
-            make_sessions(engine), days, utc_now(), dry_run=dry_run, actor=_operator()
+            make_sessions(engine),
+            days,
+            utc_now(),
+            dry_run=dry_run,
+            actor=_operator(),
+            files=AttachmentFolder(folder),
         )
     finally:
         await engine.dispose()
@@ -175,15 +184,18 @@ async def _data_export(url: str, subject: str) -> dict[str, Any]:
         await engine.dispose()
 
 
-async def _data_erase(url: str, subject: str) -> int:
+async def _data_erase(url: str, subject: str, folder: Path) -> int:
     from bot.clock import utc_now
     from bot.db import make_engine, make_sessions, upgrade
     from escalation.privacy.subject import ErasureRefused, erase_user
+    from storage.attachments import AttachmentFolder
 
     await asyncio.to_thread(upgrade, url)
     engine = make_engine(url)
     try:  # UnknownSubject, like any PrivacyError, reaches main: exit 2
-        erased = await erase_user(make_sessions(engine), subject, utc_now(), _operator())
+        erased = await erase_user(
+            make_sessions(engine), subject, utc_now(), _operator(), AttachmentFolder(folder)
+        )
     except ErasureRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

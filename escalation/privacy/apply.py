@@ -37,6 +37,7 @@ from storage.models import (
     Ticket,
     TicketAudit,
     TicketEntry,
+    TicketFile,
     User,
 )
 
@@ -60,6 +61,7 @@ class Counts:
     outbox_deleted: int = 0
     outbox_cleared: int = 0
     tickets: int = 0  # anonymised
+    files: int = 0  # files customers attached to those tickets, deleted
     users_deleted: int = 0
     users_anonymised: int = 0
     states_cleared: int = 0
@@ -114,8 +116,13 @@ def _marked(column: Any, marker: str) -> Any:
     return case((column.is_(None), null()), else_=literal(marker))
 
 
-async def apply(s: AsyncSession, scope: Scope, *, dry: bool) -> Counts:
-    """Delete and anonymise what the scope covers, in foreign-key order; count it."""
+async def apply(
+    s: AsyncSession, scope: Scope, *, dry: bool, gone_files: list[str] | None = None
+) -> Counts:
+    """Delete and anonymise what the scope covers, in foreign-key order; count it.
+
+    The paths of the attached files whose rows went are added to `gone_files`: the caller
+    removes them from the attachments folder once the transaction has committed."""
     expired = aliased(Message)
     expired_ids = select(expired.id).where(scope.messages(expired))
     ticket_ids = list(
@@ -143,8 +150,9 @@ async def apply(s: AsyncSession, scope: Scope, *, dry: bool) -> Counts:
         )
     messages = await _delete(s, Message, scope.messages(Message), dry)
 
-    tickets = 0
+    tickets = files = 0
     for chunk in _chunks(ticket_ids):
+        files += await _delete_files(s, chunk, dry, gone_files)
         tickets += await _anonymise_tickets(s, chunk, scope.marker, dry)
 
     users_deleted, users_anonymised, states_cleared = await _users(s, scope, dry)
@@ -155,6 +163,7 @@ async def apply(s: AsyncSession, scope: Scope, *, dry: bool) -> Counts:
         outbox_deleted=outbox_deleted,
         outbox_cleared=outbox_cleared,
         tickets=tickets,
+        files=files,
         users_deleted=users_deleted,
         users_anonymised=users_anonymised,
         states_cleared=states_cleared,
@@ -182,6 +191,7 @@ async def _clear_outbox(
         "buttons": "[]",
         "attachment": None,
         "attachment_name": None,
+        "attachment_ref": None,
     }
     cleared = 0
     for chunk in _chunks(risky):
@@ -210,6 +220,16 @@ async def _clear_outbox(
             dry,
         )
     return cleared
+
+
+async def _delete_files(
+    s: AsyncSession, ids: Sequence[int], dry: bool, gone: list[str] | None
+) -> int:
+    """Delete the rows of the files attached to these tickets; note their paths."""
+    where = TicketFile.ticket_id.in_(ids)
+    if not dry and gone is not None:
+        gone.extend((await s.execute(select(TicketFile.path).where(where))).scalars())
+    return await _delete(s, TicketFile, where, dry)
 
 
 async def _anonymise_tickets(s: AsyncSession, ids: Sequence[int], marker: str, dry: bool) -> int:

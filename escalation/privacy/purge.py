@@ -17,6 +17,7 @@ from escalation.privacy.apply import Counts, apply
 from escalation.privacy.audit import audit_row
 from escalation.privacy.scope import PrivacyError, retention_scope
 from escalation.tickets.rules import REOPEN_WINDOW
+from storage.attachments import AttachmentFolder
 from storage.models import PrivacyAudit
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,30 @@ async def purge(
     *,
     dry_run: bool = False,
     actor: str = "cli",
+    files: AttachmentFolder | None = None,
 ) -> PurgeReport:
-    """Delete or anonymise what is older than the retention (days, or a timedelta)."""
+    """Delete or anonymise what is older than the retention (days, or a timedelta); the
+    files attached to the tickets anonymised go from `files` too."""
     cutoff = cutoff_for(older_than, now)
+    gone: list[str] = []
     async with sessions.begin() as s:
-        counts = await apply(s, retention_scope(cutoff), dry=dry_run)
+        counts = await apply(s, retention_scope(cutoff), dry=dry_run, gone_files=gone)
         if not dry_run:
             s.add(audit_row("purge", actor, now, counts, cutoff=cutoff))
+    await remove_files(files, gone)
     if not dry_run:
         log.info("privacy: purged data before %s: %s", cutoff.isoformat(), counts.as_dict())
     return PurgeReport(cutoff, dry_run, counts)
+
+
+async def remove_files(files: AttachmentFolder | None, paths: list[str]) -> None:
+    """Remove the files whose rows a committed purge or erasure deleted."""
+    if not paths:
+        return
+    if files is None:  # a caller without the folder: say what stays on disk
+        log.warning("privacy: %d attached file(s) left on disk: no folder given", len(paths))
+        return
+    await files.remove(paths)
 
 
 def purge_slot(cron: Cron, now: datetime) -> str | None:
@@ -76,6 +91,7 @@ async def scheduled_purge(
     now: datetime,
     *,
     actor: str = "scheduler",
+    files: AttachmentFolder | None = None,
 ) -> PurgeReport | None:
     """Run the purge of the latest cron slot unless it ran already (here or in another
     instance); return None when there was nothing to run."""
@@ -83,6 +99,7 @@ async def scheduled_purge(
     if key is None:
         return None
     cutoff = cutoff_for(older_than, now)
+    gone: list[str] = []
     async with sessions() as s:
         taken = (
             await s.execute(select(PrivacyAudit.id).where(PrivacyAudit.run_key == key))
@@ -99,9 +116,10 @@ async def scheduled_purge(
                 await s.flush()
             except IntegrityError:
                 raise _SlotTaken from None
-            counts = await apply(s, retention_scope(cutoff), dry=False)
+            counts = await apply(s, retention_scope(cutoff), dry=False, gone_files=gone)
             row.counts = json.dumps(counts.as_dict())
     except _SlotTaken:
         return None
+    await remove_files(files, gone)
     log.info("privacy: scheduled purge before %s: %s", cutoff.isoformat(), counts.as_dict())
     return PurgeReport(cutoff, False, counts)

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.privacy.apply import Counts, apply
 from escalation.privacy.audit import audit_row, erased_at, subject_hash
+from escalation.privacy.purge import remove_files
 from escalation.privacy.scope import PrivacyError, person_scope
+from storage.attachments import AttachmentFolder
 from storage.models import (
     Feedback,
     Handoff,
@@ -24,6 +26,7 @@ from storage.models import (
     Message,
     Ticket,
     TicketEntry,
+    TicketFile,
     TicketStatus,
     User,
 )
@@ -75,10 +78,16 @@ def _unknown(sender: str, erased: datetime | None) -> UnknownSubject:
 
 
 async def erase_user(
-    sessions: async_sessionmaker[AsyncSession], user: str, now: datetime, actor: str
+    sessions: async_sessionmaker[AsyncSession],
+    user: str,
+    now: datetime,
+    actor: str,
+    files: AttachmentFolder | None = None,
 ) -> ErasureReport:
-    """Delete a person's conversation record and anonymise their tickets (statistics kept)."""
+    """Delete a person's conversation record and the files they attached, and anonymise
+    their tickets (statistics kept)."""
     sender = subject_key(user)
+    gone: list[str] = []
     async with sessions.begin() as s:
         row = (
             await s.execute(select(User).where(User.sender == sender).with_for_update())
@@ -102,8 +111,9 @@ async def erase_user(
                 f"{sender} has tickets still being worked: {', '.join(busy)}. Close them "
                 "first (/close REF 处理结果, or the console), then erase; nothing was changed."
             )
-        counts = await apply(s, person_scope(row.id), dry=False)
+        counts = await apply(s, person_scope(row.id), dry=False, gone_files=gone)
         s.add(audit_row("erase", actor, now, counts, subject=subject_hash(sender)))
+    await remove_files(files, gone)
     log.info("privacy: erased a user's record: %s", counts.as_dict())
     return ErasureReport(sender, counts)
 
@@ -146,13 +156,14 @@ async def export_user(sessions: async_sessionmaker[AsyncSession], user: str) -> 
             ).scalars()
         )
         threads = await _threads(s, tickets)
+        files = await _files(s, tickets)
         return {
             "subject": sender,
             "profile": _profile_json(u),
             "messages": [_message_json(m, incident) for m, incident in messages],
             "feedback": [_feedback_json(f) for f in feedback],
             "handoffs": [_handoff_json(h) for h in handoffs],
-            "tickets": [_ticket_json(t, threads[t.id]) for t in tickets],
+            "tickets": [_ticket_json(t, threads[t.id], files[t.id]) for t in tickets],
         }
 
 
@@ -169,6 +180,31 @@ async def _threads(s: AsyncSession, tickets: Sequence[Ticket]) -> dict[int, list
             # Agents are staff: the thread names their part, not them.
             entries[e.ticket_id].append({"kind": e.kind, "text": e.text, "at": _iso(e.at)})
     return entries
+
+
+async def _files(s: AsyncSession, tickets: Sequence[Ticket]) -> dict[int, list[dict[str, Any]]]:
+    """The files each ticket keeps; `stored_as` is the path in the attachments folder."""
+    files: dict[int, list[dict[str, Any]]] = {t.id: [] for t in tickets}
+    if tickets:
+        for f in (
+            await s.execute(
+                select(TicketFile)
+                .where(TicketFile.ticket_id.in_(list(files)))
+                .order_by(TicketFile.id)
+            )
+        ).scalars():
+            files[f.ticket_id].append(
+                {
+                    "kind": f.kind.value,
+                    "name": f.name,
+                    "mime": f.mime,
+                    "size": f.size,
+                    "sha256": f.sha256,
+                    "stored_as": f.path,
+                    "at": _iso(f.at),
+                }
+            )
+    return files
 
 
 def _profile_json(u: User) -> dict[str, Any]:
@@ -211,7 +247,9 @@ def _handoff_json(h: Handoff) -> dict[str, Any]:
     }
 
 
-def _ticket_json(t: Ticket, thread: list[dict[str, Any]]) -> dict[str, Any]:
+def _ticket_json(
+    t: Ticket, thread: list[dict[str, Any]], files: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "reference": t.reference,
         "type": t.type,
@@ -229,6 +267,7 @@ def _ticket_json(t: Ticket, thread: list[dict[str, Any]]) -> dict[str, Any]:
         "csat_score": t.csat_score,
         "csat_comment": t.csat_comment,
         "thread": thread,
+        "files": files,
     }
 
 

@@ -7,15 +7,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.routing import Actor
+from escalation.routing import SYSTEM, Actor
 from escalation.tickets import notices
-from escalation.tickets.changes import Changes
+from escalation.tickets.changes import Change, Changes
 from escalation.tickets.clocks import RESPONSE_CLOCKS, SlaClocks, running_clocks
 from knowledge.masking import mask_pii
-from storage.models import Message, Ticket, TicketEntry, TicketStatus, User
+from storage.models import Message, Ticket, TicketAudit, TicketEntry, TicketStatus, User
 from storage.retry import retrying
 
 PUSH_KINDS = ("agent", "notice")  # outbound messages pushed to a customer by the desk
@@ -33,9 +33,34 @@ class CustomerTicket:
     csat: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerTicketLine:
+    """One of a customer's tickets, as a list of them shows it."""
+
+    reference: str
+    type: str
+    category: str
+    status: str
+    updated_at: datetime
+
+
 def customer(sender: str) -> Actor:
     """Return the customer as the audit trail names them."""
     return Actor(sender, sender, "customer")
+
+
+async def customer_spoke(c: Change, clocks: SlaClocks, actor: Actor, at: datetime) -> None:
+    """What the customer's word on a ticket does to it: a wait on them ends (the clocks run
+    again) and, unless one runs, the next response clock starts."""
+    t = c.t
+    if t.status is TicketStatus.WAITING:
+        c.set_status(TicketStatus.ASSIGNED, actor, at)
+        targets = clocks.targets(t)
+        for row in await running_clocks(c.s, t.id):
+            clocks.resume(row, at, targets)
+    running = await running_clocks(c.s, t.id)
+    if not any(r.clock in RESPONSE_CLOCKS for r in running):
+        await clocks.restart(c.s, t, "next_response", at)
 
 
 class CustomerSide:
@@ -83,6 +108,54 @@ class CustomerSide:
             )
 
     @retrying
+    async def tickets_of(self, sender: str, limit: int) -> list[CustomerTicketLine]:
+        """Return the customer's tickets (this channel identity only), last changed first."""
+        changed = func.coalesce(Ticket.updated_at, Ticket.opened_at)
+        async with self._sessions() as s:
+            rows = (
+                await s.execute(
+                    select(Ticket)
+                    .join(User, User.id == Ticket.user_id)
+                    .where(User.sender == sender)
+                    .order_by(changed.desc(), Ticket.id.desc())
+                    .limit(limit)
+                )
+            ).scalars()
+            return [
+                CustomerTicketLine(
+                    t.reference, t.type, t.category, t.status.value, t.updated_at or t.opened_at
+                )
+                for t in rows
+            ]
+
+    @retrying
+    async def note_risk(
+        self,
+        reference: str,
+        at: datetime,
+        level: str,
+        tags: tuple[str, ...],
+        note: str,
+        message_id: int | None = None,
+    ) -> None:
+        """Link a new ticket to the risk verdict that raised its priority: an audited
+        change (level and tags) and a line in its thread for the agents (masked)."""
+        async with self.changes.ticket(reference, at) as c:
+            linked = await c.s.execute(
+                select(TicketAudit.id).where(
+                    TicketAudit.ticket_id == c.t.id, TicketAudit.action == "risk"
+                )
+            )
+            if linked.first() is not None:  # the same message again opened the same ticket
+                return
+            c.entry("system", SYSTEM.name, note, at)
+            verdict = f"{level}: {','.join(tags) or '-'}"
+            if message_id is not None:  # the message that raised it (and its alert)
+                verdict += f" (message {message_id})"
+            c.audit(SYSTEM, "risk", at, "risk", None, verdict)
+        await self.changes.changed(reference)
+
+    @retrying
     async def message(self, reference: str, sender: str, text: str, at: datetime) -> None:
         """A customer's message on a ticket an agent is working: into the thread and chat.
 
@@ -93,14 +166,7 @@ class CustomerSide:
             t = c.t
             c.entry("customer", sender, text, at)
             c.audit(actor, "customer_message", at)
-            if t.status is TicketStatus.WAITING:
-                c.set_status(TicketStatus.ASSIGNED, actor, at)
-                targets = self.clocks.targets(t)
-                for row in await running_clocks(c.s, t.id):
-                    self.clocks.resume(row, at, targets)
-            running = await running_clocks(c.s, t.id)
-            if not any(r.clock in RESPONSE_CLOCKS for r in running):
-                await self.clocks.restart(c.s, t, "next_response", at)
+            await customer_spoke(c, self.clocks, actor, at)
             c.to_chat(
                 "agents",
                 notices.CUSTOMER_WROTE.format(ref=t.reference, text=mask_pii(text)[:1500]),

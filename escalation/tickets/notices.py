@@ -51,6 +51,15 @@ PENDING_NOTICE = "客服需要您补充信息（工单 {ref}）：\n{text}"
 
 # What the agents' chat reads of the customer's side, and thread entries of the desk.
 CUSTOMER_WROTE = "💬 客户回复（工单 {ref}）：{text}"
+# A file the customer attached: the caption of its copy in the agents' chat, and its line
+# in the ticket's thread ({kind} one of FILE_KIND_NAMES, {size} as file_size_text gives it).
+CUSTOMER_FILE = "📎 客户补充了{kind}（工单 {ref}）：{name}，{size}"
+CUSTOMER_FILE_CAPTION = "\n客户附言：{text}"
+FILE_ENTRY = "【附件·{kind}】{name}（{size}）"
+FILE_ENTRY_CAPTION = "：{text}"
+FILE_KIND_NAMES = {"photo": "照片", "document": "文件", "voice": "语音"}
+# The name a file gets when the channel gave none (photos and voice notes never have one).
+FILE_DEFAULT_NAME = "{kind}-{at:%Y%m%d-%H%M%S}"
 CUSTOMER_REOPENED = "🔁 客户重新打开了工单 {ref}：{text}"
 REOPENED_ENTRY = "工单已重新打开"
 CLOSED_ENTRY = "【办结】{text}"
@@ -233,3 +242,12 @@ def thread_line(kind: str, author: str, text: str) -> str:
     return f"{label.get(kind, kind)} {author if kind in ('agent', 'note') else ''}".rstrip() + (
         f"：{text}"
     )
+
+
+def file_size_text(size: int) -> str:
+    """Return a file size as people read it: 820 B, 35 KB, 2.4 MB."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"

@@ -4,7 +4,7 @@ supervisors' view. Reading only; every change is in `escalation.tickets.desk`.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
@@ -14,8 +14,9 @@ from escalation.tickets import notices
 from escalation.tickets.calendar import WorkingCalendar
 from escalation.tickets.changes import NotFound
 from escalation.tickets.clocks import all_clocks, clock_state, running_clocks
+from escalation.tickets.files import FileView, file_view
 from escalation.tickets.store import thread_of
-from storage.models import Outbox, Ticket, TicketAudit, TicketClock, TicketStatus
+from storage.models import Outbox, Ticket, TicketAudit, TicketClock, TicketFile, TicketStatus
 from storage.outbox import Button
 from storage.retry import retrying
 
@@ -70,6 +71,7 @@ class TicketDetail:
     thread: list[tuple[str, str, str, datetime]]  # (kind, author, text, at)
     clocks: list[ClockView]
     audit: list[tuple[str, str, str | None, str | None, datetime]]  # actor, action, before, after
+    files: list[FileView] = field(default_factory=list)  # what the customer attached
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +250,7 @@ class TicketViews:
 
     @retrying
     async def detail(self, reference: str, now: datetime) -> TicketDetail:
-        """Return a ticket with its thread, every clock it had and its audit trail."""
+        """Return a ticket with its thread, every clock it had, its audit trail and files."""
         async with self._sessions() as s:
             t = await _find(s, reference)
             if t is None:
@@ -262,11 +264,17 @@ class TicketViews:
                     .order_by(TicketAudit.id)
                 )
             ).scalars()
+            files = (
+                await s.execute(
+                    select(TicketFile).where(TicketFile.ticket_id == t.id).order_by(TicketFile.id)
+                )
+            ).scalars()
             return TicketDetail(
                 ticket_row(t, clocks, now),
                 [(e.kind, e.author, e.text, e.at) for e in entries],
                 [clock_view(c, now) for c in clocks],
                 [(a.actor, a.action, a.before, a.after, a.at) for a in audit],
+                [file_view(f) for f in files],
             )
 
     @retrying

@@ -1,5 +1,5 @@
-"""The one schema, by domain: the conversation record, tickets, the outbox, incidents,
-digests and the privacy ledger. Importing the package registers every table on `Base`
+"""The one schema, by domain: the conversation record, tickets and their files, the outbox,
+incidents, digests and the privacy ledger. Importing the package registers every table on `Base`
 (Alembic compares all of them), so callers import models from here."""
 
 from storage.models.base import Base, UtcDateTime, closed_set
@@ -21,6 +21,7 @@ from storage.models.digests import (
     SubsidyStat,
     WebhookDelivery,
 )
+from storage.models.files import FileKind, TicketFile
 from storage.models.incidents import (
     AlertNonce,
     Incident,
@@ -79,6 +80,7 @@ __all__ = [
     "Direction",
     "EntryKind",
     "Feedback",
+    "FileKind",
     "Handoff",
     "HandoffReason",
     "HandoffStatus",
@@ -105,6 +107,7 @@ __all__ = [
     "TicketAudit",
     "TicketClock",
     "TicketEntry",
+    "TicketFile",
     "TicketPriority",
     "TicketStatus",
     "TicketType",

@@ -37,6 +37,7 @@ class OutboxPurpose(enum.StrEnum):
 class AttachmentKind(enum.StrEnum):
     PHOTO = "photo"
     DOCUMENT = "document"
+    VOICE = "voice"
 
 
 class Outbox(Base):
@@ -63,8 +64,11 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     tg_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     error: Mapped[str | None] = mapped_column(Text)
-    # A digest's chart or file: sent with sendPhoto / sendDocument, the text as caption.
+    # A digest's chart or file, or a customer's file relayed to the agents: sent with
+    # sendPhoto / sendDocument / sendVoice, the text as caption. Either the bytes, or a
+    # reference to a file the channel holds already (a Telegram file_id).
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     attachment_name: Mapped[str | None] = mapped_column(String(120))
+    attachment_ref: Mapped[str | None] = mapped_column(String(255))
     attachment_kind: Mapped[AttachmentKind | None] = mapped_column(closed_set(AttachmentKind, 8))
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digest.id"), index=True)

@@ -158,8 +158,8 @@ async def test_stickers_photos_and_unknown_commands_get_clear_replies(
     chat = emulator.private_chat(user_id=77)
     await chat.send_sticker()
     assert (await chat.next_reply()).text == texts.NON_TEXT
-    await chat.send_photo()
-    assert (await chat.next_reply()).text == texts.NON_TEXT
+    await chat.send_photo()  # no ticket to keep it: say what the bot can do instead
+    assert (await chat.next_reply()).text == texts.FILE_NO_TICKET
     await chat.send(texts.CHOICE_MERCHANT)
     await chat.next_reply()
     await chat.send("/frobnicate")

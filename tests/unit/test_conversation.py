@@ -14,8 +14,10 @@ from handlers.types import (
     Incoming,
     MyTicket,
     ReopenEffect,
+    Step,
     TicketEffect,
     TicketInfo,
+    TicketLine,
 )
 from knowledge.engine import Engine
 from knowledge.kb import Audience, load_kb
@@ -170,8 +172,7 @@ def test_a_command_during_intake_leaves_it(answering: Engine) -> None:
     assert step.state.intake == ()
 
 
-def test_status_without_a_reference_asks_for_one(answering: Engine) -> None:
-    assert respond(msg("/status"), CONSUMER, answering).replies[0].text == texts.ASK_REFERENCE
+def test_status_with_a_reference_shows_that_ticket(answering: Engine) -> None:
     found = TicketInfo("T20250602-0001", True, "assigned", "投诉", "其他")
     reply = respond(msg("/status T20250602-0001"), CONSUMER, answering, found).replies[0]
     assert texts.STATUS_NAMES["assigned"] in reply.text
@@ -196,9 +197,9 @@ def test_a_message_during_a_worked_ticket_goes_to_the_agent(answering: Engine) -
     step = respond(msg("补充一下订单号"), CONSUMER, answering, None, _mine("assigned"))
     assert step.effects == [CustomerReplyEffect("T20250601-0001", "补充一下订单号")]
     assert [r.text for r in step.replies] == [texts.SENT_TO_AGENT.format(ref="T20250601-0001")]
-    quiet = respond(msg("还有一点"), CONSUMER, answering, None, _mine("waiting", ack=False))
-    assert quiet.replies == []
-    assert isinstance(quiet.effects[0], CustomerReplyEffect)
+    again = respond(msg("还有一点"), CONSUMER, answering, None, _mine("waiting", ack=False))
+    assert [r.text for r in again.replies] == [texts.SENT_TO_AGENT.format(ref="T20250601-0001")]
+    assert again.effects == [CustomerReplyEffect("T20250601-0001", "还有一点")]
 
 
 def test_before_any_agent_wrote_the_bot_still_answers(answering: Engine) -> None:
@@ -289,3 +290,171 @@ def test_a_complaint_keeps_no_unmasked_number_in_its_state_or_details(
         "13912345678",
     )
     assert "110105194912310021" not in effect.description
+
+
+# ---------------------------------------------------------------- the first question
+def test_the_first_question_is_answered_once_the_role_is_chosen(answering: Engine) -> None:
+    asked = respond(msg("补贴在哪里领"), FlowState(), answering)
+    assert asked.replies[-1].text == texts.ASK_ROLE_THEN_ANSWER
+    assert asked.replies[-1].choices == texts.ROLE_CHOICES
+    step = respond(msg(texts.CHOICE_CONSUMER), asked.state, answering)
+    assert step.replies[0].text == texts.ROLE_SET["consumer"]
+    assert step.entry_id == "consumer-claim-how"
+    assert step.replies[1].text == answering.kb.entry("consumer-claim-how").answer
+    assert step.state.role is Audience.CONSUMER
+    assert step.state.pending is None
+    assert step.kind == "role"  # the digests count the question by its own text, not this
+    later = respond(msg("/role"), step.state, answering)
+    again = respond(msg(texts.CHOICE_MERCHANT), later.state, answering)
+    assert [r.text for r in again.replies] == [texts.ROLE_SET["merchant"]]  # answered once
+
+
+def test_a_greeting_before_the_role_gets_no_second_answer(answering: Engine) -> None:
+    asked = respond(msg("你好"), FlowState(), answering)
+    step = respond(msg("1"), asked.state, answering)
+    assert [r.text for r in step.replies] == [texts.ROLE_SET["consumer"]]
+
+
+def test_the_question_kept_before_the_role_is_masked(abstaining: Engine) -> None:
+    asked = respond(msg("我手机13812345678领不了补贴"), FlowState(), abstaining)
+    assert "13812345678" not in asked.state.to_json()
+    assert asked.state.pending == "我手机138****5678领不了补贴"
+    assert FlowState.from_json(asked.state.to_json()) == asked.state
+    step = respond(msg(texts.CHOICE_CONSUMER), asked.state, abstaining)
+    assert [r.text for r in step.replies] == [texts.ROLE_SET["consumer"], texts.NO_ANSWER]
+
+
+# ---------------------------------------------------------------- a message to a worked ticket
+def test_a_question_to_a_worked_ticket_is_added_and_answered(answering: Engine) -> None:
+    mine = _mine("assigned", ack=False)
+    step = respond(msg("补贴在哪里领？"), CONSUMER, answering, None, mine)
+    assert step.effects == [CustomerReplyEffect("T20250601-0001", "补贴在哪里领？")]
+    assert step.replies[0].text == texts.SENT_TO_AGENT.format(ref="T20250601-0001")
+    assert step.replies[1].text == answering.kb.entry("consumer-claim-how").answer
+    assert step.entry_id == "consumer-claim-how"
+    thanked = respond(msg(texts.CHOICE_HELPFUL), step.state, answering, None, mine)
+    assert thanked.effects == [FeedbackEffect("consumer-claim-how", True)]  # not for the agent
+
+
+@pytest.mark.parametrize(
+    "text", ["好的，谢谢", "13912345678", "订单号 A1234567890", "已经重新下单了"]
+)
+def test_a_plain_reply_to_the_agent_gets_only_the_confirmation(
+    answering: Engine, text: str
+) -> None:
+    # The engine here answers anything: only what asks something is put to it.
+    step = respond(msg(text), CONSUMER, answering, None, _mine("assigned", ack=False))
+    assert [r.text for r in step.replies] == [texts.SENT_TO_AGENT.format(ref="T20250601-0001")]
+    assert step.effects == [CustomerReplyEffect("T20250601-0001", text)]
+
+
+def test_a_question_to_a_worked_ticket_the_kb_cannot_answer_gets_no_abstention(
+    abstaining: Engine,
+) -> None:
+    step = respond(msg("补贴在哪里领？"), CONSUMER, abstaining, None, _mine("assigned"))
+    assert [r.text for r in step.replies] == [texts.SENT_TO_AGENT.format(ref="T20250601-0001")]
+    assert isinstance(step.effects[0], CustomerReplyEffect)
+
+
+# ---------------------------------------------------------------- the offer's text as description
+def _to_description_step(text: str, engine: Engine, accept: str) -> list[Step]:
+    steps = [respond(msg(text), CONSUMER, engine)]
+    for said in (accept, "投诉", "商户拒用补贴"):
+        steps.append(respond(msg(said), steps[-1].state, engine))
+    return steps
+
+
+def test_accepting_the_complaint_offer_takes_its_text_as_the_description(
+    abstaining: Engine,
+) -> None:
+    story = "6月2日在龙华电器城，店员不让用补贴，态度太差了，电话13812345678"
+    offer, *_, confirm = _to_description_step(story, abstaining, texts.CHOICE_COMPLAIN)
+    assert offer.replies[0].text == texts.OFFER_COMPLAINT
+    masked = "6月2日在龙华电器城，店员不让用补贴，态度太差了，电话138****5678"
+    assert [r.text for r in confirm.replies] == [
+        texts.CONFIRM_DESCRIPTION.format(description=masked)
+    ]
+    assert confirm.replies[0].choices[0] == texts.CHOICE_KEEP_DESCRIPTION
+    assert "13812345678" not in confirm.state.to_json()
+    details = respond(msg(texts.CHOICE_KEEP_DESCRIPTION), confirm.state, abstaining)
+    assert details.replies[0].text == texts.ASK_DETAILS
+    opened = respond(msg(texts.CHOICE_SKIP), details.state, abstaining)
+    [effect] = opened.effects
+    assert effect == TicketEffect("投诉", "商户拒用补贴", masked)
+
+
+def test_the_description_taken_from_the_offer_can_be_replaced(abstaining: Engine) -> None:
+    *_, confirm = _to_description_step("商家不让用补贴，太过分了", abstaining, "我要投诉")
+    details = respond(
+        msg("6月2日在龙华电器城买冰箱，店员说用补贴要加价"), confirm.state, abstaining
+    )
+    opened = respond(msg(texts.CHOICE_SKIP), details.state, abstaining)
+    assert isinstance(opened.effects[0], TicketEffect)
+    assert opened.effects[0].description == "6月2日在龙华电器城买冰箱，店员说用补贴要加价"
+
+
+def test_a_hand_off_after_an_unanswered_question_carries_the_question(
+    abstaining: Engine,
+) -> None:
+    question = "以旧换新的补贴为什么还没有到账"
+    steps = _to_description_step(question, abstaining, texts.CHOICE_HUMAN)
+    assert steps[0].replies[0].text == texts.NO_ANSWER
+    assert steps[1].replies[0].text == texts.HANDOFF
+    assert steps[-1].replies[0].text == texts.CONFIRM_DESCRIPTION.format(description=question)
+
+
+def test_the_offer_is_forgotten_after_another_message(abstaining: Engine) -> None:
+    offered = respond(msg("商家不让用补贴，太过分了"), CONSUMER, abstaining)
+    other = respond(msg("你好"), offered.state, abstaining)
+    steps = [respond(msg(texts.CHOICE_COMPLAIN), other.state, abstaining)]
+    for said in ("投诉", "商户拒用补贴"):
+        steps.append(respond(msg(said), steps[-1].state, abstaining))
+    assert steps[-1].replies[0].text == texts.ASK_DESCRIPTION
+
+
+def test_a_complaint_without_an_offer_asks_for_the_description(answering: Engine) -> None:
+    *_, ask = _to_description_step("补贴在哪里领", answering, texts.CHOICE_COMPLAIN)
+    assert ask.replies[0].text == texts.ASK_DESCRIPTION
+
+
+# ---------------------------------------------------------------- the person's tickets
+def _line(ref: str, status: str, hours: float) -> TicketLine:
+    return TicketLine(ref, "投诉", "商户拒用补贴", status, NOW - timedelta(hours=hours))
+
+
+@pytest.mark.parametrize("text", ["/status", "我的工单处理得怎么样了", "查询工单"])
+def test_asking_about_my_tickets_lists_them_latest_first(abstaining: Engine, text: str) -> None:
+    listing = [_line(f"T20250601-000{n}", "assigned", hours=n) for n in range(1, 8)]
+    step = respond(msg(text), CONSUMER, abstaining, listing=listing[::-1])
+    [reply] = step.replies
+    lines = reply.text.splitlines()
+    assert lines[0] == texts.MY_TICKETS_HEAD.format(count=5)
+    assert lines[1].startswith(
+        "1. T20250601-0001｜投诉·商户拒用补贴｜客服处理中｜更新于 06-02 16:00"
+    )
+    assert [line.split("｜")[0][3:] for line in lines[1:6]] == [
+        f"T20250601-000{n}" for n in range(1, 6)
+    ]
+    assert "T20250601-0006" not in reply.text
+
+
+def test_asking_about_my_tickets_without_any_offers_to_register_one(abstaining: Engine) -> None:
+    step = respond(msg("我的投诉怎么样了"), CONSUMER, abstaining)
+    assert [r.text for r in step.replies] == [texts.NO_TICKETS]
+    assert step.replies[0].choices == (texts.CHOICE_COMPLAIN, texts.CHOICE_HUMAN)
+
+
+def test_asking_about_my_tickets_during_an_intake_is_its_description(abstaining: Engine) -> None:
+    state = FlowState(
+        Audience.CONSUMER,
+        intake=(("step", "description"), ("type", "投诉"), ("category", "其他")),
+    )
+    step = respond(msg("我的投诉一直没人处理，商家还在拒用补贴"), state, abstaining)
+    assert step.state.intake_step == "details"
+
+
+def test_suggestions_for_a_complaint_keep_the_offer(suggesting: Engine) -> None:
+    step = respond(msg("店员不让用补贴，太过分了"), CONSUMER, suggesting)
+    assert [r.text for r in step.replies] == [texts.DID_YOU_MEAN, texts.OFFER_COMPLAINT]
+    accepted = respond(msg(texts.CHOICE_COMPLAIN), step.state, suggesting)
+    assert dict(accepted.state.intake)["description"] == "店员不让用补贴，太过分了"

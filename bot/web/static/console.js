@@ -812,6 +812,8 @@
     renderFields(t);
     renderClocks(Array.isArray(data.clocks) ? data.clocks : []);
     renderThread(Array.isArray(data.thread) ? data.thread : [], scrollToEnd);
+    // Other parts of the page (console-files.js) show what else the detail holds.
+    document.dispatchEvent(new CustomEvent("console:ticket-detail", { detail: data }));
     showDetail(true);
     updateButtons();
   }

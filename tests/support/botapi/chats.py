@@ -7,7 +7,7 @@ import hashlib
 
 from tests.support.botapi.entities import detect_entities, utf16_slice
 from tests.support.botapi.errors import JSONDict
-from tests.support.botapi.files import make_png
+from tests.support.botapi.files import make_png, voice_object
 from tests.support.botapi.models import (
     BotMessage,
     CallbackQueryHandle,
@@ -154,15 +154,9 @@ class ChatHandle(_ChatView):
         return await self.send_raw(fields, reply_to=reply_to)
 
     async def send_voice(self, duration: int = 3, *, content: bytes | None = None) -> UserMessage:
-        stored = self._emu._store_file("voice", content or b"OggS\x00\x02" + bytes(64))
-        voice = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "duration": duration,
-            "mime_type": "audio/ogg",
-            "file_size": len(stored.content),
-        }
-        return await self.send_raw({"voice": voice})
+        data = content or b"OggS\x00\x02" + bytes(64)
+        stored = self._emu._store_file("voice", data, mime="audio/ogg")
+        return await self.send_raw({"voice": voice_object(stored, duration)})
 
     async def send_document(
         self,
@@ -173,7 +167,7 @@ class ChatHandle(_ChatView):
         content: bytes | None = None,
     ) -> UserMessage:
         data = content if content is not None else b"%PDF-1.4\n% emulator\n%%EOF\n"
-        stored = self._emu._store_file("document", data)
+        stored = self._emu._store_file("document", data, name=file_name, mime=mime_type)
         document = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,

@@ -23,6 +23,8 @@ FILE_ID_PREFIXES: Final = {
     "voice": "AwACAgUAAxkBAAI",
 }
 FILE_EXTENSIONS: Final = {"photo": "jpg", "document": "pdf", "sticker": "webp", "voice": "oga"}
+# Bots may download files of up to 20 MB; getFile refuses anything larger.
+MAX_DOWNLOAD_BYTES: Final = 20 * 1024 * 1024
 
 
 def make_png(width: int = 1, height: int = 1) -> bytes:
@@ -81,18 +83,35 @@ class StoredFile:
     kind: str
     content: bytes
     file_path: str
+    #: A document's name and a document's or voice note's type, as they were sent; a file
+    #: sent again by its file_id keeps them.
+    name: str | None = None
+    mime: str | None = None
+
+
+def voice_object(stored: StoredFile, duration: int) -> JSONDict:
+    """The Voice object of a stored voice note."""
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "duration": duration,
+        "mime_type": stored.mime or "audio/ogg",
+        "file_size": len(stored.content),
+    }
 
 
 class FileStore(EmulatorState):
     """File ids and contents, mixed into BotApiEmulator (whose state it uses)."""
 
-    def _store_file(self, kind: str, content: bytes) -> StoredFile:
+    def _store_file(
+        self, kind: str, content: bytes, *, name: str | None = None, mime: str | None = None
+    ) -> StoredFile:
         number = next(self._file_counter)
         digest = hashlib.sha256(f"{self.token}:{kind}:{number}".encode()).digest()
         file_id = FILE_ID_PREFIXES[kind] + base64.urlsafe_b64encode(digest).decode().rstrip("=")
         unique_id = "AQAD" + base64.urlsafe_b64encode(digest[:9]).decode()
         path = f"{kind}s/file_{number}.{FILE_EXTENSIONS[kind]}"
-        stored = StoredFile(file_id, unique_id, kind, content, path)
+        stored = StoredFile(file_id, unique_id, kind, content, path, name, mime)
         self._files[file_id] = stored
         return stored
 
@@ -121,7 +140,8 @@ class FileStore(EmulatorState):
     def _media(
         self, params: Params, kind: str
     ) -> tuple[JSONDict | list[JSONDict], UploadedFile | None]:
-        """The photo or document of a send request: an upload, a known file_id or a URL."""
+        """The photo, document or voice note of a send request: an upload, a known file_id
+        or a URL."""
         value = params.get(kind)
         if isinstance(value, str) and value.startswith("attach://"):
             value = params.get(value.removeprefix("attach://"))
@@ -138,6 +158,10 @@ class FileStore(EmulatorState):
                 if width + height > 10000 or max(width, height) > 20 * min(width, height):
                     raise bad_request("PHOTO_INVALID_DIMENSIONS")
                 return self._photo_sizes(value.content, width, height), value
+            if kind == "voice":
+                mime = value.content_type or "audio/ogg"
+                voice = self._store_file("voice", value.content, mime=mime)
+                return voice_object(voice, params.integer("duration") or 0), value
             stored = self._store_file("document", value.content)
             document: JSONDict = {
                 "file_id": stored.file_id,
@@ -172,11 +196,13 @@ class FileStore(EmulatorState):
         if kind == "photo":
             size = image_size(known.content) or (800, 600)
             return self._photo_sizes(known.content, *size), None
+        if kind == "voice":
+            return voice_object(known, params.integer("duration") or 0), None
         return {
             "file_id": known.file_id,
             "file_unique_id": known.file_unique_id,
-            "file_name": known.file_path.rpartition("/")[2],
-            "mime_type": "application/octet-stream",
+            "file_name": known.name or known.file_path.rpartition("/")[2],
+            "mime_type": known.mime or "application/octet-stream",
             "file_size": len(known.content),
         }, None
 
@@ -184,6 +210,8 @@ class FileStore(EmulatorState):
         stored = self._files.get(params.text("file_id") or "")
         if stored is None:
             raise bad_request("invalid file_id")
+        if len(stored.content) > MAX_DOWNLOAD_BYTES:
+            raise bad_request("file is too big")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,

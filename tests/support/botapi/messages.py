@@ -308,6 +308,9 @@ class MessageMethods(EmulatorState):
     async def _send_document(self, params: Params) -> JSONDict:
         return await self._send_media(params, "document", "sendDocument")
 
+    async def _send_voice(self, params: Params) -> JSONDict:
+        return await self._send_media(params, "voice", "sendVoice")
+
     def _source_message(self, params: Params, action: str) -> JSONDict:
         message_id = params.integer("message_id")
         if message_id is None:

@@ -133,6 +133,7 @@ class BotApiEmulator(UserActions, FileStore, UpdateDelivery, ProfileMethods, Mes
                 "sendChatAction": self._send_chat_action,
                 "sendPhoto": self._send_photo,
                 "sendDocument": self._send_document,
+                "sendVoice": self._send_voice,
                 "forwardMessage": self._forward_message,
                 "copyMessage": self._copy_message,
                 "getFile": self._get_file,

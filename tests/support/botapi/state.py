@@ -107,7 +107,9 @@ class EmulatorState:
         """A readable summary for assertion messages (BotApiEmulator)."""
         raise NotImplementedError
 
-    def _store_file(self, kind: str, content: bytes) -> StoredFile:
+    def _store_file(
+        self, kind: str, content: bytes, *, name: str | None = None, mime: str | None = None
+    ) -> StoredFile:
         """Store a file under a new file id (FileStore)."""
         raise NotImplementedError
 
@@ -118,7 +120,7 @@ class EmulatorState:
     def _media(
         self, params: Params, kind: str
     ) -> tuple[JSONDict | list[JSONDict], UploadedFile | None]:
-        """The photo or document of a send request (FileStore)."""
+        """The photo, document or voice note of a send request (FileStore)."""
         raise NotImplementedError
 
     def _chat(self, params: Params, name: str = "chat_id") -> ChatState:

@@ -222,6 +222,53 @@ async def test_bot_uploads_photos_and_documents(bot: Bot, emu: BotApiEmulator) -
         await bot.send_photo(chat.id, document.document.file_id)
 
 
+async def test_files_users_sent_are_sent_again_by_file_id(bot: Bot, emu: BotApiEmulator) -> None:
+    chat = emu.private_chat(user_id=5512, first_name="小明")
+    group = emu.group(chat_id=-100123, title="客服坐席")
+    await chat.send_voice(duration=4)
+    await chat.send_document("发票.pdf", mime_type="application/pdf")
+    voice, document = [u.message for u in await bot.get_updates(timeout=0)]
+    assert voice is not None
+    assert voice.voice is not None
+    assert document is not None
+    assert document.document is not None
+
+    relayed_voice = await bot.send_voice(group.id, voice.voice.file_id, caption="客户语音")
+    assert relayed_voice.voice is not None
+    assert relayed_voice.voice.file_id == voice.voice.file_id
+    assert relayed_voice.caption == "客户语音"
+    relayed = await bot.send_document(group.id, document.document.file_id)
+    assert relayed.document is not None
+    assert (relayed.document.file_name, relayed.document.mime_type) == (
+        "发票.pdf",
+        "application/pdf",
+    )
+    assert [m.kind for m in emu.sent_messages(group.id)] == ["voice", "document"]
+    uploaded = await bot.send_voice(group.id, b"OggS\x00\x02voice", duration=2)
+    assert uploaded.voice is not None
+    assert uploaded.voice.to_dict()["duration"] == 2
+    with pytest.raises(BadRequest, match=r"(?i)^can't use file of type voice as document$"):
+        await bot.send_document(group.id, voice.voice.file_id)
+
+
+async def test_get_file_refuses_files_over_20_mb(bot: Bot, emu: BotApiEmulator) -> None:
+    chat = emu.private_chat(user_id=5512, first_name="小明")
+    await chat.send_document(
+        "录像.zip", mime_type="application/zip", content=bytes(20 * 2**20 + 1)
+    )
+    await chat.send_document("small.zip", mime_type="application/zip", content=bytes(10))
+    big, small = [u.message for u in await bot.get_updates(timeout=0)]
+    assert big is not None
+    assert big.document is not None
+    assert small is not None
+    assert small.document is not None
+
+    with pytest.raises(BadRequest, match=r"^File is too big$"):
+        await bot.get_file(big.document.file_id)
+    found = await bot.get_file(small.document.file_id)
+    assert bytes(await found.download_as_bytearray()) == bytes(10)
+
+
 async def test_commands_chat_actions_and_chats(bot: Bot, emu: BotApiEmulator) -> None:
     chat = emu.private_chat(user_id=5512, first_name="小明", username="xiaoming")
     group = emu.group(chat_id=-100123, title="客服坐席")
