@@ -25,6 +25,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.console_incidents import report_json, unsent_json
+from bot.console_search import add_search_routes
 from bot.http_input import BadRequest, read_json
 from escalation.incidents.actions import ACTIONS as INCIDENT_ACTIONS
 from escalation.incidents.plan import LEVEL_KEYS
@@ -486,3 +487,4 @@ def add_console_routes(
     app.router.add_post("/api/console/incidents", _declare)
     app.router.add_get("/api/console/incidents/{ref}", _incident_detail)
     app.router.add_post("/api/console/incidents/{ref}/{action}", _incident_action)
+    add_search_routes(app, desk, clock, _signed_in, ticket_json)

@@ -243,6 +243,9 @@ CONSOLE_BAD_CATEGORY = '"category" 需要是不超过 {limit} 字的字符串。
 CONSOLE_BAD_DETAIL = '"detail" 需要是不超过 {limit} 字的字符串。'
 CONSOLE_TITLE_TOO_LONG = "标题太长了，请用一句话概括事件。"
 CONSOLE_UNKNOWN_ACTION = "没有这个操作：{action}。"
+CONSOLE_BAD_PARAM = "参数 {name} 不可用：请去掉其中的控制字符，或缩短到 200 字以内。"
+CONSOLE_BAD_PAGE = "页码应是 1 到 {max} 之间的整数。"
+CONSOLE_BAD_DATE = "日期 {name} 应形如 2025-06-02。"
 
 # ---------------------------------------------------------------- web chat
 WEB_NOT_FOUND = "没有这个页面或接口，请检查地址。网页客服在 /，客服工作台在 /console。"

@@ -25,11 +25,13 @@ from escalation.tickets.changes import (
     Changes,
     CustomerChat,
     DeskError,
+    Forbidden,
     no_chat,
 )
 from escalation.tickets.clocks import RESPONSE_CLOCKS, SlaClocks, running_clocks
 from escalation.tickets.customer import CustomerSide
 from escalation.tickets.rules import ANONYMISED_MARKERS
+from escalation.tickets.search import TicketFinder
 from escalation.tickets.sla import SlaPolicy
 from escalation.tickets.store import TicketStore, TicketView
 from escalation.tickets.sweep import SlaSweep
@@ -74,6 +76,7 @@ class Desk:
         self.clocks = SlaClocks(policy)
         self.changes = Changes(sessions, routes, customer_chat)
         self.views = TicketViews(sessions, policy.calendar)
+        self.finder = TicketFinder(sessions, policy.calendar.tz)
         self.customers = CustomerSide(sessions, self.changes, self.clocks)
         self.sla = SlaSweep(sessions, self.clocks, self.changes)
 
@@ -125,12 +128,12 @@ class Desk:
         async with self.changes.ticket(reference, at) as c:
             t = c.t
             if actor.role not in AGENT_ROLES:
-                raise DeskError(notices.PHONE_AGENTS_ONLY)
+                raise Forbidden(notices.PHONE_AGENTS_ONLY)
             if not t.contact_phone:
                 raise DeskError(notices.NO_PHONE.format(ref=t.reference))
             if t.assignee != actor.name:
                 log.warning("desk: %s asked for the phone of %s, not theirs", actor.key, reference)
-                raise DeskError(notices.PHONE_ASSIGNEE_ONLY.format(ref=t.reference))
+                raise Forbidden(notices.PHONE_ASSIGNEE_ONLY.format(ref=t.reference))
             c.audit(actor, "reveal_phone", at, "contact_phone", None, None)
             return t.contact_phone
 

@@ -146,6 +146,18 @@ CLOSE_RESULTS = (
 )
 CANCEL_CHOICE = Choice("cancel", "取消", "")  # offered with them: nothing is done
 
+# The console's search and its list of finished tickets.
+SEARCH_EMPTY = "请输入要查找的内容：工单号、联系电话后四位、商户名称或问题中的文字。"
+SEARCH_TOO_LONG = "搜索内容太长了（超过 {limit} 字），请只输入关键词。"
+SEARCH_BAD_KIND = "搜索方式只能是：全部、工单号、电话后四位、商户、内容。"
+SEARCH_BAD_REFERENCE = "工单号应形如 T20250602-0042，请核对后再查。"
+SEARCH_BAD_LAST_FOUR = "请输入联系电话的后四位数字，例如 5678。"
+SEARCH_BAD_PAGE = "页码应在 1 到 {max} 之间；结果太多时请缩小搜索或筛选范围。"
+DONE_BAD_STATUS = "状态只能是：全部已结束、已办结或已解决。"
+DONE_BAD_PRIORITY = "优先级只能是 P1、P2、P3 或 P4。"
+DONE_BAD_RANGE = "开始日期不能晚于结束日期，请调整日期范围。"
+DONE_CHOICE_NAMES = {"done": "全部已结束", "closed": "已办结", "resolved": "已解决"}
+
 
 def local(moment: datetime | None) -> str:
     if moment is None:

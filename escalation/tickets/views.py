@@ -186,7 +186,8 @@ async def _find(s: AsyncSession, reference: str) -> Ticket | None:
     ).scalar_one_or_none()
 
 
-async def _rows(s: AsyncSession, tickets: list[Ticket], now: datetime) -> list[TicketRow]:
+async def rows_of(s: AsyncSession, tickets: list[Ticket], now: datetime) -> list[TicketRow]:
+    """Return the tickets as queue rows, in their order, each timed by its running clocks."""
     if not tickets:
         return []
     clocks: dict[int, list[TicketClock]] = {t.id: [] for t in tickets}
@@ -301,7 +302,7 @@ class TicketViews:
             if assignee is not None:
                 query = query.where(Ticket.assignee == assignee)
             tickets = list((await s.execute(query)).scalars())
-            return await _rows(s, tickets, now)
+            return await rows_of(s, tickets, now)
 
     @retrying
     async def supervisor_view(self, now: datetime) -> tuple[list[TicketRow], list[TicketRow]]:
@@ -337,4 +338,4 @@ class TicketViews:
                     await s.execute(select(Ticket).where(Ticket.id.in_(breached_ids)).limit(100))
                 ).scalars()
             )
-            return await _rows(s, soon, now), await _rows(s, breached, now)
+            return await rows_of(s, soon, now), await rows_of(s, breached, now)

@@ -116,14 +116,16 @@ def _work_the_ticket(driver: WebDriver, ref: str) -> None:
     driver.find_element(By.ID, "tab-all").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, _row(ref))))
 
-    # The call-back phone shows masked; revealing it is refused until the ticket is mine.
+    # The call-back phone shows masked; only the ticket's assignee may reveal it.
     assert "139****5678" in driver.find_element(By.ID, "detail-fields").text
-    driver.find_element(By.CSS_SELECTOR, "#detail-fields .reveal-phone").click()
-    _wait_text(driver, "#error", "认领")
+    assert "认领后可显示" in driver.find_element(By.ID, "detail-fields").text
+    assert driver.find_elements(By.CSS_SELECTOR, "#detail-fields .reveal-phone") == []
     driver.find_element(By.ID, "btn-claim").click()
     _wait_text(driver, "#detail-fields", "小王")
-    driver.find_element(By.CSS_SELECTOR, "#detail-fields .reveal-phone").click()
-    _wait_text(driver, "#detail-fields", "13912345678")
+    wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, "#detail-fields .reveal-phone"))
+    ).click()
+    _wait_text(driver, "#detail-fields .phone-link", "13912345678")
     _queue_follows(driver, _row(ref) + " .assignee", "小王")
     driver.find_element(By.ID, "tab-mine").click()
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, _row(ref))))
@@ -180,6 +182,10 @@ def _stale_reopen_is_refused(driver: WebDriver) -> str:
 
 
 def _session_expires(driver: WebDriver) -> None:
+    # The refusal is still on screen until it is dismissed.
+    assert _shown(driver, "error")
+    driver.find_element(By.ID, "error-close").click()
+    _wait(driver).until(ec.invisibility_of_element_located((By.ID, "error")))
     driver.delete_all_cookies()  # as if the server had forgotten the session
     driver.find_element(By.ID, "tab-all").click()
     _wait_text(driver, "#login-message", EXPIRED)

@@ -41,7 +41,7 @@ def _declare_and_work(driver: WebDriver, url: str, token: str) -> str:
     Select(driver.find_element(By.ID, "declare-level")).select_by_value("III")
     _wait_text(driver, "#declare-criteria", "适用情形")
     driver.find_element(By.ID, "declare-button").click()  # no title yet
-    _wait_text(driver, "#incident-error", "事件标题")
+    _wait_text(driver, "#error", "事件标题")
     _type(driver, "declare-title", TITLE)
     _type(driver, "declare-category", "系统故障")
     driver.find_element(By.ID, "declare-button").click()
@@ -62,7 +62,7 @@ def _declare_and_work(driver: WebDriver, url: str, token: str) -> str:
     driver.find_element(By.ID, "inc-approve").click()
     _wait_text(driver, "#incident-reports", "未报送（未配置报送渠道）")
     assert "已报送" not in driver.find_element(By.ID, "incident-reports").text
-    assert not driver.find_element(By.ID, "incident-error").is_displayed()
+    assert not driver.find_element(By.ID, "error").is_displayed()
 
     driver.find_element(By.ID, "view-tickets").click()
     _wait(driver).until(ec.visibility_of_element_located((By.ID, "console-view")))

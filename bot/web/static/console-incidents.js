@@ -41,7 +41,6 @@
     viewTickets: $("view-tickets"),
     viewIncidents: $("view-incidents"),
     count: $("incident-count"),
-    error: $("incident-error"),
     notice: $("incident-notice"),
     list: $("incident-list"),
     empty: $("incident-empty"),
@@ -66,11 +65,17 @@
   let timer = null;
   let busy = false;
 
-  function showError(message) {
-    el.error.textContent = message;
-    el.error.hidden = !message;
+  // Errors go to the console's banner at the top of the screen (console.js). A refresh's
+  // error goes once a refresh works again; any other stays until dismissed or replaced.
+  const shared = window.helpdeskConsole;
+
+  function showError(message, source) {
+    const from = source || "incidents";
     if (message) {
+      shared.showError(message, from);
       el.notice.hidden = true;
+    } else {
+      shared.clearError(from);
     }
   }
 
@@ -210,9 +215,9 @@
         renderLevels();
       }
       renderList(data.incidents || []);
-      showError("");
+      showError("", "incidents-refresh");
     } catch (err) {
-      showError(err.message);
+      showError(err.message, "incidents-refresh");
     }
   }
 
@@ -277,7 +282,7 @@
     try {
       renderDetail(await api("GET", "/api/console/incidents/" + encodeURIComponent(selected)));
     } catch (err) {
-      showError(err.message);
+      showError(err.message, "incidents-refresh");
     }
   }
 

@@ -23,7 +23,7 @@
     serverError: function (status) {
       return "服务器出错了（HTTP " + status + "），请稍后重试。";
     },
-    emptyToken: "请输入登录口令。",
+    emptyToken: "请输入登录令牌。",
     loggingIn: "登录中…",
     login: "登录",
     roles: { agent: "客服", supervisor: "主管" },
@@ -71,8 +71,14 @@
     csat: function (n) {
       return n + " 分";
     },
-    revealPhone: "显示完整号码",
-    phoneRevealed: "（本次查看已记录）",
+    revealPhone: "显示电话",
+    phoneRevealed: "本次查看已记录",
+    phoneCall: function (phone) {
+      return "拨打 " + phone;
+    },
+    phoneAssigneeOnly: function (assignee) {
+      return assignee ? "仅处理人（" + assignee + "）可查看" : "仅处理人可查看，认领后可显示";
+    },
   };
 
   // What each action button sends and says; text "required", "optional" or "none".
@@ -94,6 +100,8 @@
     whoami: $("whoami"),
     logout: $("logout"),
     error: $("error"),
+    errorText: $("error-text"),
+    errorClose: $("error-close"),
     notice: $("notice"),
     loginView: $("login-view"),
     loginForm: $("login-form"),
@@ -103,6 +111,7 @@
     consoleView: $("console-view"),
     tabAll: $("tab-all"),
     tabMine: $("tab-mine"),
+    tabDone: $("tab-done"),
     tabSupervisor: $("tab-supervisor"),
     queuePanel: $("queue-panel"),
     queueUpdated: $("queue-updated"),
@@ -120,6 +129,7 @@
     clocks: $("clocks"),
     thread: $("thread"),
     actionText: $("action-text"),
+    closeResults: $("close-results"),
     buttons: {
       reply: $("btn-reply"),
       note: $("btn-note"),
@@ -148,11 +158,17 @@
   let tickTimer = null;
   let noticeTimer = null;
   let errorSource = null;
+  let revealed = null; // {ref, phone}: the call-back number this agent chose to see
+  // Lists that console-search.js adds: scope name -> {panel, load}.
+  const extraScopes = {};
 
   // ---- messages ----
 
+  // An error stays in the banner at the top of the screen until the person dismisses it or
+  // another message replaces it; only an error of a background refresh goes by itself, once
+  // a refresh succeeds again.
   function showError(message, source) {
-    el.error.textContent = message;
+    el.errorText.textContent = message;
     el.error.hidden = false;
     errorSource = source || "action";
   }
@@ -161,7 +177,7 @@
     if (source && errorSource !== source) {
       return;
     }
-    el.error.textContent = "";
+    el.errorText.textContent = "";
     el.error.hidden = true;
     errorSource = null;
   }
@@ -550,6 +566,9 @@
   }
 
   function loadList() {
+    if (extraScopes[scope]) {
+      return extraScopes[scope].load();
+    }
     return scope === "supervisor" ? loadSupervisor() : loadQueue();
   }
 
@@ -561,16 +580,20 @@
     [
       [el.tabAll, "all"],
       [el.tabMine, "mine"],
+      [el.tabDone, "done"],
       [el.tabSupervisor, "supervisor"],
     ].forEach(function (pair) {
       const on = pair[1] === scope;
       pair[0].classList.toggle("active", on);
       pair[0].setAttribute("aria-selected", on ? "true" : "false");
     });
-    el.queuePanel.hidden = scope === "supervisor";
+    el.queuePanel.hidden = scope !== "all" && scope !== "mine";
     el.supervisor.hidden = scope !== "supervisor";
+    Object.keys(extraScopes).forEach(function (name) {
+      extraScopes[name].panel.hidden = name !== scope;
+    });
     queueKey = "";
-    loadList();
+    return loadList();
   }
 
   // ---- one ticket ----
@@ -584,23 +607,53 @@
     el.detailFields.appendChild(dd);
   }
 
-  // The call-back number shows masked; its assignee may reveal it (every look is audited).
-  function addRevealButton(dd, ref) {
+  // ---- the call-back phone ----
+
+  // The number shows masked. The agent working the ticket (its assignee, as the server
+  // checks) may reveal it, and every look is audited; everyone else reads why they cannot.
+  function isAssignee(t) {
+    return me !== null && typeof t.assignee === "string" && t.assignee === me.name;
+  }
+
+  function renderPhone(dd, t) {
+    clear(dd);
+    const ref = String(t.reference);
+    if (revealed !== null && revealed.ref === ref && isAssignee(t)) {
+      const link = document.createElement("a");
+      link.className = "phone-link";
+      link.href = "tel:" + revealed.phone.replace(/[^0-9+]/g, "");
+      link.textContent = revealed.phone;
+      link.title = TEXT.phoneCall(revealed.phone);
+      dd.appendChild(link);
+      dd.appendChild(span("phone-note muted small", TEXT.phoneRevealed));
+      return;
+    }
+    dd.appendChild(span("phone-masked", t.contact_phone));
+    if (!isAssignee(t)) {
+      dd.appendChild(span("phone-hint muted small", TEXT.phoneAssigneeOnly(t.assignee)));
+      return;
+    }
     const button = document.createElement("button");
     button.type = "button";
     button.className = "reveal-phone";
     button.textContent = TEXT.revealPhone;
     button.addEventListener("click", async function () {
+      const gen = generation;
       button.disabled = true;
       try {
         const data = await api("POST", ticketPath(ref, "phone"), {});
-        dd.textContent = str(data.phone) + " " + TEXT.phoneRevealed;
+        if (gen !== generation || ref !== selectedRef || typeof data.phone !== "string") {
+          return;
+        }
+        revealed = { ref: ref, phone: data.phone };
+        renderPhone(dd, t);
       } catch (err) {
         button.disabled = false;
-        showError(err.message, "action");
+        if (!err.expired) {
+          showError(err.message, "action");
+        }
       }
     });
-    dd.appendChild(document.createTextNode(" "));
     dd.appendChild(button);
   }
 
@@ -617,7 +670,8 @@
     addField(f.merchant, t.merchant_name);
     addField(f.phone, t.contact_phone);
     if (t.contact_phone) {
-      addRevealButton(el.detailFields.lastChild, t.reference);
+      el.detailFields.lastChild.classList.add("phone");
+      renderPhone(el.detailFields.lastChild, t);
     }
     addField(f.csat, typeof t.csat === "number" ? TEXT.csat(t.csat) : null);
     addField(f.summary, t.summary);
@@ -715,6 +769,7 @@
     Object.keys(el.buttons).forEach(function (name) {
       el.buttons[name].disabled = busy || selectedRef === null || !enabled[name];
     });
+    showResults();
   }
 
   function showDetail(shown) {
@@ -767,10 +822,10 @@
     if (ref !== selectedRef) {
       threadKey = "";
       el.actionText.value = "";
+      revealed = null;
     }
     selectedRef = ref;
     markSelected();
-    clearError("action");
     loadDetail(true).then(function () {
       if (window.innerWidth < NARROW_PX && selectedRef === ref) {
         el.detail.scrollIntoView({ block: "start" });
@@ -824,6 +879,58 @@
     }
   }
 
+  // ---- usual close results ----
+
+  // The desk's usual results of a close, as the Telegram card offers them. A press puts the
+  // result in the box (replacing what was there); 办结 sends it, so the agent can still read
+  // and change it first. Without them (an old server, a failed request) typing still works.
+  let closeResults = [];
+
+  async function loadCloseResults() {
+    const gen = generation;
+    let data;
+    try {
+      data = await api("GET", "/api/console/actions");
+    } catch (err) {
+      return;
+    }
+    const close = (Array.isArray(data.actions) ? data.actions : []).find(function (a) {
+      return a && a.name === "close";
+    });
+    if (gen !== generation || !close || !Array.isArray(close.choices)) {
+      return;
+    }
+    closeResults = close.choices.filter(function (c) {
+      return c && typeof c.label === "string" && typeof c.text === "string" && c.text !== "";
+    });
+    renderCloseResults();
+  }
+
+  function renderCloseResults() {
+    el.closeResults.querySelectorAll(".quick-result").forEach(function (b) {
+      b.remove();
+    });
+    closeResults.forEach(function (c) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "quick-result";
+      button.textContent = c.label;
+      button.title = c.text;
+      button.setAttribute("data-key", String(c.key));
+      button.addEventListener("click", function () {
+        el.actionText.value = c.text;
+        el.actionText.focus();
+      });
+      el.closeResults.appendChild(button);
+    });
+    showResults();
+  }
+
+  function showResults() {
+    el.closeResults.hidden =
+      closeResults.length === 0 || selectedRef === null || currentStatus === "closed";
+  }
+
   // ---- logging in and out ----
 
   function stopTimers() {
@@ -843,6 +950,7 @@
     me = null;
     selectedRef = null;
     currentStatus = null;
+    revealed = null;
     queueKey = "";
     threadKey = "";
     busy = false;
@@ -892,6 +1000,7 @@
     el.consoleView.hidden = false;
     clearError();
     setScope("all");
+    loadCloseResults();
     refreshTimer = setInterval(function () {
       loadList();
       if (!busy) {
@@ -964,6 +1073,12 @@
   el.tabSupervisor.addEventListener("click", function () {
     setScope("supervisor");
   });
+  el.tabDone.addEventListener("click", function () {
+    setScope("done");
+  });
+  el.errorClose.addEventListener("click", function () {
+    clearError();
+  });
   Object.keys(el.buttons).forEach(function (name) {
     el.buttons[name].addEventListener("click", function () {
       act(name);
@@ -975,6 +1090,30 @@
       loadDetail(false);
     }
   });
+
+  // What console-search.js and console-incidents.js use of this page.
+  window.helpdeskConsole = {
+    api: api,
+    showError: showError,
+    clearError: clearError,
+    formatTime: formatTime,
+    span: span,
+    clear: clear,
+    str: str,
+    kindOf: kindOf,
+    openTicket: openTicket,
+    markSelected: markSelected,
+    selected: function () {
+      return selectedRef;
+    },
+    isSignedIn: function () {
+      return me !== null;
+    },
+    setScope: setScope,
+    addScope: function (name, panel, load) {
+      extraScopes[name] = { panel: panel, load: load };
+    },
+  };
 
   updateButtons();
   start();
