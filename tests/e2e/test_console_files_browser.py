@@ -16,10 +16,14 @@ from tests.support.botapi import make_png
 from tests.support.browser import chromium_driver, chromium_missing_reason
 from tests.support.console import (
     AGENT,
+    DESKTOP,
+    PHONE,
     _in_browser,
     _log_in,
     _open_complaint,
     _register,
+    _screenshot,
+    _viewport,
     _wait,
     _wait_text,
 )
@@ -57,6 +61,11 @@ def _files_are_shown(driver: WebDriver, ref: str) -> tuple[int, str, str]:
     return width, links[0].text, driver.find_element(By.ID, "files-title").text
 
 
+def _files_in_view(driver: WebDriver) -> None:
+    driver.execute_script("document.getElementById('files').scrollIntoView({block: 'center'})")
+    _screenshot(driver, "ticket-photo")
+
+
 @pytest.mark.browser
 async def test_the_console_shows_a_photo_the_customer_sent_as_a_thumbnail(
     server: Server,
@@ -84,6 +93,9 @@ async def test_the_console_shows_a_photo_the_customer_sent_as_a_thumbnail(
         await _in_browser(_open_console, driver, server.url)
         await _in_browser(_log_in, driver, token, AGENT[1], "客服")
         width, link, title = await _in_browser(_files_are_shown, driver, ref)
+        for size in (DESKTOP, PHONE):  # with HELPDESK_SCREENSHOTS=DIR, how it looks
+            await _in_browser(_viewport, driver, size)
+            await _in_browser(_files_in_view, driver)
     finally:
         await asyncio.to_thread(browser.__exit__, None, None, None)
     assert width == 120

@@ -49,8 +49,11 @@
     }
     const label = document.createElement("span");
     label.className = "file-name";
-    label.textContent = (KINDS[f.kind] || "附件") + "：" + String(f.name || "") +
-      "（" + sizeText(f.size) + "）";
+    label.textContent = (KINDS[f.kind] || "附件") + "：" + String(f.name || "");
+    const size = document.createElement("span");
+    size.className = "file-size";
+    size.textContent = sizeText(f.size); // on a line of its own, never broken
+    label.appendChild(size);
     link.appendChild(label);
     item.appendChild(link);
     if (url && f.kind === "voice") {
