@@ -5,12 +5,15 @@ is in tests/conftest.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from bot.clock import ManualClock, utc_now
 from bot.serve import Server
 from tests.support.botapi import BotApiEmulator
+from tests.support.incidents import fast_plan, incident_server, plan_chats
+from tests.support.journeys import desk_server, sla_file
 from tests.support.servers import TELEGRAM_TOKEN, running_server
 
 
@@ -45,3 +48,30 @@ async def clocked_server(database_url: str, clock: ManualClock) -> AsyncIterator
     """The helpdesk serving the web chat on a free port, on the test's clock."""
     async with running_server(database_url, clock=clock) as srv:
         yield srv
+
+
+@pytest.fixture
+async def tg_desk(
+    database_url: str, emulator: BotApiEmulator, tmp_path: Path
+) -> AsyncIterator[Server]:
+    """The helpdesk with its bot on the emulator, agents and supervisors registered, on a
+    fast SLA policy (tests/support/journeys.py)."""
+    srv = await desk_server(database_url, emulator, sla_file(tmp_path))
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture
+async def tg_incidents(
+    database_url: str, emulator: BotApiEmulator, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[Server]:
+    """The helpdesk with the plan's chats on the emulator and a fast emergency plan, on
+    the test's clock (tests/support/incidents.py)."""
+    plan_chats(emulator)
+    srv = await incident_server(database_url, emulator, fast_plan(tmp_path), clock)
+    try:
+        yield srv
+    finally:
+        await srv.stop()

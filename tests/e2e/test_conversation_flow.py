@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -26,9 +25,7 @@ from tests.support.journeys import (
     AGENT_ID,
     SUPERVISORS_CHAT,
     complain,
-    desk_server,
     groups,
-    sla_file,
 )
 from tests.support.servers import running_server
 
@@ -166,17 +163,6 @@ async def test_web_a_ticket_soon_after_a_threat_carries_its_verdict(
 
 
 # ---------------------------------------------------------------- Telegram
-@pytest.fixture
-async def tg_desk(
-    database_url: str, emulator: BotApiEmulator, tmp_path: Path
-) -> AsyncIterator[Server]:
-    srv = await desk_server(database_url, emulator, sla_file(tmp_path))
-    try:
-        yield srv
-    finally:
-        await srv.stop()
-
-
 @pytest.fixture
 async def tg_server(database_url: str, emulator: BotApiEmulator) -> AsyncIterator[Server]:
     async with running_server(database_url, emulator) as srv:

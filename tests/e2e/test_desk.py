@@ -7,11 +7,8 @@ SLA warnings and breaches reach the chats once each.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.clock import ManualClock, utc_now
 from bot.serve import Server
@@ -28,17 +25,6 @@ from tests.support.journeys import (
     groups,
     sla_file,
 )
-
-
-@pytest.fixture
-async def tg_desk(
-    database_url: str, emulator: BotApiEmulator, tmp_path: Path
-) -> AsyncIterator[Server]:
-    srv = await desk_server(database_url, emulator, sla_file(tmp_path))
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 async def test_a_complaint_is_worked_from_the_agents_group_to_a_rating(

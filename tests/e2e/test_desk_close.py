@@ -8,10 +8,6 @@ sends the customer nothing more.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import select
 
 from bot.clock import utc_now
@@ -20,20 +16,9 @@ from bot.serve import Server
 from escalation.tickets import notices
 from storage.models import Outbox
 from tests.support.botapi import BotApiEmulator
-from tests.support.journeys import AGENT_ID, AGENTS_CHAT, complain, desk_server, groups, sla_file
+from tests.support.journeys import AGENT_ID, AGENTS_CHAT, complain, groups
 
 RESULT_BUTTONS = [*(c.label for c in notices.CLOSE_RESULTS), notices.CANCEL_CHOICE.label]
-
-
-@pytest.fixture
-async def tg_desk(
-    database_url: str, emulator: BotApiEmulator, tmp_path: Path
-) -> AsyncIterator[Server]:
-    srv = await desk_server(database_url, emulator, sla_file(tmp_path))
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 async def _status(srv: Server, ref: str) -> str:

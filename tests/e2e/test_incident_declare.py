@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,18 +34,6 @@ _INCIDENT = re.compile(r"I\d{8}-\d{2}")
 UNSENT = "未报送（未配置报送渠道）"
 
 
-@pytest.fixture
-async def declaring(
-    database_url: str, emulator: BotApiEmulator, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[Server]:
-    plan_chats(emulator)
-    srv = await incident_server(database_url, emulator, fast_plan(tmp_path), clock)
-    try:
-        yield srv
-    finally:
-        await srv.stop()
-
-
 async def answer(emu: BotApiEmulator, chat: int, sent_id: int) -> BotMessage:
     """The bot's message that replies to one of ours."""
 
@@ -71,7 +58,7 @@ async def approve(emu: BotApiEmulator, ref: str) -> str:
     return (await answer(emu, AGENTS_CHAT, sent.message_id)).text or ""
 
 
-@pytest.mark.usefixtures("declaring")
+@pytest.mark.usefixtures("tg_incidents")
 async def test_a_one_line_declaration_reads_its_category_and_the_report_has_it(
     emulator: BotApiEmulator,
 ) -> None:
@@ -94,9 +81,9 @@ async def test_a_one_line_declaration_reads_its_category_and_the_report_has_it(
 
 
 async def test_a_bare_declaration_asks_the_category_then_what_happened(
-    declaring: Server, emulator: BotApiEmulator
+    tg_incidents: Server, emulator: BotApiEmulator
 ) -> None:
-    runtime = declaring.runtime
+    runtime = tg_incidents.runtime
     assert runtime is not None
     group = emulator.group(AGENTS_CHAT, "客服组")
     agent = group.member(AGENT_ID, "小王")
@@ -143,9 +130,9 @@ async def test_a_bare_declaration_asks_the_category_then_what_happened(
 
 
 async def test_a_declaration_whose_category_cannot_be_read_asks_and_can_be_cancelled(
-    declaring: Server, emulator: BotApiEmulator
+    tg_incidents: Server, emulator: BotApiEmulator
 ) -> None:
-    runtime = declaring.runtime
+    runtime = tg_incidents.runtime
     assert runtime is not None
     agent = emulator.group(AGENTS_CHAT, "客服组").member(AGENT_ID, "小王")
     sent = await agent.send("/incident 平台出现问题，原因待查")
@@ -232,9 +219,9 @@ async def test_without_a_bureau_channel_a_report_shows_unsent_never_sent(
 
 
 async def test_with_a_bureau_chat_a_report_is_pending_until_the_outbox_sent_it(
-    declaring: Server, emulator: BotApiEmulator, clock: ManualClock
+    tg_incidents: Server, emulator: BotApiEmulator, clock: ManualClock
 ) -> None:
-    runtime = declaring.runtime
+    runtime = tg_incidents.runtime
     assert runtime is not None
     agent = emulator.group(AGENTS_CHAT, "客服组").member(AGENT_ID, "小王")
     sent = await agent.send("/incident Ⅲ 领券页面打不开，大量用户无法领取")

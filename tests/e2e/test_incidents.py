@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
@@ -35,18 +33,6 @@ from tests.support.journeys import (
 
 _INCIDENT = re.compile(r"I\d{8}-\d{2}")
 PHONE = "13812345678"
-
-
-@pytest.fixture
-async def tg_incidents(
-    database_url: str, emulator: BotApiEmulator, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[Server]:
-    plan_chats(emulator)
-    srv = await incident_server(database_url, emulator, fast_plan(tmp_path), clock)
-    try:
-        yield srv
-    finally:
-        await srv.stop()
 
 
 async def answer_to(emu: BotApiEmulator, chat: int, sent: Any) -> str:
