@@ -20,7 +20,7 @@ from selenium.webdriver.support import expected_conditions as ec
 
 from bot.clock import ManualClock
 from bot.serve import Server
-from tests.support.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import browser_once, chromium_driver
 from tests.support.console import (
     AGENT,
     SUPERVISOR,
@@ -216,11 +216,7 @@ def _supervisor_view(driver: WebDriver, token: str) -> tuple[list[str], list[str
 
 @pytest.mark.browser
 async def test_an_agent_works_a_complaint_through_the_console(server: Server) -> None:
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    if "postgresql" in server.settings.database_url:
-        pytest.skip("the browser journey runs once, on SQLite; the API test covers PostgreSQL")
+    browser_once(server.settings.database_url, "the API test covers PostgreSQL")
     runtime = server.runtime
     assert runtime is not None
     token = await _register(runtime, AGENT, "agent")

@@ -13,7 +13,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from bot.serve import Server
 from escalation.tickets.files import Fetch, NewFile, Outcome
 from tests.support.botapi import make_png
-from tests.support.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import browser_once, chromium_driver
 from tests.support.console import (
     AGENT,
     DESKTOP,
@@ -70,11 +70,7 @@ def _files_in_view(driver: WebDriver) -> None:
 async def test_the_console_shows_a_photo_the_customer_sent_as_a_thumbnail(
     server: Server,
 ) -> None:
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    if "postgresql" in server.settings.database_url:
-        pytest.skip("the browser runs once, on SQLite; tests/e2e/test_ticket_files.py does both")
+    browser_once(server.settings.database_url, "tests/e2e/test_ticket_files.py does both")
     runtime = server.runtime
     assert runtime is not None
     token = await _register(runtime, AGENT, "agent")

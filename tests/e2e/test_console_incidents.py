@@ -13,7 +13,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
 from bot.serve import Server
-from tests.support.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import browser_once, chromium_driver
 from tests.support.console import (
     AGENT,
     SUPERVISOR,
@@ -74,11 +74,7 @@ def _declare_and_work(driver: WebDriver, url: str, token: str) -> str:
 async def test_a_supervisor_declares_and_works_an_incident_in_the_console(
     server: Server,
 ) -> None:
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    if "postgresql" in server.settings.database_url:
-        pytest.skip("the browser journey runs once, on SQLite; the API test covers PostgreSQL")
+    browser_once(server.settings.database_url, "the API test covers PostgreSQL")
     runtime = server.runtime
     assert runtime is not None
     token = await _register(runtime, SUPERVISOR, "supervisor")

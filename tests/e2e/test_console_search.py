@@ -21,7 +21,7 @@ from selenium.webdriver.support.ui import Select
 
 from bot.serve import Server
 from escalation.tickets import notices
-from tests.support.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import browser_once, chromium_driver
 from tests.support.console import (
     AGENT,
     DESKTOP,
@@ -323,11 +323,7 @@ def _hint_names_the_command(driver: WebDriver, url: str) -> None:
 
 @pytest.mark.browser
 async def test_search_the_finished_list_and_the_phone_work_on_the_page(server: Server) -> None:
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    if "postgresql" in server.settings.database_url:
-        pytest.skip("the browser journey runs once, on SQLite; the API tests cover PostgreSQL")
+    browser_once(server.settings.database_url)
     s = await _seed_tickets(server)
     assert server.runtime is not None
     browser = chromium_driver()
@@ -408,11 +404,7 @@ def _error_stays_in_view(driver: WebDriver, s: Seeded) -> None:
 
 @pytest.mark.browser
 async def test_an_error_stays_at_the_top_of_a_phone_s_screen(server: Server) -> None:
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    if "postgresql" in server.settings.database_url:
-        pytest.skip("the browser journey runs once, on SQLite")
+    browser_once(server.settings.database_url)
     s = await _seed_tickets(server)
     assert server.runtime is not None
     token = await server.runtime.agents.issue_token(AGENT[0])

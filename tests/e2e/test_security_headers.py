@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.clock import utc_now
 from bot.serve import Server
-from tests.support.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import browser_once, chromium_driver
 
 STATIC = Path(__file__).resolve().parents[2] / "bot" / "web" / "static"
 FIXED = {
@@ -140,11 +140,7 @@ def _pages_under_the_policy(url: str, token: str) -> dict[str, list[str]]:
 
 @pytest.mark.browser
 async def test_the_pages_work_and_break_no_rule_of_the_policy(server: Server) -> None:
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    if "postgresql" in server.settings.database_url:
-        pytest.skip("the browser runs once, on SQLite; the headers are the same on PostgreSQL")
+    browser_once(server.settings.database_url, "the headers are the same on PostgreSQL")
     runtime = server.runtime
     assert runtime is not None
     await runtime.agents.add(7201, "小赵", "supervisor", utc_now())

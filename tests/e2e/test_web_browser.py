@@ -15,7 +15,7 @@ from bot.db import make_sessions
 from bot.serve import Server
 from handlers import texts
 from storage.models import Feedback, Message
-from tests.support.browser import chromium_driver, chromium_missing_reason
+from tests.support.browser import browser_once, chromium_driver
 
 pytestmark = pytest.mark.browser
 
@@ -44,11 +44,7 @@ def _journey(url: str) -> list[str]:
 
 
 async def test_a_question_typed_in_chromium_gets_the_kb_answer(server: Server) -> None:
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    if "postgresql" in server.settings.database_url:
-        pytest.skip("the browser journey runs once, on SQLite; the API tests cover PostgreSQL")
+    browser_once(server.settings.database_url)
     bubbles = await asyncio.to_thread(_journey, server.url)
     assert any("龙华惠购" in b for b in bubbles)
     assert server.runtime is not None
@@ -85,11 +81,7 @@ def _rate_the_first_of_two_answers(url: str) -> list[str]:
 async def test_unhelpful_under_an_earlier_answer_in_chromium_rates_that_answer(
     server: Server,
 ) -> None:
-    reason = chromium_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    if "postgresql" in server.settings.database_url:
-        pytest.skip("the browser journey runs once, on SQLite; the API tests cover PostgreSQL")
+    browser_once(server.settings.database_url)
     bubbles = await asyncio.to_thread(_rate_the_first_of_two_answers, server.url)
     assert texts.NO_ANSWER not in bubbles
     assert server.runtime is not None

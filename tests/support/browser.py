@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
@@ -83,3 +84,13 @@ def chromium_driver() -> Iterator[webdriver.Chrome]:
     finally:
         # Chromium may still be flushing its profile for a moment after quitting.
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def browser_once(database_url: str, why: str = "the API tests cover PostgreSQL") -> None:
+    """Skip a browser journey where it cannot or need not run: without Chromium, or on
+    PostgreSQL (it runs once, on SQLite; `why` names what covers PostgreSQL)."""
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    if "postgresql" in database_url:
+        pytest.skip(f"the browser journey runs once, on SQLite; {why}")
