@@ -5,6 +5,7 @@ nothing is kept."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import struct
 import zlib
@@ -14,6 +15,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
 from bot.db import make_sessions
@@ -22,6 +26,7 @@ from escalation.tickets import notices
 from handlers import texts
 from storage.models import TicketFile
 from tests.support.botapi import BotApiEmulator
+from tests.support.browser import chromium_driver, chromium_missing_reason
 from tests.support.console import _jar, _open_complaint
 from tests.support.journeys import AGENT_ID, desk_server, groups, sla_file
 
@@ -211,3 +216,41 @@ async def test_a_malformed_upload_is_a_client_error(web_files_desk: Server) -> N
     status, body = await upload(srv, "bad session!", PNG)
     assert status == 400
     assert body["error"] == texts.WEB_BAD_SESSION
+
+
+def _attach_in_chromium(url: str, session: str, photo: Path, ref: str) -> list[str]:
+    """Open the page as `session` (whose complaint is open), attach a photo with the 📎."""
+    with chromium_driver() as driver:
+        driver.get(url)
+        wait = WebDriverWait(driver, 15)
+        wait.until(ec.text_to_be_present_in_element((By.ID, "messages"), "您好"))
+        driver.execute_script("window.localStorage.setItem('helpdesk-session', arguments[0])", session)
+        driver.refresh()
+        attach = wait.until(ec.element_to_be_clickable((By.ID, "attach")))
+        assert attach.text == "📎"
+        accept = driver.find_element(By.ID, "file").get_attribute("accept") or ""
+        assert "image/" in accept and "application/pdf" in accept and "audio/" in accept
+        # What choosing a file in the dialog the 📎 opens does.
+        driver.find_element(By.ID, "file").send_keys(str(photo))
+        wait.until(ec.text_to_be_present_in_element((By.ID, "messages"), f"已加入工单 {ref}"))
+        return [el.text for el in driver.find_elements(By.CSS_SELECTOR, ".msg")]
+
+
+async def test_a_photo_attached_in_chromium_is_kept_with_the_ticket(
+    web_files_desk: Server, tmp_path: Path
+) -> None:
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    if "postgresql" in web_files_desk.settings.database_url:
+        pytest.skip("the browser journey runs once, on SQLite; the API tests cover PostgreSQL")
+    ref = await _open_complaint(web_files_desk, "browser1")
+    photo = tmp_path / "小票.png"
+    photo.write_bytes(PNG)
+    bubbles = await asyncio.to_thread(
+        _attach_in_chromium, web_files_desk.url, "browser1", photo, ref
+    )
+    assert "📎 小票.png" in bubbles
+    assert any(b.startswith("已收到您的照片“小票.png”") for b in bubbles)
+    [row] = await _rows(web_files_desk)
+    assert (row.author, row.mime, row.size) == ("web:browser1", "image/png", len(PNG))
