@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from bot.console import add_console_routes
 from bot.console_files import add_file_routes
 from bot.http_input import BadRequest, read_json
 from bot.monitoring import report
+from bot.web_files import CLIENT_ID, SESSION, add_upload_routes, replies_json
 from handlers import texts
 from handlers.types import Incoming, Press
 from storage.retry import DatabaseUnavailable
@@ -26,9 +26,6 @@ from storage.retry import DatabaseUnavailable
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "web" / "static"
-# Always with fullmatch: "$" would also accept a trailing newline.
-_SESSION = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,63}")  # "<session>:<id>" fits its 128-character column
 MAX_TEXT = 10_000  # longer bodies are refused; the core itself asks for under 2000
 MAX_CHOICES = 100  # far more buttons than any reply has
 # Room for MAX_TEXT characters even as \uXXXX escapes (6 bytes each), and the rest.
@@ -179,7 +176,7 @@ async def _messages(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         return _error(400, texts.WEB_BODY_NOT_OBJECT)
     session, text = body.get("session"), body.get("text")
-    if not isinstance(session, str) or not _SESSION.fullmatch(session):
+    if not isinstance(session, str) or not SESSION.fullmatch(session):
         return _error(400, texts.WEB_BAD_SESSION)
     if not isinstance(text, str):
         return _error(400, texts.WEB_TEXT_NOT_STRING)
@@ -187,7 +184,7 @@ async def _messages(request: web.Request) -> web.Response:
         return _error(413, texts.WEB_TEXT_TOO_LONG.format(limit=MAX_TEXT))
     client_id = body.get("id")
     if client_id is not None and (
-        not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id)
+        not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id)
     ):
         return _error(400, texts.WEB_BAD_CLIENT_ID)
     press = _press(body.get("press"))
@@ -195,17 +192,7 @@ async def _messages(request: web.Request) -> web.Response:
     incoming = Incoming(
         "web", f"web:{session}", text, runtime.clock.now(), external_id=external, press=press
     )
-    delivery = await runtime.core.handle(incoming)
-    # Each reply's id goes back with a press of one of its buttons: the press is then read
-    # by what that button was for, however long ago the reply was given.
-    return _json(
-        {
-            "replies": [
-                {"reply": r.message_id, "text": r.text, "choices": list(r.choices)}
-                for r in delivery.replies
-            ]
-        }
-    )
+    return _json(replies_json(await runtime.core.handle(incoming)))
 
 
 def _press(raw: object) -> Press | None:
@@ -225,7 +212,7 @@ def _press(raw: object) -> Press | None:
 async def _pushed(request: web.Request) -> web.Response:
     """What agents sent this web session since it last asked (the page polls this)."""
     session = request.query.get("session", "")
-    if not _SESSION.fullmatch(session):
+    if not SESSION.fullmatch(session):
         return _error(400, texts.WEB_BAD_SESSION)
     runtime = request.app[RUNTIME]
     pushed = await runtime.desk.customers.pushed(f"web:{session}")
@@ -261,6 +248,7 @@ def build_web_app(
     app.router.add_get("/api/info", _info)
     app.router.add_post("/api/messages", _messages)
     app.router.add_get("/api/messages", _pushed)
+    add_upload_routes(app, runtime)
     add_console_routes(app, runtime.desk, runtime.incidents, runtime.clock)
     add_file_routes(app, runtime.files)
     secret = runtime.settings.alert_secret

@@ -256,6 +256,16 @@ WEB_BAD_SESSION = '"session" 需要是 1–64 位字母、数字、- 或 _ 组�
 WEB_TEXT_NOT_STRING = '"text" 需要是字符串，即用户输入的内容。'
 WEB_TEXT_TOO_LONG = "消息太长了（超过 {limit} 字），请精简后再发。"
 WEB_BAD_PRESS = '"press"（可选）需要是 {"reply": 回复编号, "choice": 按钮序号} 形式的对象。'
+WEB_UPLOAD_NOT_FORM = (
+    '上传需要 multipart/form-data 格式，含 "session"、"id"（可选）、"caption"（可选）和 "file"。'
+)
+WEB_UPLOAD_NO_FILE = '没有收到文件：请在 "file" 字段里附上照片、PDF 或语音。'
+WEB_UPLOAD_EMPTY = "这个文件是空的（0 字节），请重新选择后再发。"
+WEB_UPLOAD_BAD_FIELD = '"{field}" 字段不正确：需要 UTF-8 文字，且不能太长。'
+WEB_UPLOAD_TOO_BIG = (
+    "文件太大了（超过单个附件 {limit} 的上限），没有收到。"
+    "请压缩或截取关键部分后重新发送，或用文字说明。"
+)
 WEB_BAD_CLIENT_ID = '"id"（可选）需要是 1–63 位字母、数字、- 或 _ 组成的字符串。'
 
 # ---------------------------------------------------------------- input errors (any HTTP body)

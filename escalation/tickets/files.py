@@ -82,6 +82,17 @@ class NewFile:
     fetch: Fetch
     channel_file_id: str | None = None
 
+    @classmethod
+    def of_bytes(cls, kind: str, name: str | None, mime: str | None, data: bytes) -> NewFile:
+        """A file the channel received whole (a web upload): its bytes are its fetch."""
+
+        async def fetch(max_bytes: int) -> bytes:
+            if len(data) > max_bytes:
+                raise FileTooBig(len(data))
+            return data
+
+        return cls(kind, name, mime, len(data), fetch)
+
 
 class Outcome(enum.StrEnum):
     ADDED = "added"

@@ -23,6 +23,9 @@
       return "最多 " + MAX_LENGTH + " 字，已超出 " + n + " 字，请精简后再发送。";
     },
     confirmRestart: "确定要开始新的对话吗？当前页面上的记录将被清空。",
+    attached: function (name) {
+      return "📎 " + name;
+    },
   };
 
   const messagesEl = document.getElementById("messages");
@@ -34,6 +37,8 @@
   const counterEl = document.getElementById("counter");
   const campaignEl = document.getElementById("campaign");
   const restartButton = document.getElementById("restart");
+  const attachButton = document.getElementById("attach");
+  const fileInput = document.getElementById("file");
 
   // ---- storage (localStorage may be unavailable, e.g. in some private modes) ----
 
@@ -204,8 +209,15 @@
   // A retry re-sends the message with its first id, so the server answers it once and a
   // reply that was lost on the way (a timeout) comes back instead of a second answer.
   function appendErrorBubble(message, retryText, retryId, retryPress) {
+    appendRetryBubble(message, retryText === null ? null : function () {
+      deliver(retryText, retryId, retryPress);
+    });
+  }
+
+  // `retry` (or null) sends the same message again, with its first id.
+  function appendRetryBubble(message, retry) {
     const item = makeBubble("bot", message, "error");
-    if (retryText !== null) {
+    if (retry !== null) {
       const actions = document.createElement("div");
       actions.className = "actions";
       const button = document.createElement("button");
@@ -217,7 +229,7 @@
         if (item.parentNode) {
           item.parentNode.removeChild(item);
         }
-        deliver(retryText, retryId, retryPress);
+        retry();
       });
       actions.appendChild(button);
       item.appendChild(actions);
@@ -313,6 +325,14 @@
     if (gen !== generation) {
       return;
     }
+    showAnswer(response, data, function () {
+      deliver(text, id, press);
+    });
+  }
+
+  // The server's replies to one message or upload, or why it refused it; `retry` sends the
+  // same again where that can help.
+  function showAnswer(response, data, retry) {
     if (response.ok && data && Array.isArray(data.replies)) {
       data.replies.forEach(function (reply) {
         if (!reply) {
@@ -334,16 +354,87 @@
       // The server refused this message for a reason it explained (too long, too many...).
       // Only waiting can help with a timeout or a rate limit, so only those offer a retry.
       const retryable = status === 408 || status === 429;
-      appendErrorBubble(data.error, retryable ? text : null, id, press);
+      appendRetryBubble(data.error, retryable ? retry : null);
       return;
     }
     if (status === 503 && data && typeof data.error === "string" && data.error) {
       // The database is away for a moment: nothing was kept, the same message can go again.
-      appendErrorBubble(data.error, text, id, press);
+      appendRetryBubble(data.error, retry);
       return;
     }
-    appendErrorBubble(TEXT.network, text, id, press);
+    appendRetryBubble(TEXT.network, retry);
   }
+
+  // ---- photos, files and voice notes ----
+  // Kept with the customer's open ticket; without one the server says what to do instead.
+
+  async function postFile(file, id) {
+    const gen = generation;
+    const form = new FormData();
+    form.append("session", sessionId);
+    form.append("id", id);
+    form.append("file", file, file.name);
+    function retry() {
+      deliverFile(file, id);
+    }
+    let response;
+    try {
+      response = await fetchWithTimeout("/api/messages/file", {
+        method: "POST",
+        headers: { Accept: "application/json" },
+        body: form,
+        cache: "no-store",
+        credentials: "same-origin",
+      });
+    } catch (err) {
+      if (gen === generation) {
+        appendRetryBubble(TEXT.network, retry);
+      }
+      return;
+    }
+    const data = await readJson(response);
+    if (gen === generation) {
+      showAnswer(response, data, retry);
+    }
+  }
+
+  function deliverFile(file, retryId) {
+    const id = retryId || newSessionId();
+    pending += 1;
+    attachButton.disabled = true;
+    setTyping();
+    queue = queue
+      .then(function () {
+        return postFile(file, id);
+      })
+      .catch(function () {
+        appendRetryBubble(TEXT.network, function () {
+          deliverFile(file, id);
+        });
+      })
+      .then(function () {
+        pending -= 1;
+        attachButton.disabled = false;
+        setTyping();
+      });
+    return queue;
+  }
+
+  attachButton.addEventListener("click", function () {
+    fileInput.click();
+  });
+
+  fileInput.addEventListener("change", function () {
+    const file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (!file) {
+      return;
+    }
+    const label = TEXT.attached(file.name || "");
+    appendUserBubble(label);
+    remember({ who: "user", text: label });
+    deliverFile(file, null);
+  });
 
   // Messages go out one at a time, in the order they were written.
   function deliver(text, retryId, press) {
