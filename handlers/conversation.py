@@ -113,7 +113,10 @@ def respond(
     if state.role is None:
         # Kept (masked, as every stored question) and answered once the role is chosen.
         pending = mask_pii(text) if 0 < len(text) <= MAX_TEXT else state.pending
-        return Step(_greeting(engine, pending), replace(state, pending=pending), kind="greeting")
+        replies = _greeting(engine, pending)
+        if state.greeted and pending:  # welcomed already: only the role, and the promise
+            replies = replies[1:]
+        return Step(replies, replace(state, pending=pending, greeted=True), kind="greeting")
     step = _on_choice(text, state, engine, draft)
     if step is not None:
         return step
@@ -189,7 +192,7 @@ def _greeting(engine: Engine, pending: str | None = None) -> list[Reply]:
 
 def _on_command(command: str, state: FlowState, engine: Engine, draft: str | None) -> Step:
     if command == "/start":
-        return Step(_greeting(engine), state, kind="command")
+        return Step(_greeting(engine), replace(state, greeted=True), kind="command")
     if command == "/role":
         return Step([Reply(texts.ASK_ROLE, texts.ROLE_CHOICES)], state, kind="command")
     if command == "/help":

@@ -74,6 +74,7 @@ class FlowState:
     # What the last message offered a complaint or a person for (masked): accepting the
     # offer takes it as the complaint's description, so it is not typed again.
     draft: str | None = None
+    greeted: bool = False  # the welcome was shown: asking the role again need not repeat it
 
     @property
     def intake_step(self) -> str | None:
@@ -100,6 +101,7 @@ class FlowState:
                 raw.get("csat_for"),
                 _text_or_none(raw.get("pending")),
                 _text_or_none(raw.get("draft")),
+                raw.get("greeted") is True,
             )
         except (ValueError, TypeError):
             return cls()  # a state we cannot read is a fresh start, not a crash

@@ -309,6 +309,16 @@ def test_the_first_question_is_answered_once_the_role_is_chosen(answering: Engin
     assert [r.text for r in again.replies] == [texts.ROLE_SET["merchant"]]  # answered once
 
 
+def test_a_question_after_the_welcome_is_not_welcomed_again(answering: Engine) -> None:
+    started = respond(msg("/start"), FlowState(), answering)
+    asked = respond(msg("补贴在哪里领"), started.state, answering)
+    assert [r.text for r in asked.replies] == [texts.ASK_ROLE_THEN_ANSWER]
+    assert asked.replies[0].choices == texts.ROLE_CHOICES
+    assert FlowState.from_json(asked.state.to_json()) == asked.state
+    step = respond(msg(texts.CHOICE_CONSUMER), asked.state, answering)
+    assert step.entry_id == "consumer-claim-how"
+
+
 def test_a_greeting_before_the_role_gets_no_second_answer(answering: Engine) -> None:
     asked = respond(msg("你好"), FlowState(), answering)
     step = respond(msg("1"), asked.state, answering)
