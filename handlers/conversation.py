@@ -111,12 +111,7 @@ def respond(
     if text in _ROLE_WORDS or (state.role is None and text in _NUMBERED_ROLES):
         return _on_role(_ROLE_WORDS.get(text) or _NUMBERED_ROLES[text], state, engine)
     if state.role is None:
-        # Kept (masked, as every stored question) and answered once the role is chosen.
-        pending = mask_pii(text) if 0 < len(text) <= MAX_TEXT else state.pending
-        replies = _greeting(engine, pending)
-        if state.greeted and pending:  # welcomed already: only the role, and the promise
-            replies = replies[1:]
-        return Step(replies, replace(state, pending=pending, greeted=True), kind="greeting")
+        return _before_role(text, state, engine)
     step = _on_choice(text, state, engine, draft)
     if step is not None:
         return step
@@ -181,6 +176,16 @@ def _on_choice(text: str, state: FlowState, engine: Engine, draft: str | None) -
         if picked is not None:
             return _answer_entry(picked, None, replace(state, offered=()), engine, kind="choice")
     return None
+
+
+def _before_role(text: str, state: FlowState, engine: Engine) -> Step:
+    """A message before the role is chosen: the question is kept (masked, as every stored
+    question) and answered once the role is chosen; the welcome is shown once."""
+    pending = mask_pii(text) if 0 < len(text) <= MAX_TEXT else state.pending
+    replies = _greeting(engine, pending)
+    if state.greeted and pending:  # welcomed already: only the role, and the promise
+        replies = replies[1:]
+    return Step(replies, replace(state, pending=pending, greeted=True), kind="greeting")
 
 
 def _greeting(engine: Engine, pending: str | None = None) -> list[Reply]:
