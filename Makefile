@@ -25,8 +25,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite on up to four workers, each taking whole test files (a file's tests share
+# their fixtures' servers and order); `pytest` alone still runs in one process.
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 test: lint typecheck unit
 

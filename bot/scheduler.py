@@ -77,9 +77,17 @@ class Jobs:
             self._add("outbox", lambda: dispatch(self.clock.now()), settings.outbox_poll_seconds)
 
     def _add(self, name: str, job: Callable[[], Awaitable[int]], seconds: float) -> None:
-        self._jobs[name] = job
+        # One run of a job at a time in this process: a run asked for now (run_now) waits
+        # for the scheduled one, so the two never queue the same notice twice.
+        lock = asyncio.Lock()
+
+        async def one_at_a_time() -> int:
+            async with lock:
+                return await job()
+
+        self._jobs[name] = one_at_a_time
         self.scheduler.add_job(
-            _guarded(name, job, self.running),
+            _guarded(name, one_at_a_time, self.running),
             "interval",
             seconds=seconds,
             id=name,
