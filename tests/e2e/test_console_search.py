@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -136,7 +137,11 @@ async def test_the_finished_list_filters_by_status_day_category_assignee_and_pri
     s = await _seed_tickets(server)
     assert server.runtime is not None
     today = server.runtime.clock.now().astimezone(server.runtime.desk.policy.calendar.tz)
-    day = today.date().isoformat()
+    # The seeded tickets were closed 2 hours ago less 11 and 12 minutes: their local days,
+    # which are not today's in the first two hours after midnight.
+    closed = today - timedelta(hours=2) + timedelta(minutes=11)
+    first_day = closed.date().isoformat()
+    last_day = (closed + timedelta(minutes=1)).date().isoformat()
     url = server.url + "api/console/done"
     async with await _signed_in(server, AGENT) as http:
         status, body = await _get(http, url)
@@ -149,7 +154,7 @@ async def test_the_finished_list_filters_by_status_day_category_assignee_and_pri
             ({"assignee": AGENT[1]}, [s.fridge]),
             ({"category": "补贴未到账"}, [s.refund]),
             ({"priority": "P1"}, []),
-            ({"from": day, "to": day}, [s.refund, s.fridge]),
+            ({"from": first_day, "to": last_day}, [s.refund, s.fridge]),
             ({"to": "2020-01-01"}, []),
             ({"assignee": OTHER_AGENT[1], "category": "商户拒用补贴"}, []),
         ):
