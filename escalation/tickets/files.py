@@ -137,8 +137,9 @@ def clean_mime(mime: str | None, kind: str) -> str:
 
 
 def clean_name(name: str | None, kind: str, at: datetime) -> str:
-    """Return the file's name for display: no folders, no control characters, not too long."""
-    text = (name or "").replace("\\", "/").rpartition("/")[2]
+    """Return the file's name for display: no folders, no control characters, no personal
+    numbers (a photo named after an ID card is shown masked), not too long."""
+    text = mask_pii((name or "").replace("\\", "/").rpartition("/")[2])
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip(" .")
     if not text:
         label = notices.FILE_KIND_NAMES.get(kind, kind)

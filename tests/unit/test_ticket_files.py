@@ -89,3 +89,10 @@ def test_the_limits_refuse_a_file_too_big_or_one_too_many(
 )
 def test_sizes_read_as_people_say_them(size: int, text: str) -> None:
     assert file_size_text(size) == text
+
+
+def test_a_file_named_after_a_phone_or_an_id_card_is_shown_masked() -> None:
+    name = clean_name("身份证110105199001011234 13812345678.jpg", "photo", AT)
+    assert "110105199001011234" not in name
+    assert "13812345678" not in name
+    assert name.endswith(".jpg")
