@@ -47,8 +47,28 @@ def _add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "false-answer rate, overall accuracy and latency. With --cv K the learned parts are "
         "re-fitted K times on folds split by entry, so no query is judged by a model that saw it.",
     )
-    ev.add_argument("--kb", type=Path, required=True, help="knowledge base YAML")
-    ev.add_argument("--queries", type=Path, required=True, help="labelled JSON Lines queries")
+    ev.add_argument("--kb", type=Path, help="knowledge base YAML")
+    ev.add_argument("--queries", type=Path, help="labelled JSON Lines queries")
+    ev.add_argument(
+        "--corpus",
+        type=Path,
+        metavar="DIR",
+        help="with --leave-one-out: a folder of campaigns, one sub-folder each with kb.yaml "
+        "and queries.jsonl",
+    )
+    ev.add_argument(
+        "--leave-one-out",
+        action="store_true",
+        help="measure each campaign with a model trained on all the others",
+    )
+    ev.add_argument(
+        "--campaign",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KB", "QUERIES"),
+        help="with --leave-one-out: one more campaign, measured in turn like the corpus's",
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation")
     ev.add_argument(
@@ -61,7 +81,8 @@ def _add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="append",
         default=[],
         metavar=("KB", "QUERIES"),
-        help="with --cv: another labelled set always added to the training folds",
+        help="with --cv or --leave-one-out: another labelled set always added to training, "
+        "never measured",
     )
 
 
@@ -147,6 +168,12 @@ def _eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from knowledge.evaluate import load_queries, metrics
     from knowledge.training import cross_validate, make_samples
 
+    if args.leave_one_out:
+        return _leave_one_out(args, parser)
+    if args.corpus or args.campaign:
+        parser.error("--corpus and --campaign go with --leave-one-out")
+    if args.kb is None or args.queries is None:
+        parser.error("eval needs --kb FILE --queries FILE, or --corpus DIR --leave-one-out")
     kb = load_kb(args.kb)
     queries = load_queries(args.queries, kb)
     engine = _engine(kb, args.model)
@@ -171,6 +198,41 @@ def _eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     else:
         for key, value in report.items():
             print(f"{key:>18}: {value}")
+    return 0
+
+
+def _leave_one_out(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from knowledge.transfer import (
+        Campaign,
+        campaign_of,
+        find_campaigns,
+        format_report,
+        leave_one_out,
+    )
+
+    if args.kb or args.queries or args.cv or args.model:
+        parser.error("--leave-one-out trains its own models; drop --kb, --queries, --cv, --model")
+    campaigns: list[Campaign] = []
+    if args.corpus:
+        campaigns, skipped = find_campaigns(args.corpus)
+        for line in skipped:
+            print(f"skipped {line}", file=sys.stderr)
+    campaigns += [campaign_of(Path(k), Path(q)) for k, q in args.campaign]
+    if not campaigns:
+        parser.error("--leave-one-out needs --corpus DIR (or --campaign KB QUERIES)")
+    names = [c.name for c in campaigns]
+    if len(set(names)) != len(names):
+        raise KbError(f"two campaigns share a name ({', '.join(names)}); rename a KB file.")
+    train_only = [campaign_of(Path(k), Path(q)) for k, q in args.train_with]
+
+    def progress(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    report = leave_one_out(campaigns, train_only=train_only, progress=progress)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(format_report(report))
     return 0
 
 
