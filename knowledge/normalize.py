@@ -9,6 +9,8 @@ from functools import lru_cache
 
 import opencc
 
+from knowledge.dialect import builtin_dialects
+
 # Long stories hide the question in a sentence or two; past this the text only costs time,
 # so a longer message keeps its head and its tail, where the question usually is.
 MAX_CHARS = 600
@@ -28,7 +30,8 @@ def _keep(ch: str) -> bool:
 
 
 class Normalizer:
-    """Full-width to half-width, traditional to simplified, case, punctuation, colloquialisms."""
+    """Full-width to half-width, case, punctuation, dialect (knowledge.dialect), traditional
+    to simplified, colloquialisms."""
 
     def __init__(self, colloquial: Iterable[tuple[str, str]] = ()) -> None:
         pairs = sorted(dict(colloquial).items(), key=lambda kv: -len(kv[0]))
@@ -48,7 +51,8 @@ class Normalizer:
             text = text[:half] + " " + text[-half:]
         if not text:
             return ""
-        text = _t2s().convert(text)
+        dialects = builtin_dialects()
+        text = dialects.after_conversion(_t2s().convert(dialects.before_conversion(text)))
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: self._map[m.group(0)], text)
         # "。。。" or "哈哈哈哈" carry nothing the first two do not.

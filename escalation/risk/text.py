@@ -1,7 +1,8 @@
 """Normalisation for risk scoring: one form for what users type, punctuation kept.
 
-NFKC (full-width to half-width), a Cantonese map only where Cantonese markers appear
-(before OpenCC, which would turn 係 into 系), traditional to simplified, lower case, and
+NFKC (full-width to half-width), the dialect table the answer engine reads too
+(knowledge.dialect: Cantonese only where it shows, before OpenCC would turn 係 into 系;
+Southwestern, Northeastern and Wu words after), traditional to simplified, lower case, and
 homophone repair of one character only against the risk terms (暴光 → 曝光, 投述 → 投诉,
 with the accent confusions of knowledge.segment),
 never of a word the dictionary knows well nor of function characters (急着 stays).
@@ -19,80 +20,13 @@ import jieba
 import opencc
 from pypinyin import Style, pinyin
 
+from knowledge.dialect import builtin_dialects
 from knowledge.segment import fuzzy_syllable
 
 jieba.setLogLevel(logging.WARNING)
 
 # Past this a message is a story: its head and tail carry the threat, the middle the detail.
 MAX_CHARS = 1200
-
-# Characters seen only in written Cantonese (traditional or simplified forms).
-_CANTONESE_MARKERS = re.compile(
-    "[唔冇係嘅咗佢哋喺俾畀嚟睇搵啲嗰攞咩噉乜嘢咁嚿]|點解|点解|而家|今朝|琴日|聽日|听日"
-)
-# Longest first; the traditional forms are mapped before OpenCC converts the rest.
-_CANTONESE = {
-    "點解": "为什么",
-    "点解": "为什么",
-    "而家": "现在",
-    "今朝": "今天早上",
-    "琴日": "昨天",
-    "聽日": "明天",
-    "听日": "明天",
-    "有冇": "有没有",
-    "可唔可以": "可不可以",
-    "係咪": "是不是",
-    "系咪": "是不是",
-    "唔該": "请",
-    "唔该": "请",
-    "乜嘢": "什么",
-    "同埋": "和",
-    "舖頭": "店",
-    "铺头": "店",
-    "俾人": "被人",
-    "畀人": "被人",
-    "幾時": "什么时候",
-    "點樣": "怎么样",
-    "点样": "怎么样",
-    "搶晒": "抢完",
-    "一齊": "一起",
-    "一齐": "一起",
-    "成個": "整个",
-    "成个": "整个",
-    "話": "说",
-    "话": "说",
-    "抢晒": "抢完",
-    "唔": "不",
-    "冇": "没",
-    "係": "是",
-    "嘅": "的",
-    "咗": "了",
-    "佢": "他",
-    "哋": "们",
-    "喺": "在",
-    "俾": "给",
-    "畀": "给",
-    "嚟": "来",
-    "睇": "看",
-    "搵": "找",
-    "啲": "些",
-    "嗰": "那",
-    "攞": "拿",
-    "咩": "什么",
-    "噉": "这样",
-    "咁": "这么",
-    "晒": "完",
-    "仲": "还",
-}
-_CANTONESE_RE = re.compile(
-    "|".join(re.escape(k) for k in sorted(_CANTONESE, key=len, reverse=True))
-)
-# 關係 / 联系 keep their 係.
-_KEEP_XI = re.compile("(?<=[關关聯联干維维])係")
-
-# Southwestern Mandarin (四川话 / 重庆话) words with one plain reading, mapped everywhere.
-_SOUTHWEST = {"莫得": "没有", "啥子": "什么", "咋个": "怎么", "晓得": "知道", "要得": "好的"}
-_SOUTHWEST_RE = re.compile("|".join(_SOUTHWEST))
 
 # Variant spellings that are not typos (到帐 is old usage) and spacing inside numbers.
 _VARIANTS = (
@@ -215,22 +149,15 @@ def _repairer() -> Repairer:
     return Repairer(RISK_TERMS)
 
 
-def is_cantonese(text: str) -> bool:
-    return bool(_CANTONESE_MARKERS.search(text))
-
-
 def normalise(text: str) -> str:
     """Return the canonical form risk rules read: simplified, lower case, half-width."""
     text = unicodedata.normalize("NFKC", text or "")
     if len(text) > MAX_CHARS:
         half = MAX_CHARS // 2
         text = text[:half] + "。" + text[-half:]
-    if is_cantonese(text):
-        text = _KEEP_XI.sub("\uffff", text)
-        text = _CANTONESE_RE.sub(lambda m: _CANTONESE[m.group(0)], text)
-        text = text.replace("\uffff", "係")
-    text = _t2s().convert(text).lower()
-    text = _SOUTHWEST_RE.sub(lambda m: _SOUTHWEST[m.group(0)], text)
+    dialects = builtin_dialects()
+    text = dialects.before_conversion(text)
+    text = dialects.after_conversion(_t2s().convert(text).lower())
     for pattern, repl in _VARIANTS:
         text = pattern.sub(repl, text)
     text = text.replace("“", '"').replace("”", '"').replace("。", ".").replace("、", ",")
