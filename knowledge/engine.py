@@ -6,12 +6,15 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from knowledge.encoder import Encoder, shipped_encoder
 from knowledge.features import (
     Query,
     View,
     analyze_entry,
     candidate_features,
+    encoder_columns,
     generate,
     query_features,
 )
@@ -65,6 +68,12 @@ class Result:
         }
 
 
+def choices(order: list[int], probs: list[float]) -> list[int]:
+    """The candidates a 您是想问 reply offers: the best three, each close enough to the top."""
+    p1 = probs[order[0]]
+    return [i for i in order[:MAX_SUGGESTIONS] if probs[i] >= p1 * RUNNER_UP_RATIO]
+
+
 def calibration_path(kb_path: Path) -> Path:
     """Return where an operator's calibration for this KB file is stored."""
     return kb_path.with_name(kb_path.stem + ".calibration.json")
@@ -79,6 +88,7 @@ class Engine:
         *,
         lexicon: Lexicon | None = None,
         model: Model | None = None,
+        encoder: Encoder | Literal["shipped"] | None = "shipped",
         use_calibration: bool = True,
     ) -> None:
         self.kb = kb
@@ -93,11 +103,14 @@ class Engine:
             ]
         )
         self._docs = docs
+        self.docs = docs
         self.views = {
             Audience.CONSUMER: View(Audience.CONSUMER, docs),
             Audience.MERCHANT: View(Audience.MERCHANT, docs),
         }
         self._entries = {e.id: e for e in kb.entries}
+        self.encoder: Encoder | None = None
+        self.use_encoder(shipped_encoder() if encoder == "shipped" else encoder)
         if model is None:
             if MODEL_PATH.exists():
                 model = Model.load(MODEL_PATH)
@@ -108,22 +121,56 @@ class Engine:
         if use_calibration and kb.path is not None:
             self.model = _apply_calibration(self.model, calibration_path(kb.path))
 
+    def use_encoder(self, encoder: Encoder | None) -> None:
+        """Answer with this encoder's similarities (None: without; their features read 0)."""
+        self.encoder = encoder
+        vectors = None
+        if encoder is not None:
+            vectors = {
+                d.entry.id: encoder.encode_many([q.analysis for q in d.questions])
+                for d in self._docs
+            }
+        for view in self.views.values():
+            view.use_encoder(vectors)
+        self._vectors = vectors
+
+    def reencode(self, scored: Scored, audience: Audience) -> Scored:
+        """The same candidates with the encoder's columns computed by the current encoder."""
+        if not scored.rows:
+            return scored
+        view = self._view(audience)
+        position = {d.entry.id: i for i, d in enumerate(view.docs)}
+        candidates = [(position[e], 0.0) for e in scored.entry_ids]
+        qvec = self.encoder.encode(scored.analysis) if self.encoder is not None else None
+        columns = encoder_columns(view, candidates, qvec)
+        width = len(columns[0])
+        rows = tuple(
+            (*row[:-width], *cols) for row, cols in zip(scored.rows, columns, strict=True)
+        )
+        return Scored(scored.analysis, scored.entry_ids, rows, scored.query_row, scored.smalltalk)
+
+    def _view(self, audience: Audience) -> View:
+        if audience not in self.views:  # an operator asking as "all" sees every entry
+            view = View(audience, self._docs)
+            view.use_encoder(self._vectors)
+            self.views[audience] = view
+        return self.views[audience]
+
     def score(self, text: str, audience: Audience) -> Scored:
         """Compute candidates and features for a query (no learned weights involved)."""
         analysis = self.segmenter.analyze(text, repair=True)
         intent = smalltalk_intent(analysis.text, self.lexicon.smalltalk)
         if intent is not None:
             return Scored(analysis, (), (), (), intent.reply)
-        if audience not in self.views:  # an operator asking as "all" sees every entry
-            self.views[audience] = View(audience, self._docs)
-        view = self.views[audience]
+        view = self._view(audience)
         if not analysis.content:
             return Scored(analysis, (), (), (), None)
         clauses = analysis.text.split(" ")
         tail = self.segmenter.analyze(clauses[-1], repair=True) if len(clauses) > 1 else None
         query = Query.of(analysis, tail)
         candidates = generate(view, query)
-        rows = candidate_features(view, query, candidates)
+        qvec = self.encoder.encode(analysis) if self.encoder is not None else None
+        rows = candidate_features(view, query, candidates, qvec)
         return Scored(
             analysis,
             tuple(view.docs[i].entry.id for i, _ in candidates),
@@ -149,8 +196,7 @@ class Engine:
             entry = self._entries[scored.entry_ids[top]]
             return Result(Kind.ANSWER, entry.id, confidence, entry.answer, (), ranked)
         if confidence >= model.suggest_threshold:
-            p1 = probs[top]
-            picks = [i for i in order[:MAX_SUGGESTIONS] if probs[i] >= p1 * RUNNER_UP_RATIO]
+            picks = choices(order, probs)
             return Result(
                 Kind.SUGGEST,
                 None,

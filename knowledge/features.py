@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from knowledge.index import Bm25, char_grams, pinyin_grams
@@ -61,6 +62,11 @@ CANDIDATE_FEATURES: tuple[str, ...] = (
     *(f"intent_{n}" for n in INTENT_NAMES),
     "intent_agree",
     "intent_extra",
+    # the learned encoder (knowledge.encoder): similarity to the entry's closest question,
+    # its lead over the other candidates, and its gap to the best of them
+    "enc_max",
+    "enc_lead",
+    "enc_gap",
 )
 
 QUERY_FEATURES: tuple[str, ...] = ("q_known", "q_unknown_max")
@@ -182,6 +188,11 @@ class View:
             self.index[("m", kind)] = Bm25([getattr(d, kind) for d in question_docs])
         self.vocabulary = frozenset(w for d in self.docs for w in d.words_all)
         self.vocabulary_pinyin = frozenset(p for d in self.docs for p in d.pinyin_all)
+        self.vectors: list[np.ndarray] | None = None
+
+    def use_encoder(self, vectors_of: dict[str, np.ndarray] | None) -> None:
+        """Take each entry's question vectors (by entry id), or none to drop the encoder."""
+        self.vectors = None if vectors_of is None else [vectors_of[d.entry.id] for d in self.docs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,10 +440,32 @@ def _answer_overlap(asked: _Asked, tail: Analysis, d: EntryDoc) -> list[float]:
     ]
 
 
-def candidate_features(
-    view: View, query: Query, candidates: Sequence[tuple[int, float]]
+def encoder_columns(
+    view: View, candidates: Sequence[tuple[int, float]], qvec: np.ndarray | None
 ) -> list[list[float]]:
-    """Return one feature row per candidate, in CANDIDATE_FEATURES order."""
+    """Return enc_max, enc_lead and enc_gap of each candidate (zeros without an encoder)."""
+    if view.vectors is None or qvec is None or not candidates:
+        return [[0.0, 0.0, 0.0] for _ in candidates]
+    sims = []
+    for doc_idx, _ in candidates:
+        vecs = view.vectors[doc_idx]
+        sims.append(max(0.0, float((vecs @ qvec).max())) if len(vecs) else 0.0)
+    best = max(sims)
+    out = []
+    for i, sim in enumerate(sims):
+        others = max((x for j, x in enumerate(sims) if j != i), default=0.0)
+        out.append([sim, max(0.0, sim - others), sim - best])
+    return out
+
+
+def candidate_features(
+    view: View,
+    query: Query,
+    candidates: Sequence[tuple[int, float]],
+    qvec: np.ndarray | None = None,
+) -> list[list[float]]:
+    """Return one feature row per candidate, in CANDIDATE_FEATURES order; `qvec` is the
+    query's encoder vector, when the engine has an encoder."""
     asked = _Asked.of(query)
     raw_bm, attainable = _bm25_rows(view, query, candidates)
     n_bm = len(FIELDS) * len(KINDS)
@@ -440,6 +473,7 @@ def candidate_features(
     best_gen = candidates[0][1] if candidates else 1.0
     matches = [_word_matches(asked, view.docs[doc_idx]) for doc_idx, _ in candidates]
     disc = _discrimination(asked, matches)
+    encoded = encoder_columns(view, candidates, qvec)
     rows: list[list[float]] = []
     for rank, ((doc_idx, gen_score), raw) in enumerate(zip(candidates, raw_bm, strict=True)):
         d = view.docs[doc_idx]
@@ -456,6 +490,7 @@ def candidate_features(
                 *(1.0 if n in asked.intents and n in d.intents else 0.0 for n in INTENT_NAMES),
                 agree,
                 len(asked.intents - d.intents) / 3.0,
+                *encoded[rank],
             ]
         )
     return rows

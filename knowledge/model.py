@@ -20,8 +20,24 @@ MODEL_PATH = Path(__file__).parent / "model" / "model.json"
 
 # The gate reads few inputs on purpose: with a few hundred labelled queries per campaign,
 # a small gate transferred better to another campaign than one over every feature.
-GATE_FEATURES: tuple[str, ...] = ("p1", "rel_top", "top_cov_all", *QUERY_FEATURES)
+GATE_FEATURES: tuple[str, ...] = (
+    "p1",
+    "rel_top",
+    "top_cov_all",
+    "top_enc_max",
+    "top_enc_lead",
+    "p_margin",
+    "top_best_q_both",
+    "top_fuzz_token_set",
+    "top_intent_agree",
+    *QUERY_FEATURES,
+)
 _COV_ALL = CANDIDATE_FEATURES.index("cov_all")
+_ENC_MAX = CANDIDATE_FEATURES.index("enc_max")
+_ENC_LEAD = CANDIDATE_FEATURES.index("enc_lead")
+_BEST_Q_BOTH = CANDIDATE_FEATURES.index("best_q_both")
+_FUZZ_SET = CANDIDATE_FEATURES.index("fuzz_token_set")
+_INTENT_AGREE = CANDIDATE_FEATURES.index("intent_agree")
 GATE_L2 = 10.0
 
 # Without a calibration of its own, the engine answers only when it is fairly sure.
@@ -89,7 +105,8 @@ class Model:
         order = sorted(range(len(probs)), key=lambda i: -probs[i])
         top = order[0]
         rel_top = _sigmoid(self.pointwise.raw(rows[top]))
-        return GateRow(order, probs, gate_features(probs[top], rel_top, rows[top], query_row))
+        p2 = probs[order[1]] if len(order) > 1 else 0.0
+        return GateRow(order, probs, gate_features(probs[top], rel_top, rows[top], query_row, p2))
 
     def confidence(self, features: Sequence[float]) -> float:
         """Return P(the top-ranked entry is right) from gate features."""
@@ -163,10 +180,25 @@ class GateRow:
 
 
 def gate_features(
-    p1: float, rel_top: float, top_row: Sequence[float], query_row: Sequence[float]
+    p1: float,
+    rel_top: float,
+    top_row: Sequence[float],
+    query_row: Sequence[float],
+    p2: float = 0.0,
 ) -> list[float]:
     """Return the gate's inputs, in GATE_FEATURES order."""
-    return [p1, rel_top, top_row[_COV_ALL], *query_row]
+    return [
+        p1,
+        rel_top,
+        top_row[_COV_ALL],
+        top_row[_ENC_MAX],
+        top_row[_ENC_LEAD],
+        p1 - p2,
+        top_row[_BEST_Q_BOTH],
+        top_row[_FUZZ_SET],
+        top_row[_INTENT_AGREE],
+        *query_row,
+    ]
 
 
 # ------------------------------------------------------------------ fitting

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from knowledge.engine import Engine, Result, Scored
+from knowledge.engine import Engine, Result, Scored, choices
 from knowledge.evaluate import LabelledQuery, metrics
 from knowledge.features import CANDIDATE_FEATURES
 from knowledge.model import (
@@ -103,6 +103,7 @@ def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Mo
     gate_rows: list[list[float]] = [[] for _ in ranked]
     gate_labels = [0] * len(ranked)
     top_ids = [""] * len(ranked)
+    offered: list[tuple[str, ...]] = [() for _ in ranked]
     for f in range(folds):
         stage1 = _fit_stage1([s for s, sf in zip(ranked, ranked_fold, strict=True) if sf != f])
         for i, (s, sf) in enumerate(zip(ranked, ranked_fold, strict=True)):
@@ -111,6 +112,7 @@ def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Mo
                 gate_rows[i] = g.features
                 top_ids[i] = s.scored.entry_ids[g.order[0]]
                 gate_labels[i] = int(top_ids[i] == s.query.expected)
+                offered[i] = tuple(s.scored.entry_ids[j] for j in choices(g.order, g.probs))
     confidence = [0.0] * len(ranked)
     for f in range(folds):
         idx_train = [i for i, sf in enumerate(ranked_fold) if sf != f]
@@ -123,12 +125,13 @@ def fit_model(samples: Sequence[Sample], *, folds: int = 5, seed: int = 0) -> Mo
         for i, sf in enumerate(ranked_fold):
             if sf == f:
                 confidence[i] = 1 / (1 + math.exp(-max(-30.0, min(30.0, gate.raw(gate_rows[i])))))
-    answer_t, suggest_t, curve = choose_thresholds(
-        [s.query.expected for s in ranked],
-        top_ids,
-        confidence,
-        n_total=len(samples),
-        abstained_right=sum(1 for s in samples if not s.scored.rows and s.query.expected is None),
+    abstained_right = sum(1 for s in samples if not s.scored.rows and s.query.expected is None)
+    expected = [s.query.expected for s in ranked]
+    answer_t, _, curve = choose_thresholds(
+        expected, top_ids, confidence, n_total=len(samples), abstained_right=abstained_right
+    )
+    suggest_t = choose_suggest_threshold(
+        expected, top_ids, offered, confidence, answer_t, abstained_right=abstained_right
     )
     stage1 = _fit_stage1(samples)
     return Model(
@@ -175,6 +178,36 @@ def choose_thresholds(
     answer_t = flat[len(flat) // 2] if flat else DEFAULT_ANSWER_THRESHOLD
     suggest_t = max(0.1, round(answer_t * 0.5, 2))
     return answer_t, suggest_t, [c for c in curve if round(c["t"] * 100) % 5 == 0]
+
+
+def choose_suggest_threshold(
+    expected: Sequence[str | None],
+    top_ids: Sequence[str],
+    offered: Sequence[Sequence[str]],
+    confidence: Sequence[float],
+    answer_t: float,
+    *,
+    abstained_right: int,
+) -> float:
+    """Return the suggestion threshold that resolves the most queries in one step: below the
+    answer threshold, choices help a query whose entry they hold, and cost an unanswerable
+    one the abstention that would have offered a person at once. The middle of the flat top,
+    as for the answer threshold."""
+    scores = []
+    for step in range(5, max(6, round(answer_t * 100) + 1)):
+        t = step / 100
+        resolved = abstained_right
+        for exp, top, picks, conf in zip(expected, top_ids, offered, confidence, strict=True):
+            if conf >= answer_t:
+                resolved += top == exp
+            elif conf >= t:
+                resolved += exp is not None and exp in picks
+            else:
+                resolved += exp is None
+        scores.append((t, resolved))
+    best = max(r for _, r in scores)
+    flat = [t for t, r in scores if r >= best - PLATEAU * max(1, len(expected))]
+    return min(flat[len(flat) // 2], answer_t)
 
 
 def cross_validate(

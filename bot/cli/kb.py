@@ -93,20 +93,29 @@ def _add_kb_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     check.add_argument("file", type=Path)
     train = kb_sub.add_parser(
         "train",
-        help="fit the ranker and answer gate from labelled query files",
-        description="Fit the learned weights from one or more (KB, queries) pairs and write "
-        "them (default: the model the project ships).",
+        help="fit the encoder, ranker and answer gate from labelled campaigns",
+        description="Fit the learned parts from campaigns (a corpus folder and/or KB + queries "
+        "pairs): the encoder on every campaign, the ranker and gate on features read by "
+        "encoders that did not see the campaign. Writes the model and the encoder the project "
+        "ships unless given --out / --encoder-out.",
+    )
+    train.add_argument(
+        "--corpus",
+        type=Path,
+        metavar="DIR",
+        help="a folder of campaigns, one sub-folder each with kb.yaml and queries.jsonl",
     )
     train.add_argument(
         "--set",
         nargs=2,
         action="append",
-        required=True,
+        default=[],
         metavar=("KB", "QUERIES"),
         dest="sets",
         help="a knowledge base and its labelled queries; repeat for several",
     )
     train.add_argument("--out", type=Path, help="where to write the model JSON")
+    train.add_argument("--encoder-out", type=Path, help="where to write the encoder (.npz)")
     cal = kb_sub.add_parser(
         "calibrate",
         help="re-fit the answer threshold for a KB from 50-100 labelled queries",
@@ -123,6 +132,7 @@ def _load(path: Path | None) -> KnowledgeBase:
 
 
 def _engine(kb: KnowledgeBase, model_path: Path | None = None) -> Any:
+    from knowledge.encoder import Encoder, encoder_beside
     from knowledge.engine import Engine  # heavy: jieba and the model load only when needed
     from knowledge.model import Model
 
@@ -134,7 +144,14 @@ def _engine(kb: KnowledgeBase, model_path: Path | None = None) -> Any:
         raise KbError(f"{model_path}: model file not found.") from None
     except (ValueError, KeyError) as exc:
         raise KbError(f"{model_path}: not a model this version can use ({exc}).") from None
-    return Engine(kb, model=model)
+    beside = encoder_beside(model_path)
+    if not beside.exists():
+        return Engine(kb, model=model)
+    try:
+        encoder = Encoder.load(beside)
+    except (ValueError, KeyError, OSError) as exc:
+        raise KbError(f"{beside}: not an encoder this version can use ({exc}).") from None
+    return Engine(kb, model=model, encoder=encoder)
 
 
 def _ask(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -265,29 +282,45 @@ def _kb(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from knowledge.engine import Engine
-    from knowledge.evaluate import load_queries
-    from knowledge.model import MODEL_PATH, Model
-    from knowledge.training import fit_model, make_samples
+    from knowledge.encoder import ENCODER_PATH, encoder_beside
+    from knowledge.model import MODEL_PATH
+    from knowledge.transfer import Campaign, campaign_of, find_campaigns, train_shipped
 
-    samples = []
-    sources = []
-    for kb_path, q_path in args.sets:
-        kb = load_kb(kb_path)
-        # Training needs features, not the old weights (which may not fit new features).
-        engine = Engine(kb, model=Model.untrained(), use_calibration=False)
-        samples.extend(make_samples(engine, load_queries(q_path, kb)))
-        sources.append(f"{Path(kb_path).name} + {Path(q_path).name}")
-    model = fit_model(samples)
+    campaigns: list[Campaign] = []
+    if args.corpus:
+        campaigns, skipped = find_campaigns(args.corpus)
+        for line in skipped:
+            print(f"skipped {line}", file=sys.stderr)
+    campaigns += [campaign_of(Path(k), Path(q)) for k, q in args.sets]
+    if not campaigns:
+        raise KbError("kb train needs campaigns: --corpus DIR and/or --set KB QUERIES.")
+    if len(campaigns) == 1:
+        print(
+            "note: with one campaign no encoder can read it unseen, so the model gives the "
+            "encoder's similarities no weight; train on two or more campaigns.",
+            file=sys.stderr,
+        )
+
+    def progress(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    model, encoder = train_shipped(campaigns, progress=progress)
     model = model.with_thresholds(
-        model.answer_threshold, model.suggest_threshold, trained_on=sources
+        model.answer_threshold,
+        model.suggest_threshold,
+        trained_on=[f"{c.kb_path.parent.name}/{c.kb_path.name}" for c in campaigns],
     )
     out = args.out or MODEL_PATH
+    # A model written elsewhere keeps its encoder beside it, where --model finds it.
+    encoder_out = args.encoder_out or (encoder_beside(out) if args.out else ENCODER_PATH)
     model.save(out)
+    encoder.save(encoder_out)
+    queries = model.meta.get("samples", 0)
     print(
-        f"wrote {out}: {len(samples)} queries, answer threshold {model.answer_threshold}, "
-        f"suggest threshold {model.suggest_threshold}"
+        f"wrote {out}: {len(campaigns)} campaigns, {queries} queries, answer threshold "
+        f"{model.answer_threshold}, suggest threshold {model.suggest_threshold}"
     )
+    print(f"wrote {encoder_out}: {encoder.meta.get('pairs', 0)} training pairs")
     return 0
 
 

@@ -239,10 +239,10 @@ async def test_telegram_offer_threat_and_a_worked_ticket(
     await chat.next_reply()  # the agent's reply
     await chat.send("好的，商户名叫某某电器")
     assert await _replies(chat, 1) == [texts.SENT_TO_AGENT.format(ref=ref)]
-    await chat.send("以旧换新补贴怎么领？")  # no longer silence: added, and answered
+    await chat.send("以旧换新怎么参加？")  # no longer silence: added, and answered
     added, answer = await _replies(chat, 2)
     assert added == texts.SENT_TO_AGENT.format(ref=ref)
     assert "以旧换新" in answer
     relayed = [await agents_group.next_reply() for _ in range(2)]
     assert "某某电器" in (relayed[0].text or "")
-    assert "以旧换新补贴怎么领" in (relayed[1].text or "")
+    assert "以旧换新怎么参加" in (relayed[1].text or "")

@@ -146,6 +146,8 @@ def test_kb_train_then_calibrate_round_trip(
     )
     out = tmp_path / "model.json"
     assert main(["kb", "train", "--set", str(kb), str(queries), "--out", str(out)]) == 0
+    assert "with one campaign" in capsys.readouterr().err
+    assert (tmp_path / "model.encoder.npz").exists()  # beside the model, not over the shipped
     model = Model.load(out)
     assert 0.0 < model.answer_threshold < 1.0
     assert main(["kb", "calibrate", "--kb", str(kb), "--queries", str(queries)]) == 0

@@ -62,10 +62,15 @@ def test_one_step_resolution_counts_answers_choices_and_right_abstentions() -> N
         Result(Kind.SUGGEST, None, 0.4, None, ("b", "c")),  # choices without it
         Result(Kind.ANSWER, "b", 0.9, "答"),  # wrong answer
         Result(Kind.ABSTAIN, None, 0.1, None),  # right abstention
-        Result(Kind.SUGGEST, None, 0.3, None, ("b",)),  # no answer: a person is one press away
+        Result(Kind.SUGGEST, None, 0.3, None, ("b",)),  # choices: a person is a press further
         Result(Kind.ANSWER, "b", 0.9, "答"),  # answered what no entry answers
     ]
-    assert transfer.one_step_resolution(queries, results) == round(4 / 7, 4)
+    assert transfer.one_step_resolution(queries, results) == round(3 / 7, 4)
+    errors = transfer.error_classes(queries, results)
+    assert errors["answered_right"] == errors["right_among_choices"] == 1
+    assert errors["null_abstained"] == errors["null_offered_choices"] == 1
+    assert errors["null_answered"] == errors["answered_wrong_entry"] == 1
+    assert errors["not_a_candidate"] == 1  # the choices without it, and nothing ranked
 
 
 def test_each_campaign_is_measured_by_a_model_that_never_saw_it(
@@ -103,7 +108,7 @@ def test_train_only_sets_are_trained_on_but_never_measured(corpus: Path) -> None
         campaigns[:1], train_only=[transfer.campaign_of(EXAMPLE_KB, EXAMPLE_QUERIES)]
     )
     assert [r["campaign"] for r in report["campaigns"]] == ["bundled"]
-    assert report["trained_also_on"] == ["kb"]
+    assert report["trained_also_on"] == ["examples"]  # docs/examples/kb.yaml: its folder
 
 
 def test_leave_one_out_needs_two_campaigns(corpus: Path) -> None:
@@ -127,7 +132,8 @@ def test_cli_prints_a_row_per_campaign_then_mean_and_worst(
         "top3",
         "one-step",
     ]
-    assert [line.split()[0] for line in lines[1:]] == ["bundled", "example", "mean", "worst"]
+    assert [line.split()[0] for line in lines[1:5]] == ["bundled", "example", "mean", "worst"]
+    assert lines[5].startswith("what happened to the queries, all campaigns: answered right ")
     assert "skipped unfinished: no kb.yaml or queries.jsonl yet" in captured.err
 
 
@@ -136,7 +142,8 @@ def test_cli_json_has_rows_mean_and_worst(
 ) -> None:
     assert main(["eval", "--corpus", str(corpus), "--leave-one-out", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert set(report) == {"campaigns", "mean", "worst", "trained_also_on"}
+    assert set(report) == {"campaigns", "mean", "worst", "trained_also_on", "errors"}
+    assert sum(report["errors"].values()) == sum(r["queries"] for r in report["campaigns"])
     assert set(report["mean"]) == {k for k, _ in transfer.MEASURES}
     assert {"one_step_resolution", "overall_accuracy", "answer_threshold"} <= set(
         report["campaigns"][0]
@@ -150,7 +157,7 @@ def test_cli_adds_campaigns_given_as_files(
     args = ["eval", "--corpus", str(corpus), "--leave-one-out", "--json"]
     assert main([*args, "--campaign", str(EXAMPLE_KB), str(EXAMPLE_QUERIES)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert [r["campaign"] for r in report["campaigns"]] == ["bundled", "kb"]
+    assert [r["campaign"] for r in report["campaigns"]] == ["bundled", "examples"]
 
 
 @pytest.mark.parametrize(
