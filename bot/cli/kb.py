@@ -62,6 +62,11 @@ def _add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="measure each campaign with a model trained on all the others",
     )
     ev.add_argument(
+        "--no-encoder",
+        action="store_true",
+        help="with --leave-one-out: without the learned encoder, to see what it adds",
+    )
+    ev.add_argument(
         "--campaign",
         nargs=2,
         action="append",
@@ -187,8 +192,8 @@ def _eval(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if args.leave_one_out:
         return _leave_one_out(args, parser)
-    if args.corpus or args.campaign:
-        parser.error("--corpus and --campaign go with --leave-one-out")
+    if args.corpus or args.campaign or args.no_encoder:
+        parser.error("--corpus, --campaign and --no-encoder go with --leave-one-out")
     if args.kb is None or args.queries is None:
         parser.error("eval needs --kb FILE --queries FILE, or --corpus DIR --leave-one-out")
     kb = load_kb(args.kb)
@@ -245,7 +250,9 @@ def _leave_one_out(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    report = leave_one_out(campaigns, train_only=train_only, progress=progress)
+    report = leave_one_out(
+        campaigns, train_only=train_only, encoder=not args.no_encoder, progress=progress
+    )
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:

@@ -150,6 +150,18 @@ def test_cli_json_has_rows_mean_and_worst(
     )
 
 
+def test_cli_without_the_encoder_trains_none(
+    corpus: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_training(*_: object) -> None:
+        raise AssertionError("an encoder was trained")
+
+    monkeypatch.setattr("knowledge.transfer._encoder_for", no_training)
+    args = ["eval", "--corpus", str(corpus), "--leave-one-out", "--no-encoder", "--json"]
+    assert main(args) == 0
+    assert len(json.loads(capsys.readouterr().out)["campaigns"]) == 2
+
+
 def test_cli_adds_campaigns_given_as_files(
     corpus: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -181,6 +193,9 @@ def test_cli_without_leave_one_out_still_needs_kb_and_queries(
 ) -> None:
     with pytest.raises(SystemExit):
         main(["eval", "--corpus", str(corpus)])
+    assert "go with --leave-one-out" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["eval", "--kb", "x.yaml", "--queries", "q.jsonl", "--no-encoder"])
     assert "go with --leave-one-out" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["eval"])
