@@ -26,7 +26,7 @@ from knowledge.segment import Analysis
 
 ENCODER_PATH = Path(__file__).parent / "model" / "encoder.npz"
 BUCKETS = 1 << 16
-DIM = 48
+DIM = 96
 # What each kind of feature weighs in the sum.
 _W_WORD = 1.0
 _W_UNI = 0.35
