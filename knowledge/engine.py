@@ -102,8 +102,7 @@ class Engine:
                 *(w for w, _ in self.lexicon.words),
             ]
         )
-        self._docs = docs
-        self.docs = docs
+        self.docs = docs  # every entry's analysis, for any audience's view
         self.views = {
             Audience.CONSUMER: View(Audience.CONSUMER, docs),
             Audience.MERCHANT: View(Audience.MERCHANT, docs),
@@ -128,7 +127,7 @@ class Engine:
         if encoder is not None:
             vectors = {
                 d.entry.id: encoder.encode_many([q.analysis for q in d.questions])
-                for d in self._docs
+                for d in self.docs
             }
         for view in self.views.values():
             view.use_encoder(vectors)
@@ -151,7 +150,7 @@ class Engine:
 
     def _view(self, audience: Audience) -> View:
         if audience not in self.views:  # an operator asking as "all" sees every entry
-            view = View(audience, self._docs)
+            view = View(audience, self.docs)
             view.use_encoder(self._vectors)
             self.views[audience] = view
         return self.views[audience]
