@@ -450,10 +450,13 @@ def encoder_columns(
     for doc_idx, _ in candidates:
         vecs = view.vectors[doc_idx]
         sims.append(max(0.0, float((vecs @ qvec).max())) if len(vecs) else 0.0)
-    best = max(sims)
+    # The best of the others is the runner-up for the top candidate, the top for the rest.
+    top = max(range(len(sims)), key=sims.__getitem__)
+    best = sims[top]
+    runner_up = max((x for j, x in enumerate(sims) if j != top), default=0.0)
     out = []
     for i, sim in enumerate(sims):
-        others = max((x for j, x in enumerate(sims) if j != i), default=0.0)
+        others = runner_up if i == top else best
         out.append([sim, max(0.0, sim - others), sim - best])
     return out
 
