@@ -1,7 +1,7 @@
 """Measuring by campaign: train on every campaign but one, measure on the one left out.
 
-A campaign is a knowledge base with its labelled queries. The learned parts (ranker,
-pointwise model, gate, thresholds) are fitted on the other campaigns only, so the numbers
+A campaign is a knowledge base with its labelled queries. The learned parts (encoder,
+ranker, pointwise model, gate, thresholds) are fitted on the other campaigns only, so the numbers
 say what an operator bringing a new campaign's KB would see on day one.
 """
 
